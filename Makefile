@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make repro` (set-up + the default pipeline), `make test`.
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+export PATH := $(BIN):$(PATH)
+export MUJOCO_GL ?= egl
+
+.PHONY: setup repro test lab bench clean-venv
+
+setup: $(STAMP)
+
+# torch first, pinned: it resolves to the local CPU wheel instead of GBs of CUDA packages.
+$(STAMP): pyproject.toml
+	test -d $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+repro: setup
+	dvc repro
+
+test: setup
+	python -m pytest -q
+
+lab: setup
+	jupyter lab notebooks/
+
+bench: setup
+	python benchmarks/gridworld_rlsp_speed.py
+
+clean-venv:
+	rm -rf $(VENV)

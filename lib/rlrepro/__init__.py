@@ -1,0 +1,1 @@
+"""rlrepro: reproductions of deep-RL papers as DVC + papermill pipelines."""

@@ -1,0 +1,126 @@
+"""Load one experiment's section of ``params.yaml`` for a profile and validate it.
+
+Every experiment declares its parameters as a dataclass whose fields carry a ``help`` text and
+optional ``choices`` / ``min`` / ``max`` in their metadata (see :func:`param`). Loading checks
+unknown and missing keys, types and ranges, and raises one :class:`ParamsError` that lists every
+problem, naming the key and what was expected, before any work starts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import typing
+
+import yaml
+
+PROFILES = ("smoke", "cpu", "paper")
+
+
+class ParamsError(ValueError):
+    """A parameter in params.yaml is unknown, missing, of the wrong type or out of range."""
+
+
+def param(help: str, *, choices=None, min=None, max=None):
+    """Declare a documented parameter (a dataclass field without a default)."""
+    return dataclasses.field(metadata={"help": help, "choices": choices, "min": min, "max": max})
+
+
+def find_params_file(start=None) -> pathlib.Path:
+    """The nearest ``params.yaml`` at or above ``start`` (default: the working directory)."""
+    here = pathlib.Path(start or pathlib.Path.cwd()).resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "params.yaml").is_file():
+            return folder / "params.yaml"
+    raise ParamsError(f"params.yaml not found in {here} or any parent folder")
+
+
+def _check(key, value, annotation, meta):
+    """Return a list of error messages for one value."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    where = f"'{key}'"
+    if origin is list:
+        if not isinstance(value, list) or not value:
+            return [f"{where}: expected a non-empty list of {args[0].__name__}, got {value!r}"]
+        return [e for i, v in enumerate(value) for e in _check(f"{key}[{i}]", v, args[0], meta)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            return [f"{where}: expected a mapping of {args[0].__name__} to {args[1].__name__}, got {value!r}"]
+        key_meta = {"choices": meta.get("choices")}
+        value_meta = {"min": meta.get("min"), "max": meta.get("max")}
+        return [e for k, v in value.items() for e in
+                _check(f"{key}.{k}", k, args[0], key_meta) + _check(f"{key}.{k}", v, args[1], value_meta)]
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, annotation) or (annotation is int and isinstance(value, bool)):
+        return [f"{where}: expected {annotation.__name__}, got {type(value).__name__} {value!r}"]
+    if meta.get("choices") is not None and value not in meta["choices"]:
+        return [f"{where}: expected one of {list(meta['choices'])}, got {value!r}"]
+    if meta.get("min") is not None and value < meta["min"]:
+        return [f"{where}: expected a value >= {meta['min']}, got {value!r}"]
+    if meta.get("max") is not None and value > meta["max"]:
+        return [f"{where}: expected a value <= {meta['max']}, got {value!r}"]
+    return []
+
+
+def validate(schema, values: dict, context: str):
+    """Build ``schema(**values)`` or raise one ParamsError listing every bad key."""
+    if not isinstance(values, dict):
+        raise ParamsError(f"{context}: expected a mapping of parameters, got {values!r}")
+    hints = typing.get_type_hints(schema)
+    fields = {f.name: f for f in dataclasses.fields(schema)}
+    errors = [f"'{k}': unknown parameter; expected one of {sorted(fields)}"
+              for k in values if k not in fields]
+    errors += [f"'{k}': missing ({f.metadata.get('help', '')})"
+               for k, f in fields.items() if k not in values]
+    for k, v in values.items():
+        if k in fields:
+            errors += _check(k, v, hints[k], fields[k].metadata)
+    if errors:
+        raise ParamsError(f"invalid parameters in {context}:\n  " + "\n  ".join(errors))
+    converted = {k: float(v) if hints[k] is float else v for k, v in values.items()}
+    config = schema(**converted)
+    if hasattr(config, "check"):
+        problems = config.check()
+        if problems:
+            raise ParamsError(f"invalid parameters in {context}:\n  " + "\n  ".join(problems))
+    return config
+
+
+def _read(path):
+    path = pathlib.Path(path) if path else find_params_file()
+    try:
+        return path, yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML ({error})") from None
+
+
+def active_profile(profile: str | None = None, path=None) -> str:
+    """``profile`` if given, else the ``profile:`` of params.yaml; checked against PROFILES."""
+    path, document = _read(path)
+    profile = profile or document.get("profile")
+    if profile not in PROFILES:
+        raise ParamsError(f"'profile': expected one of {list(PROFILES)}, got {profile!r} ({path})")
+    return profile
+
+
+def load(section: str, schema, profile: str | None = None, overrides: dict | None = None,
+         path=None):
+    """Validated parameters of ``section`` for ``profile`` (default: the file's ``profile:``).
+
+    ``overrides`` replace single keys (for papermill runs and exploration in JupyterLab).
+    """
+    path, document = _read(path)
+    profile = active_profile(profile, path)
+    if section not in document:
+        raise ParamsError(f"{path}: no section '{section}'")
+    profiles = document[section]
+    if not isinstance(profiles, dict) or profile not in profiles:
+        raise ParamsError(f"{path}: section '{section}' has no profile '{profile}'")
+    values = dict(profiles[profile] or {}) | dict(overrides or {})
+    return validate(schema, values, f"{path} [{section}.{profile}]")
+
+
+def describe(schema) -> str:
+    """Markdown table of a schema's parameters and their help texts."""
+    rows = [f"| `{f.name}` | {f.metadata.get('help', '')} |" for f in dataclasses.fields(schema)]
+    return "\n".join(["| parameter | meaning |", "|---|---|", *rows])

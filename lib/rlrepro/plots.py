@@ -1,0 +1,77 @@
+"""Shared figure style and the few figure types the notebooks reuse."""
+from __future__ import annotations
+
+import pathlib
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+
+def setup():
+    """The project's figure style: seaborn whitegrid, readable fonts, 150 dpi."""
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight"})
+
+
+def save(fig, folder, name):
+    """Save ``fig`` as ``folder/name.png`` (creating the folder) and return the path."""
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    fig.savefig(path)
+    return path
+
+
+def table_heatmap(values, annotations, *, title, vmin=0.0, vmax=1.0, cmap="RdYlGn"):
+    """A results table as a coloured grid; ``values`` is a DataFrame (rows x columns)."""
+    fig, ax = plt.subplots(figsize=(1.3 * values.shape[1] + 2, 0.55 * values.shape[0] + 1.5))
+    sns.heatmap(values.astype(float), annot=annotations, fmt="", cmap=cmap, vmin=vmin, vmax=vmax,
+                cbar_kws={"label": "fraction of max true reward"}, linewidths=0.5, ax=ax)
+    ax.set_title(title)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    return fig
+
+
+def line_sweep(frame, *, x, y, hue, col=None, logx=True, title="", ylim=(0.4, 1.05)):
+    """One line per ``hue`` value over ``x``, optionally one panel per ``col`` value."""
+    grid = sns.relplot(data=frame, x=x, y=y, hue=hue, col=col, kind="line", marker="o",
+                       height=3.2, aspect=1.2, facet_kws={"sharey": True})
+    for ax in grid.axes.flat:
+        if logx:
+            ax.set_xscale("log", base=2)
+        ax.set_ylim(*ylim)
+    grid.figure.suptitle(title, y=1.03)
+    return grid.figure
+
+
+def weight_bars(weights: dict, feature_names: dict, *, title):
+    """Bar chart of inferred reward weights, one panel per problem."""
+    n = len(weights)
+    fig, axes = plt.subplots(1, n, figsize=(3.4 * n, 3.4), squeeze=False)
+    for ax, (name, theta) in zip(axes[0], weights.items()):
+        theta = np.asarray(theta)
+        colours = ["tab:red" if v < 0 else "tab:green" for v in theta]
+        ax.barh(range(len(theta)), theta, color=colours)
+        ax.set_yticks(range(len(theta)), feature_names[name], fontsize=7)
+        ax.invert_yaxis()
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_title(name)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images: dict, *, columns, title=""):
+    """Images in a grid; ``images`` maps a caption to an RGB array."""
+    rows = int(np.ceil(len(images) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.4 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (caption, image) in zip(axes.flat, images.items()):
+        ax.imshow(image)
+        ax.set_title(caption, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,1 @@
+"""RLSP: tabular RLSP with the exact gradient, and Deep RLSP's sampled gradient estimator."""

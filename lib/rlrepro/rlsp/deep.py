@@ -1,0 +1,181 @@
+"""Deep RLSP's gradient estimator on the gridworlds (Lindner et al., ICLR 2021, Sec. 3).
+
+Deep RLSP never computes ``p(s_0 | theta)``. It estimates the RLSP gradient by simulating the
+past: from the observed state it samples ``T - 1`` steps backward with an inverse policy and
+inverse dynamics, summing the features it passes; from where that ends it rolls the current
+policy ``T - 1`` steps forward with the real simulator, summing features again. The estimate is
+``mean(sum phi_backward - sum phi_forward)`` (Deep RLSP also divides by T; we keep the scale of
+the exact gradient so that both share one learning rate). For deterministic dynamics and the exact inverse
+models this is an unbiased estimate of the exact gradient (telescoping the per-step terms of
+:func:`rlsp.tabular.rlsp_gradient`), which is what the tests check.
+
+Two sources of inverse models plug into :func:`estimate_gradient`:
+
+* :class:`ExactInverseModels`: the exact time-dependent posterior
+  ``p(s_t, a_t | s_{t+1}) ∝ D_t(s) pi_t(a|s) P(s_{t+1}|s,a)`` from forward dynamic programming.
+* :class:`LearnedInverseModels`: torch classifiers ``pi^-1(a | s')`` and ``T^-1(s | s', a)`` fit
+  to transitions sampled from the simulator, as Deep RLSP does; the policy is the exact
+  Boltzmann-rational one (the gridworld stand-in for Deep RLSP's SAC).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from rlrepro.envs.gridworlds import TabularModel
+from rlrepro.rlsp.tabular import state_distributions, value_iteration
+
+
+def sample_rows(indptr, indices, weights, rows, rng):
+    """For each row index in ``rows``, draw one column of a CSR matrix with the given weights."""
+    cumulative = np.cumsum(weights)
+    start, stop = indptr[rows], indptr[rows + 1]
+    before = np.where(start > 0, cumulative[start - 1], 0.0)
+    total = cumulative[stop - 1] - before
+    if np.any(total <= 0):
+        raise ValueError("cannot sample from a row with no probability mass")
+    j = np.searchsorted(cumulative, before + rng.random(len(rows)) * total, side="right")
+    return indices[np.clip(j, start, stop - 1)]
+
+
+def sample_actions(probabilities, rng):
+    """One action per row of ``probabilities`` ``(N, nA)``."""
+    u = rng.random((len(probabilities), 1))
+    return np.minimum((probabilities.cumsum(axis=1) < u).sum(axis=1), probabilities.shape[1] - 1)
+
+
+def step(model: TabularModel, states, actions, rng):
+    """Simulate one step of the true dynamics for a batch of states and actions."""
+    if model.deterministic:
+        return model.next_state[states, actions]
+    P = model.transitions
+    return sample_rows(P.indptr, P.indices, P.data, states * model.n_actions + actions, rng)
+
+
+def rollout_features(model, policies, starts, rng):
+    """Roll the time-dependent ``policies`` forward from ``starts``; sum the visited features."""
+    states, total = starts, model.features[starts].copy()
+    for pi in policies:
+        states = step(model, states, sample_actions(pi[states], rng), rng)
+        total += model.features[states]
+    return total
+
+
+class ExactInverseModels:
+    """The exact backward kernel of the Boltzmann-rational human, for testing the estimator."""
+
+    def __init__(self, model: TabularModel):
+        self.model = model
+        PT = model.transitions_T  # row s' lists the (s, a) pairs that lead to it
+        self._pairs = PT.indices
+        self._state, self._action = np.divmod(PT.indices, model.n_actions)
+
+    def prepare(self, policies, p0):
+        self.policies = policies
+        self.D = state_distributions(self.model, policies, p0)
+
+    def backward_step(self, t, next_states, rng):
+        """Sample ``s_t`` given ``s_{t+1}``: weights ``D_t(s) pi_t(a|s) P(s'|s,a)``."""
+        PT = self.model.transitions_T
+        weights = PT.data * self.D[t][self._state] * self.policies[t][self._state, self._action]
+        pair = sample_rows(PT.indptr, self._pairs, weights, next_states, rng)
+        return pair // self.model.n_actions
+
+
+def state_encoding(model: TabularModel):
+    """One-hot code of every scalar in the state tuple: the network input for each state."""
+    def flatten(x):
+        return [v for item in x for v in flatten(item)] if isinstance(x, tuple) else [int(x)]
+
+    raw = np.array([flatten(s) for s in model.states])
+    columns = [np.unique(col, return_inverse=True)[1] for col in raw.T]
+    blocks = [np.eye(codes.max() + 1, dtype=np.float32)[codes] for codes in columns]
+    return np.concatenate(blocks, axis=1)
+
+
+def mlp(n_in, hidden, n_out):
+    return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                         nn.ReLU(), nn.Linear(hidden, n_out))
+
+
+class LearnedInverseModels:
+    """Inverse policy and inverse dynamics learned from simulated transitions.
+
+    The inverse dynamics ``T^-1(s | s', a)`` is fit once to random-policy transitions from
+    uniformly drawn states; the inverse policy ``pi^-1(a | s')`` is refit (warm-started) each
+    RLSP epoch to transitions of the current policy from states that policy visits.
+    """
+
+    def __init__(self, model: TabularModel, *, hidden=128, learning_rate=1e-3, batch_size=512,
+                 dynamics_samples=50_000, dynamics_epochs=5, policy_samples=4_096,
+                 policy_steps=50, seed=0):
+        self.model, self.rng = model, np.random.default_rng(seed)
+        torch.manual_seed(seed)
+        self.x = torch.from_numpy(state_encoding(model))
+        nA, d = model.n_actions, self.x.shape[1]
+        self.inverse_policy = mlp(d, hidden, nA)
+        self.inverse_dynamics = mlp(d + nA, hidden, model.n_states)
+        self.batch_size, self.policy_samples, self.policy_steps = batch_size, policy_samples, policy_steps
+        self.policy_optimizer = torch.optim.Adam(self.inverse_policy.parameters(), lr=learning_rate)
+        self.dynamics_optimizer = torch.optim.Adam(self.inverse_dynamics.parameters(), lr=learning_rate)
+        self.losses = {"inverse_dynamics": [], "inverse_policy": []}
+        s = self.rng.integers(model.n_states, size=dynamics_samples)
+        a = self.rng.integers(nA, size=dynamics_samples)
+        s_next = step(model, s, a, self.rng)
+        n_steps = dynamics_epochs * max(1, dynamics_samples // batch_size)
+        self._fit(self.inverse_dynamics, self.dynamics_optimizer, self._dynamics_input(s_next, a),
+                  torch.from_numpy(s), n_steps, self.losses["inverse_dynamics"])
+
+    def _dynamics_input(self, next_states, actions):
+        one_hot = torch.eye(self.model.n_actions)[torch.from_numpy(actions)]
+        return torch.cat([self.x[torch.from_numpy(next_states)], one_hot], dim=1)
+
+    def _fit(self, net, optimizer, inputs, targets, n_steps, losses):
+        for _ in range(n_steps):
+            batch = torch.from_numpy(self.rng.integers(len(targets), size=self.batch_size))
+            loss = nn.functional.cross_entropy(net(inputs[batch]), targets[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        losses.append(loss.item())
+
+    def prepare(self, policies, p0):
+        """Refit the inverse policy to ``(s', a)`` pairs of the current policy."""
+        model, rng = self.model, self.rng
+        n = self.policy_samples
+        # States the current policy visits: roll it from random states for a random number of steps.
+        t = rng.integers(len(policies), size=n) if len(policies) else np.zeros(n, int)
+        s = rng.integers(model.n_states, size=n)
+        for k in range(len(policies)):
+            moving = t > k
+            s[moving] = step(model, s[moving], sample_actions(policies[k][s[moving]], rng), rng)
+        t_act = rng.integers(len(policies), size=n) if len(policies) else t
+        a = sample_actions(policies[t_act, s], rng) if len(policies) else rng.integers(model.n_actions, size=n)
+        s_next = step(model, s, a, rng)
+        self._fit(self.inverse_policy, self.policy_optimizer, self.x[torch.from_numpy(s_next)],
+                  torch.from_numpy(a), self.policy_steps, self.losses["inverse_policy"])
+
+    @torch.no_grad()
+    def backward_step(self, t, next_states, rng):
+        logits = self.inverse_policy(self.x[torch.from_numpy(next_states)])
+        a = sample_actions(torch.softmax(logits, 1).numpy(), rng)
+        logits = self.inverse_dynamics(self._dynamics_input(next_states, a))
+        return sample_actions(torch.softmax(logits.double(), 1).numpy(), rng)
+
+
+def estimate_gradient(model, theta, horizon, p0, inverse_models, *, n_trajectories=200,
+                      temperature=1.0, max_norm=10.0, rng=None):
+    """Deep RLSP's estimate of ``d/dtheta log p(s_0 | theta)``: backward minus forward features."""
+    rng = rng if rng is not None else np.random.default_rng()
+    policies = value_iteration(model, model.features @ theta, horizon, temperature)
+    inverse_models.prepare(policies, p0)
+    states = np.full(n_trajectories, model.observed_state)
+    backward = model.features[states].copy()
+    for t in range(horizon - 2, -1, -1):
+        states = inverse_models.backward_step(t, states, rng)
+        backward += model.features[states]
+    forward = rollout_features(model, policies, states, rng)
+    gradient = (backward - forward).mean(axis=0)
+    norm = np.linalg.norm(gradient)
+    return gradient * (max_norm / norm) if norm > max_norm else gradient

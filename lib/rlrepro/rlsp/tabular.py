@@ -1,0 +1,263 @@
+"""Tabular RLSP with the exact gradient, its baselines and the evaluation metric.
+
+Everything works on a :class:`~rlrepro.envs.gridworlds.TabularModel`: a sparse transition matrix
+``P`` of shape ``(nS*nA, nS)`` and a feature matrix ``F`` of shape ``(nS, nF)``. Time-indexed
+quantities are stacked arrays (``policies[t]`` is ``pi_t(a|s)`` of shape ``(nS, nA)``).
+
+Reference: Shah et al., "Preferences Implicit in the State of the World", ICLR 2019, Sec. 4 and
+Appendix A (the gradient); Algorithm 1 of Appendix C (MCMC sampling).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import logsumexp
+
+from rlrepro.envs.gridworlds import STAY, TabularModel
+
+
+# ----------------------------------------------------------------------------- planning
+
+def value_iteration(model: TabularModel, reward, horizon: int, temperature: float = 1.0):
+    """Finite-horizon (soft) value iteration with gamma = 1.
+
+    ``reward`` is a state reward ``(nS,)`` or a time-dependent one ``(horizon, nS)``.
+    ``temperature > 0`` gives the Boltzmann-rational policy ``exp((Q - V) / temperature)``;
+    ``temperature == 0`` plans optimally, breaking ties towards the lower action index.
+    Returns the policies ``(horizon - 1, nS, nA)`` for the decisions at t = 0 .. horizon-2.
+    """
+    nS, nA = model.n_states, model.n_actions
+    reward = np.broadcast_to(reward, (horizon, nS))
+    policies = np.empty((max(horizon - 1, 0), nS, nA))
+    V = reward[horizon - 1].copy()
+    for t in range(horizon - 2, -1, -1):
+        Q = reward[t][:, None] + (model.transitions @ V).reshape(nS, nA)
+        if temperature == 0:
+            policies[t] = np.eye(nA)[Q.argmax(axis=1)]
+            V = Q.max(axis=1)
+        else:
+            V = temperature * logsumexp(Q / temperature, axis=1)
+            policies[t] = np.exp((Q - V[:, None]) / temperature)
+            # With gamma = 1 the backup is invariant to a constant shift of V; removing the
+            # minimum keeps the values from growing by log(nA) per step.
+            V -= V.min()
+    return policies
+
+
+def state_distributions(model: TabularModel, policies, p0):
+    """Forward dynamic programming: ``D[t](s)``, the distribution of s_t, for t = 0 .. T-1."""
+    D = [p0]
+    for pi in policies:
+        D.append(model.transitions_T @ (D[-1][:, None] * pi).ravel())
+    return np.array(D)
+
+
+def expected_return(model: TabularModel, policies, state_reward, start: int):
+    """Expected sum of ``state_reward`` over ``len(policies) + 1`` states, starting at ``start``."""
+    nS, nA = model.n_states, model.n_actions
+    V = state_reward.copy()
+    for pi in policies[::-1]:
+        V = state_reward + (pi * (model.transitions @ V).reshape(nS, nA)).sum(axis=1)
+    return V[start]
+
+
+# ----------------------------------------------------------------------------- priors
+
+@dataclass(frozen=True)
+class Prior:
+    """Prior over the inferred reward weights theta; ``kind`` is gaussian, laplace or uniform."""
+
+    kind: str = "gaussian"
+    scale: float = 0.5
+    center: np.ndarray | float = 0.0
+
+    def log_density(self, theta):
+        if self.kind == "uniform":
+            return 0.0
+        z = np.abs(theta - self.center) / self.scale
+        if self.kind == "gaussian":
+            return float(np.sum(-0.5 * z**2 - np.log(self.scale * np.sqrt(2 * np.pi))))
+        return float(np.sum(-z - np.log(2 * self.scale)))
+
+    def gradient(self, theta):
+        if self.kind == "uniform":
+            return np.zeros_like(theta)
+        if self.kind == "gaussian":
+            return (self.center - theta) / self.scale**2
+        return -np.sign(theta - self.center) / self.scale
+
+
+def initial_distribution(model: TabularModel, uniform: bool):
+    """``p(s_-T)``: the known initial state, or uniform over all states."""
+    if uniform:
+        return np.full(model.n_states, 1.0 / model.n_states)
+    p0 = np.zeros(model.n_states)
+    p0[model.initial_state] = 1.0
+    return p0
+
+
+# ----------------------------------------------------------------------------- RLSP
+
+def log_likelihood(model, theta, horizon, p0, temperature=1.0):
+    """``log p(s_0 = observed | theta)`` for a Boltzmann-rational human acting for ``horizon`` steps."""
+    policies = value_iteration(model, model.features @ theta, horizon, temperature)
+    return float(np.log(state_distributions(model, policies, p0)[-1][model.observed_state]))
+
+
+def rlsp_gradient(model, theta, horizon, p0, temperature=1.0):
+    """Exact ``d/dtheta log p(s_0 | theta)`` by forward and backward dynamic programming.
+
+    ``F[t](s)`` are the expected feature counts from s at time t onwards, ``G[t](s)`` accumulates
+    ``p(s_t = s) * E[sum_t' dlog pi_t'(a|s) / dtheta | s_t = s]``; the gradient is
+    ``G[T-1](s_0) / D[T-1](s_0)``.
+    """
+    nS, nA, nF = model.n_states, model.n_actions, model.n_features
+    f = model.features
+    policies = value_iteration(model, f @ theta, horizon, temperature)
+    D = state_distributions(model, policies, p0)
+    if D[-1][model.observed_state] == 0:
+        raise ValueError("the observed state is unreachable from the initial state in "
+                         f"{horizon - 1} steps; increase the horizon or use a uniform initial prior")
+    # Backward pass: F_t(s) = f(s) + E[F_{t+1}(s') | s], keeping E[F_{t+1}(s') | s, a] for G.
+    F_t, expected_next = [None] * len(policies), [None] * len(policies)
+    F = f
+    for t in range(len(policies) - 1, -1, -1):
+        expected_next[t] = (model.transitions @ F).reshape(nS, nA, nF)
+        F = F_t[t] = f + np.einsum("sa,saf->sf", policies[t], expected_next[t])
+    # Forward pass: G_{t+1}(s') = sum_{s,a} P(s'|s,a) pi_t(a|s) [D_t(s) g_t(s,a) + G_t(s)].
+    G = np.zeros((nS, nF))
+    for t, pi in enumerate(policies):
+        g = (f - F_t[t])[:, None, :] + expected_next[t]
+        weighted = pi[:, :, None] * (D[t][:, None, None] * g + G[:, None, :])
+        G = model.transitions_T @ weighted.reshape(nS * nA, nF)
+    return G[model.observed_state] / D[-1][model.observed_state]
+
+
+@dataclass
+class InferenceResult:
+    """Inferred reward weights and the trace of the optimisation or sampling that produced them."""
+
+    theta: np.ndarray
+    trace: list = field(default_factory=list)
+
+
+def rlsp(model, horizon, *, prior=Prior(), uniform_initial=False, temperature=1.0,
+         learning_rate=0.1, epochs=50, threshold=1e-3, seed=0, gradient_fn=None):
+    """Gradient ascent on ``log p(s_0 | theta) + log p(theta)`` from ``theta_0 = 0.01 N(0, I)``.
+
+    ``gradient_fn(theta, p0)`` replaces the exact likelihood gradient (Deep RLSP plugs its
+    sampled estimate in here); the prior's gradient is always added exactly.
+    """
+    rng = np.random.default_rng(seed)
+    p0 = initial_distribution(model, uniform_initial)
+    theta = 0.01 * rng.standard_normal(model.n_features)
+    if gradient_fn is None:
+        def gradient_fn(th, p):
+            return rlsp_gradient(model, th, horizon, p, temperature)
+    trace = []
+    for _ in range(epochs):
+        grad = gradient_fn(theta, p0) + prior.gradient(theta)
+        theta = theta + learning_rate * grad
+        trace.append(float(np.linalg.norm(grad)))
+        if trace[-1] < threshold:
+            break
+    return InferenceResult(theta, trace)
+
+
+def mcmc_sampling(model, horizon, *, prior=Prior(), uniform_initial=False, temperature=1.0,
+                  n_samples=10_000, burn_in=1_000, step_size=0.01, seed=0, progress=None):
+    """Metropolis sampling of ``p(theta | s_0)`` with Gaussian proposals (Appendix C).
+
+    Returns the mean of the samples after ``burn_in``; the trace holds the acceptance rate.
+    """
+    if burn_in >= n_samples:
+        raise ValueError(f"burn_in ({burn_in}) must be smaller than n_samples ({n_samples})")
+    rng = np.random.default_rng(seed)
+    p0 = initial_distribution(model, uniform_initial)
+
+    def log_posterior(th):
+        return log_likelihood(model, th, horizon, p0, temperature) + prior.log_density(th)
+
+    if prior.kind == "uniform":
+        theta = 0.01 * rng.standard_normal(model.n_features)
+    else:
+        theta = prior.center + 0.1 * prior.scale * rng.standard_normal(model.n_features)
+    log_p = log_posterior(theta)
+    samples, accepted = np.empty((n_samples, model.n_features)), 0
+    for i in range(n_samples):
+        proposal = rng.normal(theta, step_size)
+        log_p_new = log_posterior(proposal)
+        if np.log(rng.uniform()) < log_p_new - log_p:
+            theta, log_p, accepted = proposal, log_p_new, accepted + 1
+        samples[i] = theta
+        if progress is not None:
+            progress.update(1)
+    return InferenceResult(samples[burn_in:].mean(axis=0), [accepted / n_samples])
+
+
+# ----------------------------------------------------------------------------- baselines
+
+def deviation_penalty(model):
+    """Distance of every state's features from the observed state's features."""
+    return np.linalg.norm(model.features - model.features[model.observed_state], axis=1)
+
+
+def relative_reachability_penalty(model, horizon):
+    """Undiscounted relative reachability against the STAY baseline (Krakovna et al., 2018).
+
+    Coverage ``C(s, s_k)`` is the best probability of being in s_k after ``horizon`` steps; the
+    penalty at time t of being in state s is ``E_{b ~ baseline_t} sum_k max(C(b, k) - C(s, k), 0)``,
+    normalised to a maximum of 1. Returns ``(horizon, nS)``.
+    """
+    nS, nA = model.n_states, model.n_actions
+    coverage = np.eye(nS, dtype=np.float32)
+    P = model.transitions.astype(np.float32)
+    chunk = max(1, 2**26 // (nS * nA))  # rows per block: keeps each block near 256 MB
+    for _ in range(horizon):
+        new = np.empty_like(coverage)
+        for start in range(0, nS, chunk):
+            stop = min(start + chunk, nS)
+            block = P[start * nA:stop * nA] @ coverage
+            new[start:stop] = block.reshape(stop - start, nA, nS).max(axis=1)
+        coverage = new
+    stay = model.transitions[np.arange(nS) * nA + STAY]  # baseline policy: do nothing
+    baseline = np.zeros(nS)
+    baseline[model.observed_state] = 1.0
+    per_state = {}
+    penalty = np.zeros((horizon, nS))
+    for t in range(horizon):
+        for b in np.flatnonzero(baseline):
+            if b not in per_state:
+                per_state[b] = np.maximum(coverage[b] - coverage, 0).sum(axis=1)
+            penalty[t] += baseline[b] * per_state[b]
+        baseline = stay.T @ baseline
+    top = penalty.max()
+    return penalty / top if top > 0 else penalty
+
+
+def average_features_reward(model):
+    """AverageFeatures baseline (Lindner et al. 2021): theta = normalised features of s_0."""
+    phi = model.features[model.observed_state]
+    norm = np.linalg.norm(phi)
+    return phi / norm if norm > 0 else phi
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+def fraction_of_max_true_reward(model, planning_reward, horizon=20, living_reward=1.0):
+    """Plan optimally for ``horizon`` steps from s_0 and score the plan by the true reward.
+
+    Returns ``(R + c h) / (R* + c h)``: R is the true return of the plan, R* the return of
+    planning with the true reward itself, c the living reward that keeps the ratio positive.
+    ``planning_reward`` is a state reward ``(nS,)`` or a time-dependent one ``(horizon, nS)``.
+    """
+    true_reward = model.features @ model.problem.r_true
+    start = model.observed_state
+
+    def plan_return(reward):
+        return expected_return(model, value_iteration(model, reward, horizon, 0.0), true_reward, start)
+
+    achieved = plan_return(planning_reward) + living_reward * horizon
+    best = plan_return(true_reward) + living_reward * horizon
+    return float(achieved / best)

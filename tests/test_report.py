@@ -1,0 +1,42 @@
+"""The scorecard: verdicts, and clear errors for malformed reference files."""
+import json
+
+import pytest
+
+from rlrepro import report
+
+
+def test_verdicts():
+    assert report.verdict({"paper": "success"}, 0.97)[1] == "reproduced"
+    assert report.verdict({"paper": "success", "success_at": 0.99}, 0.97)[1] == "not reproduced"
+    assert report.verdict({"paper": "failure"}, 0.5)[1] == "reproduced"
+    assert report.verdict({"paper": 1.0, "tolerance": 0.01}, 0.95)[1] == "differs"
+    assert report.verdict({"paper": 1.0, "tolerance": 0.01}, None)[1] == "not run"
+
+
+def test_scorecard_reads_metrics_against_references(tmp_path):
+    (tmp_path / "refs").mkdir()
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "refs" / "toy.yaml").write_text(
+        "claims:\n"
+        "  - {claim: works, metric: a.b, paper: success, source: T1}\n"
+        "  - {claim: exact, metric: c, paper: 2.0, tolerance: 0.1, source: T2}\n")
+    (tmp_path / "metrics" / "toy.json").write_text(json.dumps({"a": {"b": 1.0}, "c": 2.5}))
+    frame = report.write(tmp_path / "metrics", tmp_path / "refs", tmp_path / "out")
+    assert list(frame.verdict) == ["reproduced", "differs"]
+    text = (tmp_path / "out" / "scorecard.md").read_text()
+    assert "| works | success | 1.000 (success) | reproduced | T1 |" in text
+    assert (tmp_path / "out" / "scorecard.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("body, message", [
+    ("claims: []", "expected a top-level 'claims:' list"),
+    ("claims:\n  - {claim: x, metric: m, paper: success}", "missing ['source']"),
+    ("claims:\n  - {claim: x, metric: m, paper: great, source: s}", "'paper' must be a number"),
+    ("claims:\n  - {claim: x, metric: m, paper: 1.0, source: s}", "needs a 'tolerance'"),
+])
+def test_malformed_references_are_named(tmp_path, body, message):
+    (tmp_path / "bad.yaml").write_text(body)
+    with pytest.raises(report.ReferenceError, match="bad.yaml") as error:
+        report.load_references(tmp_path / "bad.yaml")
+    assert message in str(error.value)
