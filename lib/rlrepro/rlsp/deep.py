@@ -83,15 +83,23 @@ class ExactInverseModels:
         return pair // self.model.n_actions
 
 
-def state_encoding(model: TabularModel):
-    """One-hot code of every scalar in the state tuple: the network input for each state."""
+def state_codes(model: TabularModel):
+    """Every scalar of every state tuple as a small integer code: ``(codes (nS, k), sizes (k,))``.
+
+    E.g. Batteries' ``(x, y, train_pos, life, batteries, carrying)`` flattens to 8 scalars.
+    """
     def flatten(x):
         return [v for item in x for v in flatten(item)] if isinstance(x, tuple) else [int(x)]
 
     raw = np.array([flatten(s) for s in model.states])
-    columns = [np.unique(col, return_inverse=True)[1] for col in raw.T]
-    blocks = [np.eye(codes.max() + 1, dtype=np.float32)[codes] for codes in columns]
-    return np.concatenate(blocks, axis=1)
+    codes = np.stack([np.unique(col, return_inverse=True)[1] for col in raw.T], axis=1)
+    return codes, codes.max(axis=0) + 1
+
+
+def one_hot_codes(codes, sizes):
+    """The network input of each state: the one-hot codes of its scalars, concatenated."""
+    return np.concatenate([np.eye(n, dtype=np.float32)[codes[:, j]] for j, n in enumerate(sizes)],
+                          axis=1)
 
 
 def mlp(n_in, hidden, n_out):
@@ -102,9 +110,12 @@ def mlp(n_in, hidden, n_out):
 class LearnedInverseModels:
     """Inverse policy and inverse dynamics learned from simulated transitions.
 
-    The inverse dynamics ``T^-1(s | s', a)`` is fit once to random-policy transitions from
-    uniformly drawn states; the inverse policy ``pi^-1(a | s')`` is refit (warm-started) each
-    RLSP epoch to transitions of the current policy from states that policy visits.
+    The inverse dynamics ``T^-1(s | s', a)`` predicts each scalar of the previous state tuple
+    with its own softmax (a factored model, the gridworld analogue of Deep RLSP regressing the
+    state change); sampling renormalises the factored probabilities over the enumerated states.
+    It is fit once to random-policy transitions from uniformly drawn states. The inverse policy
+    ``pi^-1(a | s')`` is refit (warm-started) each RLSP epoch to transitions of the current
+    policy from states that policy visits.
     """
 
     def __init__(self, model: TabularModel, *, hidden=128, learning_rate=1e-3, batch_size=512,
@@ -112,10 +123,15 @@ class LearnedInverseModels:
                  policy_steps=50, seed=0):
         self.model, self.rng = model, np.random.default_rng(seed)
         torch.manual_seed(seed)
-        self.x = torch.from_numpy(state_encoding(model))
+        codes, sizes = state_codes(model)
+        self.codes, self.sizes = torch.from_numpy(codes), [int(n) for n in sizes]
+        self.x = torch.from_numpy(one_hot_codes(codes, sizes))
+        self.state_of_code = np.full(int(np.prod(sizes)), -1)  # flat code -> state index
+        self.state_of_code[np.ravel_multi_index(codes.T, sizes)] = np.arange(model.n_states)
+        self.max_rejections = 100
         nA, d = model.n_actions, self.x.shape[1]
         self.inverse_policy = mlp(d, hidden, nA)
-        self.inverse_dynamics = mlp(d + nA, hidden, model.n_states)
+        self.inverse_dynamics = mlp(d + nA, hidden, sum(self.sizes))
         self.batch_size, self.policy_samples, self.policy_steps = batch_size, policy_samples, policy_steps
         self.policy_optimizer = torch.optim.Adam(self.inverse_policy.parameters(), lr=learning_rate)
         self.dynamics_optimizer = torch.optim.Adam(self.inverse_dynamics.parameters(), lr=learning_rate)
@@ -125,16 +141,22 @@ class LearnedInverseModels:
         s_next = step(model, s, a, self.rng)
         n_steps = dynamics_epochs * max(1, dynamics_samples // batch_size)
         self._fit(self.inverse_dynamics, self.dynamics_optimizer, self._dynamics_input(s_next, a),
-                  torch.from_numpy(s), n_steps, self.losses["inverse_dynamics"])
+                  torch.from_numpy(s), n_steps, self.losses["inverse_dynamics"], self._dynamics_loss)
 
     def _dynamics_input(self, next_states, actions):
         one_hot = torch.eye(self.model.n_actions)[torch.from_numpy(actions)]
         return torch.cat([self.x[torch.from_numpy(next_states)], one_hot], dim=1)
 
-    def _fit(self, net, optimizer, inputs, targets, n_steps, losses):
+    def _dynamics_loss(self, logits, previous_states):
+        targets = self.codes[previous_states]
+        return sum(nn.functional.cross_entropy(part, targets[:, j])
+                   for j, part in enumerate(logits.split(self.sizes, dim=1)))
+
+    def _fit(self, net, optimizer, inputs, targets, n_steps, losses,
+             loss_fn=nn.functional.cross_entropy):
         for _ in range(n_steps):
             batch = torch.from_numpy(self.rng.integers(len(targets), size=self.batch_size))
-            loss = nn.functional.cross_entropy(net(inputs[batch]), targets[batch])
+            loss = loss_fn(net(inputs[batch]), targets[batch])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -143,15 +165,17 @@ class LearnedInverseModels:
     def prepare(self, policies, p0):
         """Refit the inverse policy to ``(s', a)`` pairs of the current policy."""
         model, rng = self.model, self.rng
-        n = self.policy_samples
-        # States the current policy visits: roll it from random states for a random number of steps.
-        t = rng.integers(len(policies), size=n) if len(policies) else np.zeros(n, int)
+        n, horizon = self.policy_samples, len(policies)
         s = rng.integers(model.n_states, size=n)
-        for k in range(len(policies)):
-            moving = t > k
-            s[moving] = step(model, s[moving], sample_actions(policies[k][s[moving]], rng), rng)
-        t_act = rng.integers(len(policies), size=n) if len(policies) else t
-        a = sample_actions(policies[t_act, s], rng) if len(policies) else rng.integers(model.n_actions, size=n)
+        if horizon:
+            # States the current policy visits: roll it from random states for random lengths.
+            length = rng.integers(horizon, size=n)
+            for k in range(horizon):
+                moving = length > k
+                s[moving] = step(model, s[moving], sample_actions(policies[k][s[moving]], rng), rng)
+            a = sample_actions(policies[rng.integers(horizon, size=n), s], rng)
+        else:
+            a = rng.integers(model.n_actions, size=n)
         s_next = step(model, s, a, rng)
         self._fit(self.inverse_policy, self.policy_optimizer, self.x[torch.from_numpy(s_next)],
                   torch.from_numpy(a), self.policy_steps, self.losses["inverse_policy"])
@@ -160,8 +184,21 @@ class LearnedInverseModels:
     def backward_step(self, t, next_states, rng):
         logits = self.inverse_policy(self.x[torch.from_numpy(next_states)])
         a = sample_actions(torch.softmax(logits, 1).numpy(), rng)
-        logits = self.inverse_dynamics(self._dynamics_input(next_states, a))
-        return sample_actions(torch.softmax(logits.double(), 1).numpy(), rng)
+        parts = self.inverse_dynamics(self._dynamics_input(next_states, a)).split(self.sizes, dim=1)
+        probabilities = [torch.softmax(part.double(), 1).numpy() for part in parts]
+        # Rejection sampling: draw every scalar independently and keep draws that form an
+        # enumerated state; this samples the factored model renormalised over valid states.
+        previous = np.full(len(next_states), -1)
+        for _ in range(self.max_rejections):
+            pending = np.flatnonzero(previous < 0)
+            if not len(pending):
+                break
+            codes = [sample_actions(p[pending], rng) for p in probabilities]
+            previous[pending] = self.state_of_code[np.ravel_multi_index(codes, self.sizes)]
+        if np.any(previous < 0):
+            raise RuntimeError(f"the inverse dynamics proposed no valid state in "
+                               f"{self.max_rejections} draws; train it longer")
+        return previous
 
 
 def estimate_gradient(model, theta, horizon, p0, inverse_models, *, n_trajectories=200,

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import logsumexp
 
 from rlrepro.envs.gridworlds import STAY, TabularModel
 
@@ -37,8 +36,11 @@ def value_iteration(model: TabularModel, reward, horizon: int, temperature: floa
             policies[t] = np.eye(nA)[Q.argmax(axis=1)]
             V = Q.max(axis=1)
         else:
-            V = temperature * logsumexp(Q / temperature, axis=1)
-            policies[t] = np.exp((Q - V[:, None]) / temperature)
+            best = Q.max(axis=1)
+            weights = np.exp((Q - best[:, None]) / temperature)
+            total = weights.sum(axis=1)
+            V = best + temperature * np.log(total)
+            policies[t] = weights / total[:, None]
             # With gamma = 1 the backup is invariant to a constant shift of V; removing the
             # minimum keeps the values from growing by log(nA) per step.
             V -= V.min()
@@ -128,9 +130,12 @@ def rlsp_gradient(model, theta, horizon, p0, temperature=1.0):
     # Forward pass: G_{t+1}(s') = sum_{s,a} P(s'|s,a) pi_t(a|s) [D_t(s) g_t(s,a) + G_t(s)].
     G = np.zeros((nS, nF))
     for t, pi in enumerate(policies):
-        g = (f - F_t[t])[:, None, :] + expected_next[t]
-        weighted = pi[:, :, None] * (D[t][:, None, None] * g + G[:, None, :])
-        G = model.transitions_T @ weighted.reshape(nS * nA, nF)
+        term = expected_next[t]  # updated in place into pi * (D_t g_t + G_t); used once
+        term += (f - F_t[t])[:, None, :]
+        term *= D[t][:, None, None]
+        term += G[:, None, :]
+        term *= pi[:, :, None]
+        G = model.transitions_T @ term.reshape(nS * nA, nF)
     return G[model.observed_state] / D[-1][model.observed_state]
 
 
