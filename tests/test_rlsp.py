@@ -103,3 +103,17 @@ def test_learned_inverse_models_fit_and_sample_valid_states():
                                       rng=np.random.default_rng(0))
     assert gradient.shape == (4,) and np.isfinite(gradient).all()
     assert inverse.losses["inverse_dynamics"][-1] < np.log(model.n_states)  # better than chance
+
+
+@pytest.mark.parametrize("max_rejections", [0, 20])
+def test_learned_inverse_dynamics_samples_only_enumerated_states(max_rejections):
+    """Rejection sampling and its direct fallback draw from the same valid-state distribution."""
+    model = tabular_model("train")
+    inverse = deep.LearnedInverseModels(model, hidden=16, dynamics_samples=500, dynamics_epochs=1,
+                                        policy_samples=64, policy_steps=1, seed=0)
+    inverse.max_rejections = max_rejections
+    rng = np.random.default_rng(0)
+    states = rng.integers(model.n_states, size=300)
+    previous = inverse.backward_step(0, states, rng)
+    assert previous.shape == states.shape
+    assert ((0 <= previous) & (previous < model.n_states)).all()

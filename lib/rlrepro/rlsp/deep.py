@@ -124,11 +124,12 @@ class LearnedInverseModels:
         self.model, self.rng = model, np.random.default_rng(seed)
         torch.manual_seed(seed)
         codes, sizes = state_codes(model)
-        self.codes, self.sizes = torch.from_numpy(codes), [int(n) for n in sizes]
+        self.codes, self.sizes = codes, [int(n) for n in sizes]
+        self._code_targets = torch.from_numpy(codes)
         self.x = torch.from_numpy(one_hot_codes(codes, sizes))
         self.state_of_code = np.full(int(np.prod(sizes)), -1)  # flat code -> state index
         self.state_of_code[np.ravel_multi_index(codes.T, sizes)] = np.arange(model.n_states)
-        self.max_rejections = 100
+        self.max_rejections = 20
         nA, d = model.n_actions, self.x.shape[1]
         self.inverse_policy = mlp(d, hidden, nA)
         self.inverse_dynamics = mlp(d + nA, hidden, sum(self.sizes))
@@ -148,7 +149,7 @@ class LearnedInverseModels:
         return torch.cat([self.x[torch.from_numpy(next_states)], one_hot], dim=1)
 
     def _dynamics_loss(self, logits, previous_states):
-        targets = self.codes[previous_states]
+        targets = self._code_targets[previous_states]
         return sum(nn.functional.cross_entropy(part, targets[:, j])
                    for j, part in enumerate(logits.split(self.sizes, dim=1)))
 
@@ -195,9 +196,14 @@ class LearnedInverseModels:
                 break
             codes = [sample_actions(p[pending], rng) for p in probabilities]
             previous[pending] = self.state_of_code[np.ravel_multi_index(codes, self.sizes)]
-        if np.any(previous < 0):
-            raise RuntimeError(f"the inverse dynamics proposed no valid state in "
-                               f"{self.max_rejections} draws; train it longer")
+        pending = np.flatnonzero(previous < 0)
+        if len(pending):
+            # Rare (s', a) pairs (often ones no state leads to) put little mass on valid
+            # states: sample them from the same renormalised distribution, computed directly.
+            log_p = sum(np.log(p[pending][:, self.codes[:, j]] + 1e-300)
+                        for j, p in enumerate(probabilities))
+            weights = np.exp(log_p - log_p.max(axis=1, keepdims=True))
+            previous[pending] = sample_actions(weights / weights.sum(axis=1, keepdims=True), rng)
         return previous
 
 
