@@ -119,8 +119,10 @@ def rlsp_gradient(model, theta, horizon, p0, temperature=1.0):
     policies = value_iteration(model, f @ theta, horizon, temperature)
     D = state_distributions(model, policies, p0)
     if D[-1][model.observed_state] == 0:
-        raise ValueError("the observed state is unreachable from the initial state in "
-                         f"{horizon - 1} steps; increase the horizon or use a uniform initial prior")
+        raise ZeroLikelihoodError(
+            f"p(s_0 | theta) = 0: the observed state is unreachable in {horizon - 1} steps "
+            "(increase the horizon or use a uniform initial prior), or its probability "
+            "underflows under a near-deterministic policy")
     # Backward pass: F_t(s) = f(s) + E[F_{t+1}(s') | s], keeping E[F_{t+1}(s') | s, a] for G.
     F_t, expected_next = [None] * len(policies), [None] * len(policies)
     F = f
@@ -137,6 +139,10 @@ def rlsp_gradient(model, theta, horizon, p0, temperature=1.0):
         term *= pi[:, :, None]
         G = model.transitions_T @ term.reshape(nS * nA, nF)
     return G[model.observed_state] / D[-1][model.observed_state]
+
+
+class ZeroLikelihoodError(ValueError):
+    """The observed state has probability 0 under the current reward weights."""
 
 
 @dataclass
@@ -161,8 +167,13 @@ def rlsp(model, horizon, *, prior=Prior(), uniform_initial=False, temperature=1.
         def gradient_fn(th, p):
             return rlsp_gradient(model, th, horizon, p, temperature)
     trace = []
-    for _ in range(epochs):
-        grad = gradient_fn(theta, p0) + prior.gradient(theta)
+    for epoch in range(epochs):
+        try:
+            grad = gradient_fn(theta, p0) + prior.gradient(theta)
+        except ZeroLikelihoodError:
+            if epoch == 0:
+                raise  # unreachable from the start: a problem definition error
+            break  # weights grew until p(s_0) underflowed: keep the last finite estimate
         theta = theta + learning_rate * grad
         trace.append(float(np.linalg.norm(grad)))
         if trace[-1] < threshold:
