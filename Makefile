@@ -27,7 +27,10 @@ lab: setup
 	jupyter lab notebooks/
 
 bench: setup
+	pip install -q --disable-pip-version-check -e ".[dev,bench]"
 	python benchmarks/gridworld_rlsp_speed.py
+	python benchmarks/agents_speed.py
+	python benchmarks/agents_vs_sb3.py
 
 clean-venv:
 	rm -rf $(VENV)

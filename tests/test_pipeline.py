@@ -44,6 +44,39 @@ def test_notebook_rejects_a_bad_parameter_before_any_work(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+def test_recurrent_notebook_trains_each_run_once_and_writes_metrics(tmp_path):
+    data_dir = tmp_path / "data"
+    run_notebook("recurrent_offpolicy", tmp_path, profile="smoke", data_dir=str(data_dir))
+    metrics = json.loads((data_dir / "metrics/recurrent_offpolicy.json").read_text())
+    methods = {"sac_full", "sac", "sac_concat", "rsac"}
+    assert set(metrics["final_return"]["pendulum_p"]) == methods
+    assert metrics["normalised"]["pendulum_p"]["sac_full"]["iqm"] == pytest.approx(1.0)
+    assert set(metrics["claims"]) >= {"rsac_normalised_min", "recurrent_margin_min",
+                                      "memoryless_normalised_max", "concat_normalised_max"}
+    figures = {p.name for p in (data_dir / "figures/recurrent_offpolicy").iterdir()}
+    assert {"learning_curves.png", "final_table.png", "seeds.png", "pendulum_p_rsac.gif"} <= figures
+    runs = data_dir / "policies/recurrent_offpolicy/smoke/pendulum_p"
+    stamps = {p: p.stat().st_mtime_ns for p in runs.glob("*/seed*/result.json")}
+    assert len(stamps) == 8
+    # A third seed trains only the four new runs; the finished ones are loaded.
+    run_notebook("recurrent_offpolicy", tmp_path, profile="smoke", data_dir=str(data_dir),
+                 overrides={"seeds": 3})
+    assert len(list(runs.glob("*/seed*/result.json"))) == 12
+    assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"methods": ["sac_full", "lstm_sac"]}, "'methods[1]': expected one of"),
+    ({"envs": ["pendulum_p", "cartpole_v"]}, "'steps': no budget for task 'cartpole_v'"),
+    ({"methods": ["rsac"]}, "'methods': must include sac_full"),
+])
+def test_recurrent_notebook_rejects_bad_parameters_before_any_work(tmp_path, overrides, message):
+    with pytest.raises(pm.PapermillExecutionError, match=message):
+        run_notebook("recurrent_offpolicy", tmp_path, profile="smoke",
+                     data_dir=str(tmp_path / "data"), overrides=overrides)
+    assert not (tmp_path / "data").exists()
+
+
 def copy_repository(destination):
     """The repository's sources, as a fresh clone would have them (no outputs, no cache)."""
     ignore = shutil.ignore_patterns(".git", ".venv", "data", "cache", "tmp", "__pycache__",
@@ -69,5 +102,7 @@ def test_dvc_repro_runs_the_pipeline_end_to_end(tmp_path):
     scorecard = (repo / "data/report/scorecard.md").read_text()
     assert "RLSP avoids breaking the vase (Room)" in scorecard and "| reproduced |" in scorecard
     assert (repo / "data/report/scorecard.png").exists()
+    assert (repo / "data/figures/recurrent_offpolicy/learning_curves.png").exists()
+    assert "RSAC is near-optimal on the POMDPs" in scorecard
     again = dvc("repro", cwd=repo)
     assert "didn't change" in again and "Running stage" not in again

@@ -23,11 +23,13 @@ def save(fig, folder, name):
     return path
 
 
-def table_heatmap(values, annotations, *, title, vmin=0.0, vmax=1.0, cmap="RdYlGn"):
+def table_heatmap(values, annotations, *, title, vmin=0.0, vmax=1.0, cmap="RdYlGn",
+                  label="fraction of max true reward"):
     """A results table as a coloured grid; ``values`` is a DataFrame (rows x columns)."""
     fig, ax = plt.subplots(figsize=(1.3 * values.shape[1] + 2, 0.55 * values.shape[0] + 1.5))
     sns.heatmap(values.astype(float), annot=annotations, fmt="", cmap=cmap, vmin=vmin, vmax=vmax,
-                cbar_kws={"label": "fraction of max true reward"}, linewidths=0.5, ax=ax)
+                cbar_kws={"label": label}, linewidths=0.5, ax=ax)
+    ax.tick_params(axis="y", rotation=0)
     ax.set_title(title)
     ax.set_xlabel("")
     ax.set_ylabel("")
@@ -75,3 +77,34 @@ def image_grid(images: dict, *, columns, title=""):
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def learning_curves(curves: dict, *, baselines: dict | None = None, title=""):
+    """One panel per task: a line per method with its interval band.
+
+    ``curves[task] = (steps, {method: (centre, low, high)})``; ``baselines[task]`` is drawn dashed.
+    """
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 3.8), squeeze=False)
+    for ax, (task, (steps, lines)) in zip(axes[0], curves.items()):
+        for i, (method, (centre, low, high)) in enumerate(lines.items()):
+            colour = sns.color_palette("tab10")[i % 10]
+            ax.plot(steps, centre, color=colour, label=method)
+            ax.fill_between(steps, low, high, color=colour, alpha=0.2)
+        if baselines and task in baselines:
+            ax.axhline(baselines[task], color="gray", ls="--", lw=1, label="random")
+        ax.set(title=task, xlabel="environment steps", ylabel="test return (IQM)")
+    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def seed_strip(frame, *, x, y, col, order, title=""):
+    """Every run as a dot, one row per ``y`` value and one panel per ``col`` value."""
+    grid = sns.catplot(data=frame, x=x, y=y, col=col, order=order, kind="strip", jitter=0.15,
+                       height=0.35 * len(order) + 1.5, aspect=1.4, s=40)
+    for ax in grid.axes.flat:
+        ax.axvline(1.0, color="gray", ls="--", lw=1)
+        ax.axvline(0.0, color="gray", ls=":", lw=1)
+    grid.figure.suptitle(title, y=1.03)
+    return grid.figure

@@ -25,3 +25,18 @@ def interval_estimates(scores: dict, aggregate="mean", reps=2000, seed=0):
     points, intervals = rly.get_interval_estimates(
         {k: np.asarray(v, dtype=float) for k, v in scores.items()}, function, reps=reps)
     return {k: (points[k], intervals[k][0], intervals[k][1]) for k in scores}
+
+
+def iqm_curves(curves: dict, reps=500, seed=0):
+    """IQM across runs at every evaluation point, with 95% stratified-bootstrap intervals.
+
+    ``curves[method]`` has shape ``(runs, points)``; returns ``{method: (iqm, low, high)}``,
+    each of shape ``(points,)``.
+    """
+    def per_point(x):
+        return np.array([metrics.aggregate_iqm(x[:, [t]]) for t in range(x.shape[1])])
+
+    np.random.seed(seed)
+    points, intervals = rly.get_interval_estimates(
+        {k: np.asarray(v, dtype=float) for k, v in curves.items()}, per_point, reps=reps)
+    return {k: (points[k], intervals[k][0], intervals[k][1]) for k in curves}

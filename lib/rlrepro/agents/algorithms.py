@@ -1,0 +1,297 @@
+"""DDPG, TD3 and SAC, memoryless or recurrent, behind one class interface.
+
+One update serves all seven agents. A memoryless agent trains on transitions (sequences of
+length 1, see ``buffers``); a recurrent agent (RDPG, RTD3, RSAC; Yang & Nguyen 2021) puts an
+LSTM/GRU summarizer in front of each network and trains on episodes or segments with masked
+losses. ``rsac_s`` shares one summarizer between the actor and the critics, trained only through
+the critic loss (the actor sees its features detached).
+
+References: DDPG (Lillicrap et al. 2016), TD3 (Fujimoto et al. 2018), SAC with automatic entropy
+tuning (Haarnoja et al. 2018b), RDPG (Heess et al. 2015).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rlrepro.agents.buffers import EpisodeBuffer, ReplayBuffer
+from rlrepro.agents.networks import Actor, Critics, Identity, Summarizer
+
+ALGORITHMS = ("ddpg", "td3", "sac", "rdpg", "rtd3", "rsac", "rsac_s")
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Hyperparameters of every agent. Defaults are those of Yang & Nguyen (2021)."""
+
+    algorithm: str = "sac"  # one of ALGORITHMS
+    hidden: tuple[int, ...] = (256, 256)  # hidden layers of the actor and critic MLPs
+    lr: float = 3e-4  # Adam step size of every network (and of SAC's temperature)
+    gamma: float = 0.99  # discount
+    polyak: float = 0.995  # target <- polyak * target + (1 - polyak) * online, every update
+    batch_size: int = 100  # transitions (memoryless) or sequences (recurrent) per update
+    buffer_size: int = 1_000_000  # transitions kept in the replay buffer
+    init_alpha: float = 1.0  # SAC: initial entropy temperature (tuned towards -|A| entropy)
+    exploration_noise: float = 0.1  # DDPG/TD3: std of the Gaussian action noise while training
+    target_noise: float = 0.2  # TD3: std of the target-policy smoothing noise ...
+    noise_clip: float = 0.5  # ... clipped to this magnitude
+    policy_delay: int = 2  # TD3: critic updates per actor and target update
+    cell: str = "lstm"  # recurrent agents: summarizer cell, lstm | gru | rnn
+    summary_size: int = 256  # recurrent agents: summarizer hidden size
+    summary_layers: int = 2  # recurrent agents: stacked recurrent layers
+    segment_len: int = 0  # recurrent agents: replay segments of this length (0: whole episodes)
+    device: str = "auto"  # auto picks CUDA when present
+
+    def __post_init__(self):
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm: expected one of {list(ALGORITHMS)}, got {self.algorithm!r}")
+
+    @property
+    def recurrent(self):
+        return self.algorithm.startswith("r")
+
+    @property
+    def family(self):
+        """The underlying algorithm: ddpg, td3 or sac."""
+        return {"rdpg": "ddpg", "rtd3": "td3", "rsac": "sac", "rsac_s": "sac"}.get(
+            self.algorithm, self.algorithm)
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device)
+
+
+def masked_mean(x, mask):
+    return x.mean() if mask is None else (x * mask).sum() / mask.sum()
+
+
+class frozen:
+    """Context in which ``module``'s parameters get no gradients (critics in the actor loss)."""
+
+    def __init__(self, module):
+        self.parameters = list(module.parameters())
+
+    def __enter__(self):
+        for p in self.parameters:
+            p.requires_grad_(False)
+
+    def __exit__(self, *exc):
+        for p in self.parameters:
+            p.requires_grad_(True)
+
+
+class Agent:
+    """An off-policy actor-critic agent; see :func:`make_agent`.
+
+    ``act`` chooses actions (carrying the recurrent state), ``make_buffer`` builds the matching
+    replay buffer, ``update`` does one gradient step on a batch from it.
+    """
+
+    stochastic: bool  # a squashed-Gaussian actor (SAC) or a deterministic one (DDPG, TD3)
+
+    def __init__(self, obs_dim: int, act_dim: int, config: AgentConfig, seed: int = 0):
+        self.config, self.obs_dim, self.act_dim = config, obs_dim, act_dim
+        self.device = resolve_device(config.device)
+        torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)  # exploration noise and random warm-up actions
+        self.updates = 0
+
+        def encoder():
+            if not config.recurrent:
+                return Identity(obs_dim)
+            return Summarizer(obs_dim, config.summary_size, config.summary_layers, config.cell)
+
+        self.shared = config.algorithm == "rsac_s"
+        n_critics = 1 if config.family == "ddpg" else 2
+        critic_encoders = [encoder()] if self.shared or not config.recurrent else \
+            [encoder() for _ in range(n_critics)]
+        self.critic = Critics(critic_encoders, act_dim, list(config.hidden), n_critics)
+        actor_encoder = critic_encoders[0] if self.shared else encoder()
+        self.actor = Actor(actor_encoder, act_dim, list(config.hidden), self.stochastic)
+        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.modules = torch.nn.ModuleDict({"actor": self.actor, "critic": self.critic,
+                                            "critic_target": self.critic_target}).to(self.device)
+        actor_parameters = self.actor.net.parameters() if self.shared else self.actor.parameters()
+        self.optimizers = {"actor": self._adam(actor_parameters),
+                           "critic": self._adam(self.critic.parameters())}
+
+    def _adam(self, parameters):
+        return torch.optim.Adam(parameters, lr=self.config.lr, fused=True)
+
+    # --- acting -----------------------------------------------------------------------------
+    def initial_state(self):
+        """Recurrent state at the start of an episode (None: the summarizer starts from zeros)."""
+        return None
+
+    @torch.no_grad()
+    def act(self, obs, state=None, deterministic=False):
+        """Action in [-1, 1] for the newest observation, and the next recurrent state."""
+        x = torch.as_tensor(obs, dtype=torch.float32, device=self.device).view(1, 1, -1)
+        features, state = self.actor.encoder(x, state)
+        action, _ = self.actor(features, deterministic)
+        action = action.view(-1).cpu().numpy()
+        if not deterministic and not self.stochastic:
+            noise = self.rng.normal(0.0, self.config.exploration_noise, self.act_dim)
+            action = np.clip(action + noise, -1.0, 1.0)
+        return action, state
+
+    def random_action(self):
+        return self.rng.uniform(-1.0, 1.0, self.act_dim)
+
+    def make_buffer(self, seed: int):
+        c = self.config
+        if c.recurrent:
+            return EpisodeBuffer(c.buffer_size, self.obs_dim, self.act_dim, seed, c.segment_len)
+        return ReplayBuffer(c.buffer_size, self.obs_dim, self.act_dim, seed)
+
+    # --- learning ---------------------------------------------------------------------------
+    def update(self, batch) -> dict:
+        """One critic step and, every ``policy_delay`` steps, an actor step and target update."""
+        obs, actions, mask = batch["obs"], batch["actions"], batch["mask"]
+        critic_features = self.critic.encode(obs)  # (n, B, L+1, F): steps 0..L
+        actor_features = critic_features[0].detach() if self.shared else self.actor.encoder(obs)[0]
+        with torch.no_grad():
+            next_value = self.next_value(obs, actor_features[:, 1:].detach())
+            target = batch["rewards"] + self.config.gamma * (1 - batch["terminated"]) * next_value
+        q = self.critic(critic_features[:, :, :-1], actions)
+        critic_loss = masked_mean(((q - target) ** 2).sum(0), mask)
+        self._step("critic", critic_loss)
+        info = {"critic_loss": critic_loss.item(), "q": masked_mean(q[0].detach(), mask).item()}
+
+        self.updates += 1
+        if self.updates % self.policy_delay == 0:
+            with frozen(self.critic):
+                info |= self.improve_actor(actor_features[:, :-1],
+                                           critic_features[:, :, :-1].detach(), mask)
+            self.update_targets()
+        return info
+
+    policy_delay = 1
+
+    def next_value(self, obs, next_actor_features):
+        """V(s') under the target networks, ``(B, L)``."""
+        raise NotImplementedError
+
+    def improve_actor(self, actor_features, critic_features, mask) -> dict:
+        raise NotImplementedError
+
+    def _step(self, name, loss):
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def _target_pairs(self):
+        return [(self.critic_target, self.critic)]
+
+    @torch.no_grad()
+    def update_targets(self):
+        for target, online in self._target_pairs():
+            torch._foreach_lerp_(list(target.parameters()), list(online.parameters()),
+                                 1.0 - self.config.polyak)
+
+    # --- checkpoints --------------------------------------------------------------------------
+    def state_dict(self):
+        return {"modules": self.modules.state_dict(), "updates": self.updates,
+                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state):
+        self.modules.load_state_dict(state["modules"])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        self.updates = state["updates"]
+        self.rng.bit_generator.state = state["rng"]
+
+
+class SAC(Agent):
+    """Soft actor-critic with twin critics and automatic entropy tuning; also RSAC, RSAC-s."""
+
+    stochastic = True
+
+    def __init__(self, obs_dim, act_dim, config, seed=0):
+        super().__init__(obs_dim, act_dim, config, seed)
+        self.log_alpha = torch.tensor(math.log(config.init_alpha), device=self.device,
+                                      requires_grad=True)
+        self.target_entropy = -float(act_dim)
+        self.optimizers["alpha"] = self._adam([self.log_alpha])
+
+    def next_value(self, obs, next_actor_features):
+        next_actions, log_prob = self.actor(next_actor_features)
+        target_features = self.critic_target.encode(obs)[:, :, 1:]
+        q = self.critic_target(target_features, next_actions).min(0).values
+        return q - self.log_alpha.exp() * log_prob
+
+    def improve_actor(self, actor_features, critic_features, mask):
+        actions, log_prob = self.actor(actor_features)
+        q = self.critic(critic_features, actions).min(0).values
+        alpha = self.log_alpha.exp().detach()
+        actor_loss = masked_mean(alpha * log_prob - q, mask)
+        self._step("actor", actor_loss)
+        alpha_loss = -masked_mean(self.log_alpha * (log_prob.detach() + self.target_entropy), mask)
+        self._step("alpha", alpha_loss)
+        return {"actor_loss": actor_loss.item(), "alpha": alpha.item(),
+                "entropy": -masked_mean(log_prob.detach(), mask).item()}
+
+    def state_dict(self):
+        return super().state_dict() | {"log_alpha": self.log_alpha.detach().clone()}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        with torch.no_grad():
+            self.log_alpha.copy_(state["log_alpha"])
+
+
+class TD3(Agent):
+    """TD3 (twin critics, target smoothing, delayed actor); with one critic and neither trick it
+    is DDPG. Also their recurrent versions RTD3 and RDPG."""
+
+    stochastic = False
+
+    def __init__(self, obs_dim, act_dim, config, seed=0):
+        super().__init__(obs_dim, act_dim, config, seed)
+        self.is_td3 = config.family == "td3"
+        self.policy_delay = config.policy_delay if self.is_td3 else 1
+        self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
+        self.modules["actor_target"] = self.actor_target
+
+    def next_value(self, obs, next_actor_features):
+        features = self.actor_target.encoder(obs)[0][:, 1:]
+        next_actions, _ = self.actor_target(features)
+        if self.is_td3:
+            noise = (torch.randn_like(next_actions) * self.config.target_noise).clamp(
+                -self.config.noise_clip, self.config.noise_clip)
+            next_actions = (next_actions + noise).clamp(-1.0, 1.0)
+        target_features = self.critic_target.encode(obs)[:, :, 1:]
+        return self.critic_target(target_features, next_actions).min(0).values
+
+    def improve_actor(self, actor_features, critic_features, mask):
+        actions, _ = self.actor(actor_features)
+        actor_loss = -masked_mean(self.critic(critic_features, actions, members=1)[0], mask)
+        self._step("actor", actor_loss)
+        return {"actor_loss": actor_loss.item()}
+
+    def _target_pairs(self):
+        return [(self.critic_target, self.critic), (self.actor_target, self.actor)]
+
+
+def make_agent(obs_dim: int, act_dim: int, config: AgentConfig, seed: int = 0) -> Agent:
+    """The agent ``config.algorithm`` names, seeded."""
+    cls = SAC if config.family == "sac" else TD3
+    return cls(obs_dim, act_dim, config, seed)
+
+
+def config_from_dict(values: dict) -> AgentConfig:
+    """An AgentConfig from a plain mapping (lists become tuples); unknown keys are an error."""
+    names = {f.name for f in dataclasses.fields(AgentConfig)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"unknown agent parameters {unknown}; expected some of {sorted(names)}")
+    return AgentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

@@ -1,0 +1,47 @@
+"""GIFs of policies: one deterministic episode, rendered frame by frame."""
+from __future__ import annotations
+
+import pathlib
+
+import imageio.v2 as imageio
+import numpy as np
+
+
+def pendulum_frame(theta: float, size: int = 96) -> np.ndarray:
+    """A pendulum at angle ``theta`` (0 = upright) as an RGB image, drawn without pygame."""
+    y, x = np.mgrid[0:size, 0:size].astype(float)
+    centre, length = size / 2, size * 0.4
+    tip = np.array([centre + length * np.sin(theta), centre - length * np.cos(theta)])
+    along = np.clip(((x - centre) * (tip[0] - centre) + (y - centre) * (tip[1] - centre))
+                    / length**2, 0, 1)
+    distance = np.hypot(x - centre - along * (tip[0] - centre), y - centre - along * (tip[1] - centre))
+    image = np.full((size, size, 3), 255, dtype=np.uint8)
+    image[distance < size * 0.04] = (204, 77, 77)
+    image[np.hypot(x - centre, y - centre) < size * 0.03] = (40, 40, 40)
+    return image
+
+
+def render(env) -> np.ndarray:
+    """The current frame of ``env``: its own renderer, or the pendulum drawing."""
+    base = env.unwrapped
+    if hasattr(base, "_env") or getattr(base, "render_mode", None) == "rgb_array":
+        return base.render()
+    if hasattr(base, "state") and hasattr(base, "max_torque"):  # the classic pendulum
+        return pendulum_frame(float(base.state[0]))
+    raise ValueError(f"no renderer for {base.__class__.__name__}")
+
+
+def record_episode(agent, env, path, seed: int = 0, every: int = 2, fps: int = 25) -> float:
+    """Write a GIF of one deterministic episode to ``path``; returns the episode's return."""
+    obs, _ = env.reset(seed=seed)
+    state, frames, total, done, t = agent.initial_state(), [render(env)], 0.0, False, 0
+    while not done:
+        action, state = agent.act(obs, state, deterministic=True)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        total, done, t = total + float(reward), terminated or truncated, t + 1
+        if t % every == 0:
+            frames.append(render(env))
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
+    return total

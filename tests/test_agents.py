@@ -1,0 +1,169 @@
+"""The off-policy agents: buffers, learning on a small task, checkpoints, determinism."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from rlrepro.agents.algorithms import ALGORITHMS, AgentConfig, make_agent
+from rlrepro.agents.buffers import EpisodeBuffer, ReplayBuffer
+from rlrepro.agents.training import CHECKPOINT, CheckpointError, TrainConfig, load_policy, train
+
+
+class PointMass(gym.Env):
+    """Push a unit mass to the origin and hold it there; only the position is observed."""
+
+    def __init__(self):
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (1,), dtype=np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x, self.v = self.np_random.uniform(-1, 1), 0.0
+        return np.array([self.x], dtype=np.float32), {}
+
+    def step(self, action):
+        self.v = 0.8 * self.v + 0.2 * float(action[0])
+        self.x += self.v
+        return np.array([self.x], dtype=np.float32), -abs(self.x), False, False, {}
+
+
+gym.register("rlrepro-test/PointMass-v0", entry_point=PointMass, max_episode_steps=25)
+TASK = "rlrepro-test/PointMass-v0"
+SMALL = dict(hidden=(32, 32), summary_size=32, summary_layers=1, lr=3e-3, batch_size=64)
+
+
+def small_run(algorithm, steps=1500, **train_kwargs):
+    agent = AgentConfig(algorithm=algorithm, **SMALL | (
+        dict(batch_size=8) if algorithm.startswith("r") else {}))
+    run = TrainConfig(env=TASK, total_steps=steps, random_steps=250, eval_every=250, eval_episodes=5,
+                      checkpoint_every=250, **train_kwargs)
+    return agent, run
+
+
+def test_replay_buffer_returns_transitions_as_length_one_sequences():
+    buffer = ReplayBuffer(10, obs_dim=2, act_dim=1, seed=0)
+    for t in range(15):  # wraps around: only t = 5..14 remain
+        buffer.add([t, t], [t], t, [t + 1, t + 1], False, False)
+    batch = buffer.sample(32)
+    assert batch["obs"].shape == (32, 2, 2) and batch["actions"].shape == (32, 1, 1)
+    assert batch["mask"] is None
+    assert torch.all(batch["obs"][:, 1, 0] == batch["obs"][:, 0, 0] + 1)
+    assert batch["rewards"].min() >= 5
+
+
+@pytest.mark.parametrize("segment_len", [0, 3])
+def test_episode_buffer_pads_masks_and_keeps_the_last_next_observation(segment_len):
+    buffer = EpisodeBuffer(100, obs_dim=1, act_dim=1, seed=0, segment_len=segment_len)
+    for length, offset in ((4, 0), (7, 100)):
+        for t in range(length):
+            buffer.add([offset + t], [t], 1.0, [offset + t + 1], t == length - 1, False)
+    expected = [4, 7] if segment_len == 0 else [3, 1, 3, 3, 1]
+    assert buffer.lengths == expected
+    batch = buffer.sample(64)
+    lengths = batch["mask"].sum(1).long()
+    assert batch["obs"].shape[1] == batch["mask"].shape[1] + 1 == max(expected) + 1
+    for b in range(64):
+        n = lengths[b]
+        obs = batch["obs"][b, : n + 1, 0]
+        assert torch.all(obs[1:] == obs[:-1] + 1), "observations run on to the next one"
+        assert batch["terminated"][b, n - 1] == float(obs[-1] in (4, 107))
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_every_agent_learns_a_small_task(tmp_path, algorithm):
+    torch.set_num_threads(1)
+    result = train(tmp_path, *small_run(algorithm, steps=2000), progress=False)
+    returns = [c["return"] for c in result["curve"]]
+    random_policy = returns[0]  # the first evaluation follows 250 random steps, no update
+    # Random actions score about -15 per 25-step episode; holding the origin scores about -4.
+    assert np.mean(returns[-2:]) > -7.0, returns
+    assert np.mean(returns[-2:]) > random_policy + 3.0, returns
+
+
+def test_same_seed_same_numbers(tmp_path):
+    a = train(tmp_path / "a", *small_run("rsac", steps=600), progress=False)
+    b = train(tmp_path / "b", *small_run("rsac", steps=600), progress=False)
+    assert a["curve"] == b["curve"]
+
+
+@pytest.mark.parametrize("algorithm", ["td3", "rsac"])
+def test_a_stopped_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_one(tmp_path, algorithm):
+    agent, run = small_run(algorithm, steps=1000)
+    whole = train(tmp_path / "whole", agent, run, progress=False)
+    stopped = train(tmp_path / "resumed", agent, run, progress=False, stop_at=500)
+    assert stopped == {"stopped_at": 500}
+    assert torch.load(tmp_path / "resumed" / CHECKPOINT, weights_only=False)["step"] == 500
+    resumed = train(tmp_path / "resumed", agent, run, progress=False)
+    assert resumed["curve"] == whole["curve"]
+    policy, _ = load_policy(tmp_path / "resumed")
+    reference, _ = load_policy(tmp_path / "whole")
+    for p, q in zip(policy.modules.parameters(), reference.modules.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_a_killed_process_resumes_from_its_last_checkpoint(tmp_path):
+    script = (f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); "
+              "from test_agents import small_run; from rlrepro.agents.training import train; "
+              f"train({str(tmp_path)!r}, *small_run('sac', steps=20000), progress=False)")
+    process = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.time() + 120
+    while not (tmp_path / CHECKPOINT).exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    step = torch.load(tmp_path / CHECKPOINT, weights_only=False)["step"]
+    assert 0 < step < 20000
+    agent, run = small_run("sac", steps=step + 250)
+    # Same configuration except the budget: resuming under a new budget is refused...
+    with pytest.raises(CheckpointError, match="'train.total_steps' is 20000 in the checkpoint"):
+        train(tmp_path, agent, run, progress=False)
+    # ...and under the original one it continues from the checkpoint's step.
+    agent, run = small_run("sac", steps=20000)
+    stopped = train(tmp_path, agent, run, progress=False, stop_at=step + 1)
+    assert stopped["stopped_at"] == step + 250
+
+
+def test_a_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    (tmp_path / CHECKPOINT).write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="checkpoint.pt: not a readable checkpoint"):
+        train(tmp_path, *small_run("sac", steps=300), progress=False)
+    assert (tmp_path / CHECKPOINT).read_bytes() == b"not a checkpoint", "nothing is overwritten"
+
+
+def test_a_checkpoint_of_another_configuration_is_a_clear_error(tmp_path):
+    agent, run = small_run("sac", steps=1000)
+    train(tmp_path, agent, run, progress=False, stop_at=250)
+    other = AgentConfig(**{**agent.__dict__, "lr": 1e-4})
+    with pytest.raises(CheckpointError, match="'agent.lr' is 0.003 in the checkpoint, 0.0001 expected"):
+        train(tmp_path, other, run, progress=False)
+
+
+def test_a_finished_run_is_loaded_not_retrained(tmp_path):
+    agent, run = small_run("ddpg", steps=300)
+    first = train(tmp_path, agent, run, progress=False)
+    stamp = (tmp_path / "result.json").stat().st_mtime_ns
+    assert train(tmp_path, agent, run, progress=False) == json.loads((tmp_path / "result.json").read_text())
+    assert (tmp_path / "result.json").stat().st_mtime_ns == stamp
+    assert not (tmp_path / CHECKPOINT).exists(), "the replay buffer is dropped when a run finishes"
+    assert first["final_return"] is not None
+
+
+def test_recurrent_acting_carries_state():
+    agent = make_agent(2, 1, AgentConfig(algorithm="rsac", **SMALL))
+    obs = np.ones(2, dtype=np.float32)
+    a1, state = agent.act(obs, agent.initial_state(), deterministic=True)
+    a2, _ = agent.act(obs, state, deterministic=True)
+    assert not np.allclose(a1, a2), "the same observation after a different history acts differently"
+
+
+def test_unknown_algorithm_is_a_clear_error():
+    with pytest.raises(ValueError, match="algorithm: expected one of"):
+        AgentConfig(algorithm="ppo")
