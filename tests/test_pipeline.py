@@ -2,6 +2,7 @@
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -71,7 +72,7 @@ def test_recurrent_notebook_trains_each_run_once_and_writes_metrics(tmp_path):
     ({"methods": ["rsac"]}, "'methods': must include sac_full"),
 ])
 def test_recurrent_notebook_rejects_bad_parameters_before_any_work(tmp_path, overrides, message):
-    with pytest.raises(pm.PapermillExecutionError, match=message):
+    with pytest.raises(pm.PapermillExecutionError, match=re.escape(message)):
         run_notebook("recurrent_offpolicy", tmp_path, profile="smoke",
                      data_dir=str(tmp_path / "data"), overrides=overrides)
     assert not (tmp_path / "data").exists()
