@@ -5,7 +5,7 @@ one update per step after ``--warmup`` random steps). Every final policy is
 evaluated by the same function on the same 10 episode seeds; we report the mean over seeds with
 a 95% bootstrap interval (rliable) and a curve figure.
 
-    pip install -e .[bench]; python benchmarks/agents_vs_sb3.py [--seeds 3] [--workers 2]
+    pip install -e .[bench]; python benchmarks/agents_vs_sb3.py [--seeds 5] [--workers 2]
 """
 import argparse
 import json
@@ -21,8 +21,8 @@ from rlrepro.runner import run_parallel
 
 from peer import our_config, sb3_model
 
-BUDGETS = {"Pendulum-v1": 8_000, "InvertedPendulum-v5": 8_000}
-EVAL_EPISODES, EVALUATIONS = 10, 4  # evaluations per run, evenly spaced
+BUDGETS = {"Pendulum-v1": 10_000, "InvertedPendulum-v5": 15_000}
+EVAL_EPISODES, EVALUATIONS = 10, 5  # evaluations per run, evenly spaced
 
 
 def run_ours(algorithm, env, seed, steps, warmup):
@@ -71,15 +71,17 @@ def one(library, algorithm, env, seed, steps, warmup):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--steps", type=int, help="one budget for every task (default: BUDGETS)")
+    parser.add_argument("--envs", nargs="+", default=list(BUDGETS), choices=list(BUDGETS))
+    parser.add_argument("--algorithms", nargs="+", default=["sac", "td3"], choices=["sac", "td3"])
     parser.add_argument("--out", default="benchmarks/results/agents_vs_sb3")
     args = parser.parse_args()
-    budgets = {env: args.steps or steps for env, steps in BUDGETS.items()}
+    budgets = {env: args.steps or BUDGETS[env] for env in args.envs}
     jobs = [dict(library=lib, algorithm=a, env=e, seed=s, steps=budgets[e], warmup=args.warmup)
-            for e in BUDGETS for a in ("sac", "td3") for lib in ("ours", "sb3")
+            for e in args.envs for a in args.algorithms for lib in ("ours", "sb3")
             for s in range(args.seeds)]
     curves = run_parallel(one, jobs, workers=args.workers, desc="runs")
     out = pathlib.Path(args.out)
@@ -87,29 +89,39 @@ def main():
     records = [job | {"curve": curve} for job, curve in zip(jobs, curves)]
     (out / "runs.json").write_text(json.dumps(records, indent=1))
 
-    print(f"| env | algorithm | ours (final return, 95% CI) | Stable-Baselines3 | steps |")
-    print("|---|---|---|---|---|")
-    for env in BUDGETS:
-        for algorithm in ("sac", "td3"):
-            finals = {lib: [[r["curve"][-1][1]] for r in records if r["library"] == lib
-                            and r["env"] == env and r["algorithm"] == algorithm]
-                      for lib in ("ours", "sb3")}
-            est = interval_estimates(finals, "mean")
-            cells = [f"{est[lib][0][0]:.1f} [{est[lib][1][0]:.1f}, {est[lib][2][0]:.1f}]"
-                     for lib in ("ours", "sb3")]
-            print(f"| {env} | {algorithm} | {cells[0]} | {cells[1]} | {budgets[env]} |")
-    _plot(records, out)
+    print("\n".join(table(records, budgets)))
+    _plot(records, [(e, a) for e in args.envs for a in args.algorithms], out)
 
 
-def _plot(records, folder):
+def table(records, budgets):
+    """Markdown rows: the final return and the mean over all evaluations (the area under the
+    learning curve, robust to a late jump), each the mean over seeds with a 95% bootstrap CI."""
+    def cell(estimates, lib):
+        mean, low, high = (estimates[lib][i][0] for i in range(3))
+        return f"{mean:.1f} [{low:.1f}, {high:.1f}]"
+
+    rows = ["| env | algorithm | steps | final: ours | final: SB3 | curve mean: ours | curve mean: SB3 |",
+            "|---|---|--:|--:|--:|--:|--:|"]
+    for env, steps in budgets.items():
+        for algorithm in sorted({r["algorithm"] for r in records if r["env"] == env}):
+            runs = {lib: [[v for _, v in r["curve"]] for r in records if r["library"] == lib
+                          and r["env"] == env and r["algorithm"] == algorithm]
+                    for lib in ("ours", "sb3")}
+            final = interval_estimates({k: [[c[-1]] for c in v] for k, v in runs.items()}, "mean")
+            area = interval_estimates({k: [[np.mean(c)] for c in v] for k, v in runs.items()}, "mean")
+            rows.append(f"| {env} | {algorithm} | {steps} | {cell(final, 'ours')} | "
+                        f"{cell(final, 'sb3')} | {cell(area, 'ours')} | {cell(area, 'sb3')} |")
+    return rows
+
+
+def _plot(records, panels, folder):
     from rlrepro import plots
 
     plots.setup()
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(BUDGETS) * 2, figsize=(16, 3.5))
-    panels = [(e, a) for e in BUDGETS for a in ("sac", "td3")]
-    for ax, (env, algorithm) in zip(axes, panels):
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.5), squeeze=False)
+    for ax, (env, algorithm) in zip(axes[0], panels):
         for lib, color in (("ours", "C0"), ("sb3", "C1")):
             runs = [r["curve"] for r in records if r["library"] == lib and r["env"] == env
                     and r["algorithm"] == algorithm]

@@ -221,7 +221,9 @@ class SAC(Agent):
         self.log_alpha = torch.tensor(math.log(config.init_alpha), device=self.device,
                                       requires_grad=True)
         self.target_entropy = -float(act_dim)
-        self.optimizers["alpha"] = self._adam([self.log_alpha])
+        # The temperature steps with the actor: one backward pass and one Adam step for both
+        # (their losses share no parameters, so this equals two separate steps).
+        self.optimizers["actor"].add_param_group({"params": [self.log_alpha]})
 
     def next_value(self, obs, next_actor_features):
         next_actions, log_prob = self.actor(next_actor_features)
@@ -234,9 +236,8 @@ class SAC(Agent):
         q = self.critic(critic_features, actions).min(0).values
         alpha = self.log_alpha.exp().detach()
         actor_loss = masked_mean(alpha * log_prob - q, mask)
-        self._step("actor", actor_loss)
         alpha_loss = -masked_mean(self.log_alpha * (log_prob.detach() + self.target_entropy), mask)
-        self._step("alpha", alpha_loss)
+        self._step("actor", actor_loss + alpha_loss)
         return {"actor_loss": actor_loss.item(), "alpha": alpha.item(),
                 "entropy": -masked_mean(log_prob.detach(), mask).item()}
 

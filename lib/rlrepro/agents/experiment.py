@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlrepro.agents.algorithms import ALGORITHMS, AgentConfig
-from rlrepro.agents.training import TrainConfig, evaluate, train
+from rlrepro.agents.training import TrainConfig, UniformPolicy, evaluate, train
 from rlrepro.envs.pomdp import ENVS, FULL_STATE, make_env
 from rlrepro.params import param
 
@@ -104,17 +104,9 @@ def run(env, method, seed, cfg, folder):
 
 def random_return(env: str, episodes: int = 10, seed: int = 0) -> float:
     """Mean return of uniformly random actions (the 0 of the normalised score)."""
-    class Uniform:
-        rng = np.random.default_rng(seed)
-
-        def initial_state(self):
-            return None
-
-        def act(self, obs, state=None, deterministic=True):
-            return self.rng.uniform(-1, 1, environment.action_space.shape), None
-
     environment = make_env(env)
-    return float(evaluate(Uniform(), environment, episodes, seed).mean())
+    policy = UniformPolicy(environment.action_space.shape[0], seed)
+    return float(evaluate(policy, environment, episodes, seed).mean())
 
 
 def normalise(value, random, reference):

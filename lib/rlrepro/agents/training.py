@@ -22,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from rlrepro.agents.algorithms import AgentConfig, config_from_dict, make_agent
+from rlrepro.envs.pomdp import make_env
 
 CHECKPOINT, POLICY, RESULT = "checkpoint.pt", "policy.pt", "result.json"
 
@@ -61,6 +62,20 @@ def evaluate(agent, env, episodes: int, seed: int) -> np.ndarray:
             done = terminated or truncated
         returns.append(total)
     return np.asarray(returns)
+
+
+class UniformPolicy:
+    """Uniformly random actions in [-1, 1], with the agents' acting interface (the 0 of
+    normalised scores)."""
+
+    def __init__(self, act_dim: int, seed: int = 0):
+        self.act_dim, self.rng = act_dim, np.random.default_rng(seed)
+
+    def initial_state(self):
+        return None
+
+    def act(self, obs, state=None, deterministic=True):
+        return self.rng.uniform(-1.0, 1.0, self.act_dim), None
 
 
 def code_version() -> str:
@@ -130,8 +145,6 @@ def train(run_dir, agent_config: AgentConfig, train_config: TrainConfig, seed: i
     A finished run with the same configuration is returned as is. ``stop_at`` ends the process
     early at the first checkpoint at or after that step, as if killed (for tests).
     """
-    from rlrepro.envs.pomdp import make_env  # envs import agents only lazily, and vice versa
-
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = _fingerprint(agent_config, train_config, seed)
