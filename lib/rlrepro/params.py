@@ -20,9 +20,12 @@ class ParamsError(ValueError):
     """A parameter in params.yaml is unknown, missing, of the wrong type or out of range."""
 
 
-def param(help: str, *, choices=None, min=None, max=None):
-    """Declare a documented parameter (a dataclass field without a default)."""
-    return dataclasses.field(metadata={"help": help, "choices": choices, "min": min, "max": max})
+def param(help: str, *, default=dataclasses.MISSING, choices=None, min=None, max=None):
+    """Declare a documented parameter: a dataclass field, with or without a default."""
+    metadata = {"help": help, "choices": choices, "min": min, "max": max}
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("param(default=...): use a tuple, mutable defaults are shared")
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def find_params_file(start=None) -> pathlib.Path:

@@ -14,17 +14,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from rlrepro.models.mlp import mlp
+
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # clamp of the Gaussian actor's log std (SAC paper code)
-
-
-def mlp(sizes: list[int]) -> nn.Sequential:
-    """Linear layers with ReLU between them (none after the last)."""
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
 
 
 class Identity(nn.Module):

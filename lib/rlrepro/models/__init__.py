@@ -1,0 +1,1 @@
+"""Neural network models shared by the agents and the experiments."""
