@@ -111,10 +111,11 @@ def main():
     import yaml
     cpu = yaml.safe_load(open("params.yaml"))["recurrent_offpolicy"]["cpu"]
     sizes = {"paper (2x256 LSTM, 10 episodes)": dict(summary_size=256, summary_layers=2,
-                                                     batch_size=10, segment_len=0),
+                                                     sequences_per_batch=10, segment_len=0),
              "cpu profile": dict(summary_size=cpu["summary_size"], cell=cpu["cell"],
                                  summary_layers=cpu["summary_layers"],
-                                 batch_size=cpu["sequence_batch_size"], segment_len=cpu["segment_len"])}
+                                 sequences_per_batch=cpu["sequences_per_batch"],
+                                 segment_len=cpu["segment_len"])}
     print("\n## Recurrent updates/s (pendulum-sized observations, 200-step episodes)\n")
     print("| size | rdpg | rtd3 | rsac | rsac_s |")
     print("|---|---|---|---|---|")

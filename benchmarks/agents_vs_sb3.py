@@ -14,9 +14,10 @@ import tempfile
 
 import numpy as np
 
-from rlrepro.agents.training import TrainConfig, evaluate, train
-from rlrepro.envs.pomdp import make_env
-from rlrepro.evaluation.statistics import interval_estimates
+from rlrepro.agents.training import TrainConfig, train
+from rlrepro.envs import make_env
+from rlrepro.evaluation.rollouts import evaluate
+from rlrepro.evaluation.statistics import mean_interval
 from rlrepro.runner import run_parallel
 
 from peer import our_config, sb3_model
@@ -107,8 +108,8 @@ def table(records, budgets):
             runs = {lib: [[v for _, v in r["curve"]] for r in records if r["library"] == lib
                           and r["env"] == env and r["algorithm"] == algorithm]
                     for lib in ("ours", "sb3")}
-            final = interval_estimates({k: [[c[-1]] for c in v] for k, v in runs.items()}, "mean")
-            area = interval_estimates({k: [[np.mean(c)] for c in v] for k, v in runs.items()}, "mean")
+            final = mean_interval({k: [[c[-1]] for c in v] for k, v in runs.items()})
+            area = mean_interval({k: [[np.mean(c)] for c in v] for k, v in runs.items()})
             rows.append(f"| {env} | {algorithm} | {steps} | {cell(final, 'ours')} | "
                         f"{cell(final, 'sb3')} | {cell(area, 'ours')} | {cell(area, 'sb3')} |")
     return rows

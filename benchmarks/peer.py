@@ -16,7 +16,7 @@ def learning_rate(algorithm):
 
 
 def our_config(algorithm) -> AgentConfig:
-    return AgentConfig(algorithm=algorithm, hidden=(256, 256), batch_size=256,
+    return AgentConfig(algorithm=algorithm, hidden=(256, 256), transitions_per_batch=256,
                        lr=learning_rate(algorithm), polyak=0.995)
 
 

@@ -36,12 +36,12 @@ class PointMass(gym.Env):
 
 gym.register("rlrepro-test/PointMass-v0", entry_point=PointMass, max_episode_steps=25)
 TASK = "rlrepro-test/PointMass-v0"
-SMALL = dict(hidden=(32, 32), summary_size=32, summary_layers=1, lr=3e-3, batch_size=64)
+SMALL = dict(hidden=(32, 32), summary_size=32, summary_layers=1, lr=3e-3,
+             transitions_per_batch=64, sequences_per_batch=8)
 
 
 def small_run(algorithm, steps=1500, **train_kwargs):
-    agent = AgentConfig(algorithm=algorithm, **SMALL | (
-        dict(batch_size=8) if algorithm.startswith("r") else {}))
+    agent = AgentConfig(algorithm=algorithm, **SMALL)
     run = TrainConfig(env=TASK, total_steps=steps, random_steps=250, eval_every=250, eval_episodes=5,
                       checkpoint_every=250, **train_kwargs)
     return agent, run
@@ -106,6 +106,17 @@ def test_a_stopped_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_on
     reference, _ = load_policy(tmp_path / "whole")
     for p, q in zip(policy.modules.parameters(), reference.modules.parameters()):
         assert torch.equal(p, q)
+
+
+def test_resume_keeps_the_fractional_update_credit(tmp_path):
+    """With half an update per step the checkpoint at step 500 falls between two updates."""
+    agent, run = small_run("sac", steps=1000, updates_per_step=0.5)
+    whole = train(tmp_path / "whole", agent, run, progress=False)
+    train(tmp_path / "resumed", agent, run, progress=False, stop_at=500)
+    checkpoint = torch.load(tmp_path / "resumed" / CHECKPOINT, weights_only=False)
+    assert checkpoint["update_credit"] == 0.5 and checkpoint["info"]
+    resumed = train(tmp_path / "resumed", agent, run, progress=False)
+    assert resumed["curve"] == whole["curve"]
 
 
 def test_a_killed_process_resumes_from_its_last_checkpoint(tmp_path):

@@ -1,8 +1,9 @@
 """The partially observable tasks and the observation wrappers."""
+import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlrepro.envs.pomdp import ENVS, FULL_STATE, make_env
+from rlrepro.envs import make_env, names, register, task
 
 
 def rollout(env, seed, steps=30, action=0.3):
@@ -14,24 +15,36 @@ def rollout(env, seed, steps=30, action=0.3):
     return np.array(out)
 
 
-@pytest.mark.parametrize("name", sorted(ENVS))
-def test_every_task_follows_the_gymnasium_api_with_actions_in_unit_box(name):
+@pytest.mark.parametrize("name", names())
+def test_every_registered_task_follows_the_gymnasium_api(name):
     env = make_env(name)
-    assert np.all(env.action_space.low == -1) and np.all(env.action_space.high == 1)
+    continuous = isinstance(env.action_space, gym.spaces.Box)
+    if continuous:  # rescaled to the unit box, float32 observations
+        assert np.all(env.action_space.low == -1) and np.all(env.action_space.high == 1)
     obs, info = env.reset(seed=0)
     assert isinstance(info, dict)
     for _ in range(5):
-        assert obs.dtype == np.float32 and env.observation_space.contains(obs)
+        assert env.observation_space.contains(obs)
+        assert not continuous or obs.dtype == np.float32
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
-        assert isinstance(reward, float) and isinstance(terminated, bool)
-    np.testing.assert_array_equal(rollout(env, seed=7), rollout(env, seed=7))
+        assert isinstance(float(reward), float) and isinstance(terminated, bool)
+    if continuous:
+        np.testing.assert_array_equal(rollout(env, seed=7), rollout(env, seed=7))
+
+
+def test_the_registry_holds_every_family_of_tasks_and_refuses_duplicates():
+    assert {"room", "apples", "pendulum_p", "cartpole", "dmc_cartpole_swingup_p"} <= set(names())
+    assert set(names(partially_observed=True)) >= {"pendulum_p", "cartpole_v"}
+    assert "room" not in names(partially_observed=True)
+    with pytest.raises(ValueError, match="'pendulum' is already registered"):
+        register("pendulum", lambda: None, "a second pendulum")
 
 
 @pytest.mark.parametrize("pomdp, kept", [("pendulum_p", [0, 1]), ("pendulum_v", [2]),
                                          ("cartpole_p", [0, 2]), ("cartpole_v", [1, 3]),
                                          ("dmc_cartpole_balance_p", [0, 1, 2])])
 def test_partial_observations_are_the_kept_part_of_the_full_state(pomdp, kept):
-    full = rollout(make_env(FULL_STATE[pomdp]), seed=3)
+    full = rollout(make_env(task(pomdp).full_state), seed=3)
     partial = rollout(make_env(pomdp), seed=3)
     np.testing.assert_allclose(partial, full[:, kept], rtol=1e-6)
 
@@ -69,8 +82,16 @@ def test_continuous_cartpole_terminates_when_the_pole_falls():
         *_, terminated, truncated, _ = env.step(np.array([1.0], dtype=np.float32))
         if terminated:
             break
-    assert terminated and t < 100
-    assert env.spec is None or env.spec.max_episode_steps in (None, 1000)
+    assert terminated and not truncated and t < 100
+
+
+def test_continuous_cartpole_is_truncated_after_1000_steps_not_before():
+    env = make_env("cartpole")
+    env.reset(seed=0)
+    for t in range(1, 1001):
+        env.unwrapped.state = np.zeros(4)  # held upright at the centre: never terminates
+        *_, terminated, truncated, _ = env.step(np.array([0.0], dtype=np.float32))
+        assert not terminated and truncated == (t == 1000)
 
 
 def test_unknown_environment_is_a_clear_error():

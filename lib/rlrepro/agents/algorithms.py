@@ -21,45 +21,84 @@ import torch
 
 from rlrepro.agents.buffers import EpisodeBuffer, ReplayBuffer
 from rlrepro.agents.networks import Actor, Critics, Identity, Summarizer
+from rlrepro.params import param
 
-ALGORITHMS = ("ddpg", "td3", "sac", "rdpg", "rtd3", "rsac", "rsac_s")
+@dataclass(frozen=True)
+class Algorithm:
+    """What distinguishes the seven agents: one row of :data:`ALGORITHMS`."""
+
+    family: str  # the update rule: ddpg, td3 or sac
+    recurrent: bool  # an LSTM/GRU summarizer in front of every network, trained on sequences
+    shared_summarizer: bool  # one summarizer for actor and critics, trained by the critic loss
+    critics: int  # Q-functions; the target is the minimum over them
+
+
+ALGORITHMS = {
+    "ddpg": Algorithm("ddpg", recurrent=False, shared_summarizer=False, critics=1),
+    "td3": Algorithm("td3", recurrent=False, shared_summarizer=False, critics=2),
+    "sac": Algorithm("sac", recurrent=False, shared_summarizer=False, critics=2),
+    "rdpg": Algorithm("ddpg", recurrent=True, shared_summarizer=False, critics=1),
+    "rtd3": Algorithm("td3", recurrent=True, shared_summarizer=False, critics=2),
+    "rsac": Algorithm("sac", recurrent=True, shared_summarizer=False, critics=2),
+    "rsac_s": Algorithm("sac", recurrent=True, shared_summarizer=True, critics=2),
+}
 
 
 @dataclass(frozen=True)
 class AgentConfig:
     """Hyperparameters of every agent. Defaults are those of Yang & Nguyen (2021)."""
 
-    algorithm: str = "sac"  # one of ALGORITHMS
-    hidden: tuple[int, ...] = (256, 256)  # hidden layers of the actor and critic MLPs
-    lr: float = 3e-4  # Adam step size of every network (and of SAC's temperature)
-    gamma: float = 0.99  # discount
-    polyak: float = 0.995  # target <- polyak * target + (1 - polyak) * online, every update
-    batch_size: int = 100  # transitions (memoryless) or sequences (recurrent) per update
-    buffer_size: int = 1_000_000  # transitions kept in the replay buffer
-    init_alpha: float = 1.0  # SAC: initial entropy temperature (tuned towards -|A| entropy)
-    exploration_noise: float = 0.1  # DDPG/TD3: std of the Gaussian action noise while training
-    target_noise: float = 0.2  # TD3: std of the target-policy smoothing noise ...
-    noise_clip: float = 0.5  # ... clipped to this magnitude
-    policy_delay: int = 2  # TD3: critic updates per actor and target update
-    cell: str = "lstm"  # recurrent agents: summarizer cell, lstm | gru | rnn
-    summary_size: int = 256  # recurrent agents: summarizer hidden size
-    summary_layers: int = 2  # recurrent agents: stacked recurrent layers
-    segment_len: int = 0  # recurrent agents: replay segments of this length (0: whole episodes)
-    device: str = "auto"  # auto picks CUDA when present
+    algorithm: str = param("one of ALGORITHMS", default="sac", choices=tuple(ALGORITHMS))
+    hidden: tuple[int, ...] = param("hidden layers of the actor and critic MLPs",
+                                    default=(256, 256), min=1)
+    lr: float = param("Adam step size of every network (and of SAC's temperature)", default=3e-4,
+                      min=1e-8, max=1.0)
+    gamma: float = param("discount", default=0.99, min=0.0, max=1.0)
+    polyak: float = param("target <- polyak * target + (1 - polyak) * online, at every target "
+                          "update", default=0.995, min=0.0, max=1.0)
+    transitions_per_batch: int = param("transitions per update of a memoryless agent",
+                                       default=100, min=1)
+    sequences_per_batch: int = param("episodes or segments per update of a recurrent agent",
+                                     default=10, min=1)
+    buffer_size: int = param("transitions kept in the replay buffer", default=1_000_000, min=1)
+    init_alpha: float = param("SAC: initial entropy temperature (tuned towards entropy -|A|)",
+                              default=1.0, min=1e-8)
+    exploration_noise: float = param("DDPG/TD3: std of the Gaussian action noise while "
+                                     "training", default=0.1, min=0.0)
+    target_noise: float = param("TD3: std of the target-policy smoothing noise", default=0.2,
+                                min=0.0)
+    noise_clip: float = param("TD3: the smoothing noise is clipped to this magnitude",
+                              default=0.5, min=0.0)
+    policy_delay: int = param("TD3: critic updates per actor and target update", default=2, min=1)
+    cell: str = param("recurrent agents: summarizer cell", default="lstm",
+                      choices=("lstm", "gru", "rnn"))
+    summary_size: int = param("recurrent agents: summarizer hidden size", default=256, min=1)
+    summary_layers: int = param("recurrent agents: stacked recurrent layers", default=2, min=1)
+    segment_len: int = param("recurrent agents: replay segments of this length (0: whole "
+                             "episodes, as the paper)", default=0, min=0)
+    device: str = param("auto picks CUDA when present", default="auto")
 
     def __post_init__(self):
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm: expected one of {list(ALGORITHMS)}, got {self.algorithm!r}")
 
     @property
+    def spec(self) -> Algorithm:
+        return ALGORITHMS[self.algorithm]
+
+    @property
     def recurrent(self):
-        return self.algorithm.startswith("r")
+        return self.spec.recurrent
 
     @property
     def family(self):
-        """The underlying algorithm: ddpg, td3 or sac."""
-        return {"rdpg": "ddpg", "rtd3": "td3", "rsac": "sac", "rsac_s": "sac"}.get(
-            self.algorithm, self.algorithm)
+        """The underlying update rule: ddpg, td3 or sac."""
+        return self.spec.family
+
+    @property
+    def batch_size(self):
+        """Sequences per batch for a recurrent agent, transitions for a memoryless one."""
+        return self.sequences_per_batch if self.recurrent else self.transitions_per_batch
 
 
 def resolve_device(device: str) -> torch.device:
@@ -108,8 +147,8 @@ class Agent:
                 return Identity(obs_dim)
             return Summarizer(obs_dim, config.summary_size, config.summary_layers, config.cell)
 
-        self.shared = config.algorithm == "rsac_s"
-        n_critics = 1 if config.family == "ddpg" else 2
+        self.shared = config.spec.shared_summarizer
+        n_critics = config.spec.critics
         critic_encoders = [encoder()] if self.shared or not config.recurrent else \
             [encoder() for _ in range(n_critics)]
         self.critic = Critics(critic_encoders, act_dim, list(config.hidden), n_critics)
@@ -153,13 +192,19 @@ class Agent:
 
     # --- learning ---------------------------------------------------------------------------
     def update(self, batch) -> dict:
-        """One critic step and, every ``policy_delay`` steps, an actor step and target update."""
+        """One critic step and, every ``policy_delay`` steps, an actor step and target update.
+
+        Recurrent agents compute every summary once, before the critic step, and the actor loss
+        evaluates the *stepped* critic heads on the critic summaries computed before the step
+        (detached). This is what Yang & Nguyen's code does (``recurrent_sac.py``,
+        ``update_networks``); recomputing the summaries would cost another pass of every
+        summarizer. For memoryless agents the encoder is the identity and the question does not
+        arise.
+        """
         obs, actions, mask = batch["obs"], batch["actions"], batch["mask"]
         critic_features = self.critic.encode(obs)  # (n, B, L+1, F): steps 0..L
         actor_features = critic_features[0].detach() if self.shared else self.actor.encoder(obs)[0]
-        with torch.no_grad():
-            next_value = self.next_value(obs, actor_features[:, 1:].detach())
-            target = batch["rewards"] + self.config.gamma * (1 - batch["terminated"]) * next_value
+        target = self.td_target(batch, actor_features[:, 1:].detach())
         q = self.critic(critic_features[:, :, :-1], actions)
         critic_loss = masked_mean(((q - target) ** 2).sum(0), mask)
         self._step("critic", critic_loss)
@@ -172,6 +217,12 @@ class Agent:
                                            critic_features[:, :, :-1].detach(), mask)
             self.update_targets()
         return info
+
+    @torch.no_grad()
+    def td_target(self, batch, next_actor_features):
+        """r + γ V(s'), without bootstrapping where s' is terminal (a time limit bootstraps)."""
+        next_value = self.next_value(batch["obs"], next_actor_features)
+        return batch["rewards"] + self.config.gamma * (1 - batch["terminated"]) * next_value
 
     policy_delay = 1
 

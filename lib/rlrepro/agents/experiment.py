@@ -13,14 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlrepro.agents.algorithms import ALGORITHMS, AgentConfig
-from rlrepro.agents.training import TrainConfig, UniformPolicy, evaluate, train
-from rlrepro.envs.pomdp import ENVS, FULL_STATE, make_env
+from rlrepro.agents.training import TrainConfig, train
+from rlrepro.envs import make_env, names, task
+from rlrepro.evaluation.rollouts import random_return as policy_random_return
 from rlrepro.params import param
 
-MEMORYLESS = ("ddpg", "td3", "sac")
-RECURRENT = ("rdpg", "rtd3", "rsac", "rsac_s")
+MEMORYLESS = tuple(a for a, spec in ALGORITHMS.items() if not spec.recurrent)
+RECURRENT = tuple(a for a, spec in ALGORITHMS.items() if spec.recurrent)
 METHODS = (*ALGORITHMS, *(f"{a}_concat" for a in MEMORYLESS), "sac_full")
-POMDPS = tuple(sorted(FULL_STATE))
+POMDPS = tuple(names(partially_observed=True))
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class RecurrentOffPolicyConfig:
     envs: list[str] = param("partially observable tasks (rlrepro.envs.pomdp)", choices=POMDPS)
     methods: list[str] = param("agents; sac_full = SAC on the fully observed task (the reference)",
                                choices=METHODS)
+    task_methods: dict[str, list[str]] = param(
+        "task -> the methods run on it, for tasks that run fewer than `methods` ({}: all)",
+        choices=POMDPS)
     seeds: int = param("independent runs per method and task", min=1)
     workers: int = param("runs trained in parallel processes", min=1, max=64)
     steps: dict[str, int] = param("task -> environment steps per run", choices=POMDPS, min=1)
@@ -42,8 +46,19 @@ class RecurrentOffPolicyConfig:
     concat_k: int = param("observations in a *_concat window (paper: 5 or 10)", min=2)
     hidden: list[int] = param("hidden layers of the actor and critic MLPs (paper: 256, 256)", min=1)
     lr: float = param("Adam step size (paper: 3e-4)", min=1e-7, max=1.0)
-    batch_size: int = param("transitions per update, memoryless agents (paper: 100)", min=1)
-    sequence_batch_size: int = param("sequences per update, recurrent agents (paper: 10)", min=1)
+    gamma: float = param("discount (paper: 0.99)", min=0.0, max=1.0)
+    polyak: float = param("target-network averaging, target <- polyak * target + "
+                          "(1 - polyak) * online (paper: 0.995)", min=0.0, max=1.0)
+    buffer_size: int = param("transitions in the replay buffer (paper: 1e6)", min=1)
+    init_alpha: float = param("SAC's initial entropy temperature (paper: 1.0)", min=1e-8)
+    exploration_noise: float = param("DDPG/TD3 Gaussian action noise std (paper: 0.1)", min=0.0)
+    target_noise: float = param("TD3 target smoothing noise std (paper: 0.2)", min=0.0)
+    noise_clip: float = param("TD3 target smoothing noise clip (paper: 0.5)", min=0.0)
+    policy_delay: int = param("TD3 critic updates per actor update (paper: 2)", min=1)
+    transitions_per_batch: int = param("transitions per update, memoryless agents (paper: 100)",
+                                       min=1)
+    sequences_per_batch: int = param("episodes or segments per update, recurrent agents "
+                                     "(paper: 10)", min=1)
     cell: str = param("summarizer cell (paper: lstm)", choices=("lstm", "gru", "rnn"))
     summary_size: int = param("summarizer hidden size (paper: 256)", min=1)
     summary_layers: int = param("stacked summarizer layers (paper: 2)", min=1, max=8)
@@ -51,9 +66,17 @@ class RecurrentOffPolicyConfig:
                              "as the paper)", min=0)
     device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"))
 
+    def methods_of(self, env: str) -> list[str]:
+        return self.task_methods.get(env, self.methods)
+
     def check(self):
         errors = [f"'steps': no budget for task {env!r}" for env in self.envs if env not in self.steps]
-        if "sac_full" not in self.methods:
+        errors += [f"'task_methods.{env}': {env!r} is not in 'envs'"
+                   for env in self.task_methods if env not in self.envs]
+        errors += [f"'task_methods.{env}': expected methods among {list(METHODS)}, got {m!r}"
+                   for env, methods in self.task_methods.items() for m in methods
+                   if m not in METHODS]
+        if any("sac_full" not in self.methods_of(env) for env in self.envs):
             errors.append("'methods': must include sac_full, the reference scores are normalised by")
         if self.final_evaluations * self.eval_every > min(self.steps.get(e, 0) for e in self.envs):
             errors.append("'final_evaluations': the last final_evaluations * eval_every steps "
@@ -61,18 +84,20 @@ class RecurrentOffPolicyConfig:
         return errors
 
 
+AGENT_KEYS = ("lr", "gamma", "polyak", "buffer_size", "init_alpha", "exploration_noise",
+              "target_noise", "noise_clip", "policy_delay", "transitions_per_batch",
+              "sequences_per_batch", "cell", "summary_size", "summary_layers", "segment_len",
+              "device")
+
+
 def agent_config(cfg: RecurrentOffPolicyConfig, method: str) -> AgentConfig:
     algorithm = method.removesuffix("_concat").removesuffix("_full")
-    recurrent = algorithm in RECURRENT
-    return AgentConfig(algorithm=algorithm, hidden=tuple(cfg.hidden), lr=cfg.lr,
-                       batch_size=cfg.sequence_batch_size if recurrent else cfg.batch_size,
-                       cell=cfg.cell, summary_size=cfg.summary_size,
-                       summary_layers=cfg.summary_layers, segment_len=cfg.segment_len,
-                       device=cfg.device)
+    return AgentConfig(algorithm=algorithm, hidden=tuple(cfg.hidden),
+                       **{key: getattr(cfg, key) for key in AGENT_KEYS})
 
 
 def train_config(cfg: RecurrentOffPolicyConfig, method: str, env: str) -> TrainConfig:
-    return TrainConfig(env=FULL_STATE[env] if method == "sac_full" else env,
+    return TrainConfig(env=task(env).full_state if method == "sac_full" else env,
                        total_steps=cfg.steps[env], random_steps=cfg.random_steps,
                        updates_per_step=cfg.updates_per_step, eval_every=cfg.eval_every,
                        eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.checkpoint_every,
@@ -84,17 +109,24 @@ def run_dir(data_dir, profile, env, method, seed) -> pathlib.Path:
             / f"seed{seed}")
 
 
+def total_steps(cfg: RecurrentOffPolicyConfig) -> int:
+    """Environment steps over every run of the experiment (the progress bar's total)."""
+    return sum(cfg.steps[env] * len(cfg.methods_of(env)) * cfg.seeds for env in cfg.envs)
+
+
 def jobs(cfg: RecurrentOffPolicyConfig, profile: str, data_dir="data"):
     """One training job per (task, method, seed), longest (recurrent) first."""
-    out = [dict(env=env, method=method, seed=seed, cfg=cfg, folder=str(run_dir(data_dir, profile, env, method, seed)))
-           for env in cfg.envs for method in cfg.methods for seed in range(cfg.seeds)]
+    out = [dict(env=env, method=method, seed=seed, cfg=cfg,
+                folder=str(run_dir(data_dir, profile, env, method, seed)))
+           for env in cfg.envs for method in cfg.methods_of(env) for seed in range(cfg.seeds)]
     return sorted(out, key=lambda job: job["method"] not in RECURRENT)
 
 
-def run(env, method, seed, cfg, folder):
-    """Train one run (or load it from ``folder``); returns its learning curve and score."""
-    result = train(folder, agent_config(cfg, method),
-                   train_config(cfg, method, env), seed=seed, progress=False)
+def run(env, method, seed, cfg, folder, report=None):
+    """Train one run (or load it from ``folder``); returns its learning curve and score.
+    ``report(n)`` is told the environment steps as they are done (see rlrepro.runner)."""
+    result = train(folder, agent_config(cfg, method), train_config(cfg, method, env), seed=seed,
+                   progress=False, report=report)
     curve = result["curve"]
     final = float(np.mean([c["return"] for c in curve[-cfg.final_evaluations:]]))
     return {"env": env, "method": method, "seed": seed, "final": final,
@@ -104,77 +136,88 @@ def run(env, method, seed, cfg, folder):
 
 def random_return(env: str, episodes: int = 10, seed: int = 0) -> float:
     """Mean return of uniformly random actions (the 0 of the normalised score)."""
-    environment = make_env(env)
-    policy = UniformPolicy(environment.action_space.shape[0], seed)
-    return float(evaluate(policy, environment, episodes, seed).mean())
+    return policy_random_return(make_env(env), episodes, seed)
 
 
 def normalise(value, random, reference):
-    """0 = random actions, 1 = SAC with the full state."""
+    """0 = random actions, 1 = SAC with the full state; NaN when that SAC is no better than
+    random (e.g. the seconds-long smoke runs), where the scale is meaningless."""
+    if reference <= random:
+        return value * float("nan")
     return (value - random) / (reference - random)
 
 
 def summarize(results: list[dict], cfg: RecurrentOffPolicyConfig, reps: int = 2000):
-    """Final scores per task and method (IQM over seeds, 95% intervals), normalised scores, and
-    the numbers behind the paper's claims. Returns ``(runs DataFrame, metrics dict)``.
+    """Final scores per task and method over seeds, normalised scores, and the numbers behind
+    the paper's claims. Returns ``(runs DataFrame, metrics dict)``.
 
     ``metrics["final_return"][env][method]`` and ``metrics["normalised"][env][method]`` hold
-    ``iqm``, ``low`` and ``high``; the first also every seed's score (``runs``).
+    ``point``, ``low`` and ``high`` (IQM and 95% CI with >= 5 seeds, else mean and range, see
+    ``rlrepro.evaluation.statistics``); the first also every seed's score (``runs``).
     """
     import pandas as pd
 
-    from rlrepro.evaluation.statistics import interval_estimates
+    from rlrepro.evaluation.statistics import aggregate, aggregate_label
 
     runs = pd.DataFrame([{k: r[k] for k in ("env", "method", "seed", "final", "seconds")}
                          for r in results])
     random = {env: random_return(env, cfg.eval_episodes) for env in cfg.envs}
     final, normalised = {}, {}
     for env, rows in runs.groupby("env"):
-        scores = {m: g["final"].to_numpy()[:, None] for m, g in rows.groupby("method")}
-        estimates = interval_estimates(scores, "iqm", reps=reps)
-        reference = float(estimates["sac_full"][0][0])
+        scores = {m: g["final"].to_numpy() for m, g in rows.groupby("method")}
+        estimates = aggregate(scores, reps=reps)
+        reference = estimates["sac_full"][0]
         runs.loc[rows.index, "normalised"] = normalise(rows["final"], random[env], reference)
-        final[env] = {m: {"iqm": float(p[0]), "low": float(lo[0]), "high": float(hi[0]),
-                          "runs": scores[m][:, 0].tolist()} for m, (p, lo, hi) in estimates.items()}
-        normalised[env] = {m: {k: normalise(v[k], random[env], reference) for k in ("iqm", "low", "high")}
-                           for m, v in final[env].items()}
+        final[env] = {m: {"point": p, "low": lo, "high": hi, "runs": scores[m].tolist()}
+                      for m, (p, lo, hi) in estimates.items()}
+        normalised[env] = {m: {k: normalise(v[k], random[env], reference)
+                               for k in ("point", "low", "high")} for m, v in final[env].items()}
     metrics = {"final_return": final, "normalised": normalised, "random_return": random,
-               "claims": _claims(runs, normalised, cfg)}
+               "aggregate": aggregate_label(cfg.seeds), "claims": _claims(runs, normalised)}
     return runs, metrics
 
 
-def _claims(runs, normalised, cfg):
-    """Numbers behind the paper's claims, each over every task (the worst case counts)."""
-    normalised = {env: {m: v["iqm"] for m, v in n.items()} for env, n in normalised.items()}
-    methods, claims = set(cfg.methods), {}
-    memoryless = [m for m in MEMORYLESS if m in methods]
-    concat = [m for m in methods if m.endswith("_concat")]
-    if "rsac" in methods:
-        claims["rsac_normalised_min"] = min(n["rsac"] for n in normalised.values())
+# How each claim's per-task values combine over the tasks: the worst case counts.
+CLAIM_OVER_TASKS = {"rsac_normalised_min": np.min, "recurrent_margin_min": np.min,
+                    "memoryless_normalised_max": np.max, "concat_normalised_max": np.max,
+                    "rdpg_rtd3_worst_run": np.min, "rsac_most_reliable": np.mean}
+
+
+def _claims(runs, normalised):
+    """Numbers behind the paper's claims over the tasks that ran the methods involved; None
+    where the normalised scale is undefined (reference no better than random)."""
+    worst = runs.groupby(["env", "method"])["normalised"].min()
+    per_task = {name: [] for name in CLAIM_OVER_TASKS}
+    for env, scores in normalised.items():
+        n = {m: v["point"] for m, v in scores.items()}
+        memoryless = [n[m] for m in MEMORYLESS if m in n]
+        concat = [v for m, v in n.items() if m.endswith("_concat")]
+        others = [worst[env, m] for m in ("rdpg", "rtd3") if m in n]
+        if "rsac" in n:
+            per_task["rsac_normalised_min"].append(n["rsac"])
+            if memoryless:
+                per_task["recurrent_margin_min"].append(n["rsac"] - max(memoryless))
+            if others:
+                per_task["rsac_most_reliable"].append(worst[env, "rsac"] >= max(others) - 0.05)
         if memoryless:
-            claims["recurrent_margin_min"] = min(
-                n["rsac"] - max(n[m] for m in memoryless) for n in normalised.values())
-    if memoryless:
-        claims["memoryless_normalised_max"] = max(n[m] for n in normalised.values() for m in memoryless)
-    if concat:
-        claims["concat_normalised_max"] = max(n[m] for n in normalised.values() for m in concat)
-    others = [m for m in ("rdpg", "rtd3") if m in methods]
-    if others:
-        worst = runs.groupby(["env", "method"])["normalised"].min()
-        claims["rdpg_rtd3_worst_run"] = float(min(worst[env, m] for env in cfg.envs for m in others))
-        if "rsac" in methods:
-            claims["rsac_most_reliable"] = float(np.mean(
-                [worst[env, "rsac"] >= max(worst[env, m] for m in others) - 0.05 for env in cfg.envs]))
-    return {k: float(v) for k, v in claims.items()}
+            per_task["memoryless_normalised_max"].append(max(memoryless))
+        if concat:
+            per_task["concat_normalised_max"].append(max(concat))
+        if others:
+            per_task["rdpg_rtd3_worst_run"].append(min(others))
+    claims = {k: float(CLAIM_OVER_TASKS[k](v)) for k, v in per_task.items() if v}
+    return {k: None if np.isnan(v) else v for k, v in claims.items()}
 
 
 def score_table(metrics: dict, methods: list[str], key="normalised"):
-    """``(values, annotations)`` DataFrames, methods x tasks: IQM and "IQM [low, high]"."""
+    """``(values, annotations)`` DataFrames, methods x tasks: the point estimate, and
+    "point [low, high]" as text (methods a task did not run are left empty)."""
     import pandas as pd
 
     scores = metrics[key]
     digits = 2 if key == "normalised" else 0
-    values = pd.DataFrame({env: {m: v["iqm"] for m, v in s.items()} for env, s in scores.items()})
-    text = pd.DataFrame({env: {m: f"{v['iqm']:.{digits}f}\n[{v['low']:.{digits}f}, {v['high']:.{digits}f}]"
-                               for m, v in s.items()} for env, s in scores.items()})
-    return values.loc[methods], text.loc[methods]
+    values = pd.DataFrame({env: {m: v["point"] for m, v in s.items()} for env, s in scores.items()})
+    text = pd.DataFrame({env: {m: f"{v['point']:.{digits}f}\n[{v['low']:.{digits}f}, "
+                                  f"{v['high']:.{digits}f}]" for m, v in s.items()}
+                         for env, s in scores.items()})
+    return values.reindex(methods), text.reindex(methods).fillna("")

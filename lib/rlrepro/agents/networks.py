@@ -118,7 +118,15 @@ class Actor(nn.Module):
             return torch.tanh(mean), None
         std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp()
         u = mean + std * torch.randn_like(mean)
-        # log N(u; mean, std) minus the log-det of tanh, in the numerically stable form.
-        log_prob = (-0.5 * ((u - mean) / std) ** 2 - std.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
-        log_prob = log_prob - (2 * (math.log(2) - u - F.softplus(-2 * u))).sum(-1)
-        return torch.tanh(u), log_prob
+        return torch.tanh(u), squashed_gaussian_log_prob(u, mean, std)
+
+
+def squashed_gaussian_log_prob(u, mean, std):
+    """log-density of ``tanh(u)`` for ``u ~ N(mean, std)``, summed over the last axis.
+
+    log N(u; mean, std) - sum log(1 - tanh(u)^2), the log-det written as
+    2 (log 2 - u - softplus(-2u)): exact and finite for any u (SB3 instead adds 1e-6 inside the
+    log, which caps the correction at log(1e-6) per dimension when |u| is large).
+    """
+    gaussian = (-0.5 * ((u - mean) / std) ** 2 - std.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
+    return gaussian - (2 * (math.log(2) - u - F.softplus(-2 * u))).sum(-1)

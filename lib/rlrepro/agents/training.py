@@ -17,12 +17,13 @@ import pathlib
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from rlrepro.agents.algorithms import AgentConfig, config_from_dict, make_agent
-from rlrepro.envs.pomdp import make_env
+from rlrepro.envs import make_env
+from rlrepro.evaluation.rollouts import episode_seed, evaluate
+from rlrepro.params import param
 
 CHECKPOINT, POLICY, RESULT = "checkpoint.pt", "policy.pt", "result.json"
 
@@ -35,57 +36,32 @@ class CheckpointError(RuntimeError):
 class TrainConfig:
     """How long and how an agent is trained and evaluated."""
 
-    env: str  # environment name, see rlrepro.envs.pomdp.make_env
-    total_steps: int  # environment steps
-    random_steps: int = 10_000  # uniform random actions before the first update (paper: 10k)
-    updates_per_step: float = 1.0  # gradient updates per environment step (paper: 1)
-    eval_every: int = 1_000  # environment steps between evaluations (paper: one epoch, 1000)
-    eval_episodes: int = 10  # deterministic test episodes per evaluation (paper: 10)
-    checkpoint_every: int = 5_000  # steps between checkpoints (written at the next episode end)
-    concat: int = 0  # memoryless baseline on a window of the last k observations (0: off)
-
-
-def _episode_seed(seed: int, episode: int) -> int:
-    return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
-
-
-def evaluate(agent, env, episodes: int, seed: int) -> np.ndarray:
-    """Returns of ``episodes`` deterministic episodes, with fixed environment seeds."""
-    returns = []
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=_episode_seed(seed, 10**6 + episode))
-        state, total, done = agent.initial_state(), 0.0, False
-        while not done:
-            action, state = agent.act(obs, state, deterministic=True)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    return np.asarray(returns)
-
-
-class UniformPolicy:
-    """Uniformly random actions in [-1, 1], with the agents' acting interface (the 0 of
-    normalised scores)."""
-
-    def __init__(self, act_dim: int, seed: int = 0):
-        self.act_dim, self.rng = act_dim, np.random.default_rng(seed)
-
-    def initial_state(self):
-        return None
-
-    def act(self, obs, state=None, deterministic=True):
-        return self.rng.uniform(-1.0, 1.0, self.act_dim), None
+    env: str = param("environment name (rlrepro.envs.make_env)")
+    total_steps: int = param("environment steps", min=1)
+    random_steps: int = param("uniform random actions before the first update (paper: 10k)",
+                              default=10_000, min=0)
+    updates_per_step: float = param("gradient updates per environment step (paper: 1); a "
+                                    "fraction accumulates as credit", default=1.0, min=0.0)
+    eval_every: int = param("environment steps between evaluations (paper: one epoch, 1000)",
+                            default=1_000, min=1)
+    eval_episodes: int = param("deterministic test episodes per evaluation (paper: 10)",
+                               default=10, min=1)
+    checkpoint_every: int = param("steps between checkpoints (written at the next episode end)",
+                                  default=5_000, min=1)
+    concat: int = param("memoryless baseline on a window of the last k observations (0: off)",
+                        default=0, min=0)
 
 
 def code_version() -> str:
     """Hash of the sources a trained policy depends on: a finished run is reused only if equal."""
     package = pathlib.Path(__file__).parents[1]
-    sources = sorted((package / "agents").glob("*.py")) + [package / "envs" / "pomdp.py"]
+    sources = [path for path in sorted((package / "agents").glob("*.py"))
+               if path.name != "experiment.py"]  # the experiment's analysis changes no policy
+    sources += [package / "envs" / "registry.py", package / "envs" / "pomdp.py",
+                package / "models" / "mlp.py", package / "evaluation" / "rollouts.py"]
     digest = hashlib.sha256()
     for path in sources:
-        if path.name != "experiment.py":  # the experiment's analysis does not change a policy
-            digest.update(path.read_bytes())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -127,6 +103,18 @@ def _save(state, path: pathlib.Path):
     os.replace(tmp, path)
 
 
+def _rng_states() -> dict:
+    """torch's CPU and (when present) CUDA random states: SAC's sampling, TD3's smoothing."""
+    return {"cpu": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def _set_rng_states(states: dict):
+    torch.set_rng_state(states["cpu"])
+    if states["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
 def load_policy(run_dir):
     """The trained agent of a finished run folder (for evaluation and videos)."""
     path = pathlib.Path(run_dir) / POLICY
@@ -139,18 +127,22 @@ def load_policy(run_dir):
 
 
 def train(run_dir, agent_config: AgentConfig, train_config: TrainConfig, seed: int = 0,
-          progress: bool = True, stop_at: int | None = None) -> dict:
+          progress: bool = True, stop_at: int | None = None, report=None) -> dict:
     """Train (or resume, or just load) the run in ``run_dir``; returns its result dict.
 
-    A finished run with the same configuration is returned as is. ``stop_at`` ends the process
-    early at the first checkpoint at or after that step, as if killed (for tests).
+    A finished run with the same configuration is returned as is. ``progress`` shows a tqdm
+    bar; ``report(n)``, if given, is called with the environment steps done since its last call
+    (for one bar over many runs, see ``rlrepro.runner``). ``stop_at`` ends the process early at
+    the first checkpoint at or after that step, as if killed (for tests).
     """
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    report = report or (lambda steps: None)
     fingerprint = _fingerprint(agent_config, train_config, seed)
     if (run_dir / RESULT).exists():
         result = json.loads((run_dir / RESULT).read_text())
         if result["fingerprint"] == json.loads(json.dumps(fingerprint)):
+            report(train_config.total_steps)
             return result
 
     env = make_env(train_config.env, concat=train_config.concat)
@@ -158,29 +150,35 @@ def train(run_dir, agent_config: AgentConfig, train_config: TrainConfig, seed: i
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
     agent = make_agent(obs_dim, act_dim, agent_config, seed)
     buffer = agent.make_buffer(seed)
+    # Everything the loop carries from one step to the next, so that a resumed run continues
+    # exactly where the uninterrupted one would be (the fractional update credit included).
     step, episode, curve, episode_returns, seconds = 0, 0, [], [], 0.0
+    update_credit, info = 0.0, {}
     if (run_dir / CHECKPOINT).exists():
         state = _load(run_dir / CHECKPOINT, fingerprint)
         agent.load_state_dict(state["agent"])
         buffer.load_state_dict(state["buffer"])
-        torch.set_rng_state(state["torch_rng"])
+        _set_rng_states(state["rng"])
         step, episode = state["step"], state["episode"]
         curve, episode_returns = state["curve"], state["episode_returns"]
+        update_credit, info = state["update_credit"], state["info"]
         seconds = state["seconds"]
     started = time.time()
 
     def checkpoint():
         _save({"fingerprint": fingerprint, "agent": agent.state_dict(),
-               "buffer": buffer.state_dict(), "torch_rng": torch.get_rng_state(), "step": step,
+               "buffer": buffer.state_dict(), "rng": _rng_states(), "step": step,
                "episode": episode, "curve": curve, "episode_returns": episode_returns,
+               "update_credit": update_credit, "info": info,
                "seconds": seconds + time.time() - started},
               run_dir / CHECKPOINT)
 
     bar = tqdm(total=train_config.total_steps, initial=step, disable=not progress,
                desc=f"{agent_config.algorithm} {train_config.env} seed {seed}")
-    last_checkpoint, update_credit, info = step, 0.0, {}
+    last_checkpoint = step
+    report(step)
     while step < train_config.total_steps:
-        obs, _ = env.reset(seed=_episode_seed(seed, episode))
+        obs, _ = env.reset(seed=episode_seed(seed, episode))
         state, total, done = agent.initial_state(), 0.0, False
         while not done:
             if step < train_config.random_steps:
@@ -202,6 +200,7 @@ def train(run_dir, agent_config: AgentConfig, train_config: TrainConfig, seed: i
                               **{k: float(v) for k, v in info.items()}})
                 bar.set_postfix(eval=f"{returns.mean():.1f}")
             bar.update(1)
+        report(step - episode_returns[-1]["step"] if episode_returns else step)
         episode += 1
         episode_returns.append({"step": step, "return": total})
         if step - last_checkpoint >= train_config.checkpoint_every or step >= train_config.total_steps:

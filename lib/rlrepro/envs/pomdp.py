@@ -1,7 +1,5 @@
-"""Partially observable control tasks of Yang & Nguyen (2021), and a factory for every
-environment the off-policy agents train on.
-
-Names (``make_env(name)``):
+"""Partially observable control tasks of Yang & Nguyen (2021), registered in
+``rlrepro.envs.registry`` (build them with ``rlrepro.envs.make_env(name)``):
 
 - ``pendulum``: Pendulum-v1 with full state (cos θ, sin θ, θ̇).
 - ``pendulum_p`` (velocity removed: cos θ, sin θ), ``pendulum_v`` (position removed: θ̇),
@@ -12,18 +10,17 @@ Names (``make_env(name)``):
   steps); ``cartpole_p`` keeps (x, θ), ``cartpole_v`` keeps (ẋ, θ̇).
 - ``dmc_cartpole_balance``, ``dmc_cartpole_swingup``: dm_control's cart-pole, and ``..._p``
   without velocities.
-- any registered gymnasium id, e.g. ``HalfCheetah-v5``.
 
-Every environment is rescaled to actions in [-1, 1] and float32 observations. ``concat=k``
-turns any of them into the memoryless baseline that sees the last k observations.
+Each partially observed task names its fully observed twin (``Task.full_state``), whose SAC
+score normalises the experiment's results.
 """
 from __future__ import annotations
-
-import collections
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.envs.classic_control.pendulum import PendulumEnv
+
+from rlrepro.envs.registry import register
 
 
 class KeepObservations(gym.ObservationWrapper):
@@ -61,28 +58,6 @@ class LastAction(gym.Wrapper):
     @staticmethod
     def _join(obs, action):
         return np.concatenate([obs, action]).astype(np.float32)
-
-
-class ConcatObservations(gym.Wrapper):
-    """A memoryless window: the last ``k`` observations side by side (zeros before the start)."""
-
-    def __init__(self, env, k: int):
-        super().__init__(env)
-        self.k = k
-        box = env.observation_space
-        self.observation_space = gym.spaces.Box(np.tile(box.low, k), np.tile(box.high, k),
-                                                dtype=np.float32)
-        self.frames = collections.deque(maxlen=k)
-
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
-        self.frames.extend([np.zeros_like(obs)] * (self.k - 1) + [obs])
-        return np.concatenate(self.frames).astype(np.float32), info
-
-    def step(self, action):
-        obs, *rest = self.env.step(action)
-        self.frames.append(obs)
-        return np.concatenate(self.frames).astype(np.float32), *rest
 
 
 class RandomLengthPendulum(PendulumEnv):
@@ -176,47 +151,49 @@ class DMControl(gym.Env):
         return self._env.physics.render(height=240, width=320, camera_id=0)
 
 
-def _pendulum(**kwargs):
-    return gym.make("Pendulum-v1", **kwargs)
+def _pendulum():
+    return gym.make("Pendulum-v1")
 
 
-ENVS = {
-    "pendulum": lambda: _pendulum(),
-    "pendulum_p": lambda: KeepObservations(_pendulum(), [0, 1]),
-    "pendulum_v": lambda: KeepObservations(_pendulum(), [2]),
-    "pendulum_va": lambda: LastAction(KeepObservations(_pendulum(), [2])),
-    "pendulum_random_length": lambda: gym.wrappers.TimeLimit(RandomLengthPendulum(), 200),
-    "pendulum_known_length": lambda: gym.wrappers.TimeLimit(RandomLengthPendulum(observe_length=True), 200),
-    "cartpole": lambda: gym.wrappers.TimeLimit(ContinuousCartPole(), 1000),
-    "cartpole_p": lambda: KeepObservations(ENVS["cartpole"](), [0, 2]),
-    "cartpole_v": lambda: KeepObservations(ENVS["cartpole"](), [1, 3]),
-    "dmc_cartpole_balance": lambda: DMControl("cartpole", "balance"),
-    "dmc_cartpole_balance_p": lambda: DMControl("cartpole", "balance", ["position"]),
-    "dmc_cartpole_swingup": lambda: DMControl("cartpole", "swingup"),
-    "dmc_cartpole_swingup_p": lambda: DMControl("cartpole", "swingup", ["position"]),
-}
+def _cartpole():
+    return gym.wrappers.TimeLimit(ContinuousCartPole(), 1000)
 
 
-def make_env(name: str, concat: int = 0) -> gym.Env:
-    """The environment ``name`` (see the module docstring), actions rescaled to [-1, 1]."""
-    if name in ENVS:
-        env = ENVS[name]()
-    elif name in gym.registry:
-        env = gym.make(name)
-    else:
-        raise ValueError(f"environment: expected one of {sorted(ENVS)} or a gymnasium id, got {name!r}")
-    ones = np.ones(env.action_space.shape, dtype=np.float32)
-    env = gym.wrappers.RescaleAction(env, -ones, ones)
-    if concat > 1:
-        env = ConcatObservations(env, concat)
-    return gym.wrappers.TransformObservation(env, lambda o: np.asarray(o, dtype=np.float32),
-                                             env.observation_space)
+def _register_tasks():
+    full = [
+        ("pendulum", _pendulum, "Pendulum-v1, full state (cos θ, sin θ, θ̇)"),
+        ("pendulum_known_length",
+         lambda: gym.wrappers.TimeLimit(RandomLengthPendulum(observe_length=True), 200),
+         "pendulum with a random pole length per episode, length observed"),
+        ("cartpole", _cartpole, "continuous cart-pole, full state (x, ẋ, θ, θ̇), 1000 steps"),
+        ("dmc_cartpole_balance", lambda: DMControl("cartpole", "balance"),
+         "dm_control cartpole-balance, full state"),
+        ("dmc_cartpole_swingup", lambda: DMControl("cartpole", "swingup"),
+         "dm_control cartpole-swingup, full state"),
+    ]
+    partial = [
+        ("pendulum_p", lambda: KeepObservations(_pendulum(), [0, 1]), "pendulum",
+         "pendulum without velocity (cos θ, sin θ)"),
+        ("pendulum_v", lambda: KeepObservations(_pendulum(), [2]), "pendulum",
+         "pendulum, velocity only (θ̇)"),
+        ("pendulum_va", lambda: LastAction(KeepObservations(_pendulum(), [2])), "pendulum",
+         "pendulum, velocity and the previous action"),
+        ("pendulum_random_length",
+         lambda: gym.wrappers.TimeLimit(RandomLengthPendulum(), 200), "pendulum_known_length",
+         "pendulum with an unobserved pole length in {0.2, 1.0} per episode"),
+        ("cartpole_p", lambda: KeepObservations(_cartpole(), [0, 2]), "cartpole",
+         "continuous cart-pole, positions only (x, θ)"),
+        ("cartpole_v", lambda: KeepObservations(_cartpole(), [1, 3]), "cartpole",
+         "continuous cart-pole, velocities only (ẋ, θ̇)"),
+        ("dmc_cartpole_balance_p", lambda: DMControl("cartpole", "balance", ["position"]),
+         "dmc_cartpole_balance", "dm_control cartpole-balance without velocities"),
+        ("dmc_cartpole_swingup_p", lambda: DMControl("cartpole", "swingup", ["position"]),
+         "dmc_cartpole_swingup", "dm_control cartpole-swingup without velocities"),
+    ]
+    for name, factory, description in full:
+        register(name, factory, description)
+    for name, factory, full_state, description in partial:
+        register(name, factory, description, full_state=full_state)
 
 
-# The fully observed task behind every partially observed one (its reference score).
-FULL_STATE = {
-    "pendulum_p": "pendulum", "pendulum_v": "pendulum", "pendulum_va": "pendulum",
-    "pendulum_random_length": "pendulum_known_length", "cartpole_p": "cartpole", "cartpole_v": "cartpole",
-    "dmc_cartpole_balance_p": "dmc_cartpole_balance",
-    "dmc_cartpole_swingup_p": "dmc_cartpole_swingup",
-}
+_register_tasks()

@@ -1,42 +1,57 @@
-"""Aggregate scores across seeds with rliable's stratified bootstrap (Agarwal et al., 2021)."""
+"""Aggregate scores across seeds, as strongly as the number of seeds supports.
+
+With at least :data:`MIN_RUNS_FOR_INTERVALS` runs a method is summarised by rliable's
+interquartile mean with a 95% stratified-bootstrap interval (Agarwal et al., 2021). With fewer,
+the IQM is just the mean and a percentile bootstrap interval under-covers badly, so the summary
+is the mean with the range (min, max) of the runs, and its label says so.
+"""
 from __future__ import annotations
 
 import numpy as np
 from rliable import library as rly
 from rliable import metrics
 
+MIN_RUNS_FOR_INTERVALS = 5
 
-def interval_estimates(scores: dict, aggregate="mean", reps=2000, seed=0):
-    """Point estimate and 95% bootstrap interval per method.
 
-    ``scores[method]`` has shape ``(runs, tasks)``; ``aggregate`` is ``mean`` or ``iqm``.
-    Returns ``{method: (point, low, high)}`` with each entry of shape ``(tasks,)`` for ``mean``
-    (one value per task) or a scalar for ``iqm`` (pooled over tasks).
+def aggregate_label(runs: int) -> str:
+    """How :func:`aggregate` summarises ``runs`` runs, for figure titles and tables."""
+    if runs >= MIN_RUNS_FOR_INTERVALS:
+        return f"IQM over {runs} seeds [95% bootstrap CI]"
+    return f"mean over {runs} seed{'s' if runs != 1 else ''} [min, max]"
+
+
+def aggregate(scores: dict, reps: int = 2000, seed: int = 0) -> dict:
+    """``{method: (point, low, high)}`` for ``scores[method]`` of shape ``(runs,)`` or
+    ``(runs, points)`` (e.g. a learning curve: one summary per evaluation point).
+
+    Methods with >= MIN_RUNS_FOR_INTERVALS runs get IQM and a 95% bootstrap interval; others
+    the mean and the min/max of their runs.
     """
-    if aggregate == "mean":
-        def function(x):
-            return x.mean(axis=0)
-    elif aggregate == "iqm":
-        def function(x):
-            return np.array([metrics.aggregate_iqm(x)])
-    else:
-        raise ValueError(f"aggregate: expected 'mean' or 'iqm', got {aggregate!r}")
-    np.random.seed(seed)  # rliable draws from numpy's global generator
-    points, intervals = rly.get_interval_estimates(
-        {k: np.asarray(v, dtype=float) for k, v in scores.items()}, function, reps=reps)
-    return {k: (points[k], intervals[k][0], intervals[k][1]) for k in scores}
+    out, bootstrapped = {}, {}
+    for method, values in scores.items():
+        values = np.asarray(values, dtype=float)
+        values = values[:, None] if values.ndim == 1 else values
+        if len(values) >= MIN_RUNS_FOR_INTERVALS:
+            bootstrapped[method] = values
+        else:
+            out[method] = (values.mean(0), values.min(0), values.max(0))
+    if bootstrapped:
+        def per_point(x):
+            return np.array([metrics.aggregate_iqm(x[:, [t]]) for t in range(x.shape[1])])
+
+        np.random.seed(seed)  # rliable draws from numpy's global generator
+        points, intervals = rly.get_interval_estimates(bootstrapped, per_point, reps=reps)
+        out |= {m: (points[m], intervals[m][0], intervals[m][1]) for m in bootstrapped}
+    squeeze = {m: np.asarray(v).ndim == 1 for m, v in scores.items()}
+    return {m: tuple(float(x[0]) if squeeze[m] else x for x in out[m]) for m in scores}
 
 
-def iqm_curves(curves: dict, reps=500, seed=0):
-    """IQM across runs at every evaluation point, with 95% stratified-bootstrap intervals.
-
-    ``curves[method]`` has shape ``(runs, points)``; returns ``{method: (iqm, low, high)}``,
-    each of shape ``(points,)``.
-    """
-    def per_point(x):
-        return np.array([metrics.aggregate_iqm(x[:, [t]]) for t in range(x.shape[1])])
-
+def mean_interval(scores: dict, reps: int = 2000, seed: int = 0) -> dict:
+    """Mean and 95% stratified-bootstrap interval per method, ``scores[method]`` of shape
+    ``(runs, tasks)``; for peer comparisons with enough seeds (``benchmarks/``)."""
     np.random.seed(seed)
     points, intervals = rly.get_interval_estimates(
-        {k: np.asarray(v, dtype=float) for k, v in curves.items()}, per_point, reps=reps)
-    return {k: (points[k], intervals[k][0], intervals[k][1]) for k in curves}
+        {k: np.asarray(v, dtype=float) for k, v in scores.items()}, lambda x: x.mean(axis=0),
+        reps=reps)
+    return {k: (points[k], intervals[k][0], intervals[k][1]) for k in scores}

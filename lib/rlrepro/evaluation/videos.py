@@ -6,8 +6,10 @@ import pathlib
 import imageio.v2 as imageio
 import numpy as np
 
+from rlrepro.evaluation.rollouts import run_episode
 
-def pendulum_frame(theta: float, size: int = 96) -> np.ndarray:
+
+def pendulum_frame(theta: float, size: int = 256) -> np.ndarray:
     """A pendulum at angle ``theta`` (0 = upright) as an RGB image, drawn without pygame."""
     y, x = np.mgrid[0:size, 0:size].astype(float)
     centre, length = size / 2, size * 0.4
@@ -31,16 +33,16 @@ def render(env) -> np.ndarray:
     raise ValueError(f"no renderer for {base.__class__.__name__}")
 
 
-def record_episode(agent, env, path, seed: int = 0, every: int = 2, fps: int = 25) -> float:
-    """Write a GIF of one deterministic episode to ``path``; returns the episode's return."""
-    obs, _ = env.reset(seed=seed)
-    state, frames, total, done, t = agent.initial_state(), [render(env)], 0.0, False, 0
-    while not done:
-        action, state = agent.act(obs, state, deterministic=True)
-        obs, reward, terminated, truncated, _ = env.step(action)
-        total, done, t = total + float(reward), terminated or truncated, t + 1
+def record_episode(policy, env, path, seed: int = 0, every: int = 2, fps: int = 25) -> float:
+    """Write a GIF of one deterministic episode (every ``every``-th frame) to ``path``; returns
+    the episode's return."""
+    frames = []
+
+    def keep_frame(t):
         if t % every == 0:
             frames.append(render(env))
+
+    total = run_episode(policy, env, seed, on_step=keep_frame)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     imageio.mimsave(path, frames, duration=1000 / fps, loop=0)

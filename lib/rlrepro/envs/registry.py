@@ -1,0 +1,91 @@
+"""The package's one environment registry: every task registers here under a short name.
+
+``make_env(name)`` builds any registered task (or any gymnasium id) the same way: continuous
+actions rescaled to [-1, 1], float32 observations, and optionally a window of the last k
+observations (the memoryless baseline of partially observable tasks). Modules of
+``rlrepro.envs`` register their tasks when the package is imported.
+"""
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+from typing import Callable
+
+import gymnasium as gym
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Task:
+    """A registered environment."""
+
+    name: str
+    factory: Callable[[], gym.Env]  # builds the raw environment, before make_env's wrappers
+    description: str
+    full_state: str | None = None  # the fully observed task behind a partially observed one
+
+
+_TASKS: dict[str, Task] = {}
+
+
+def register(name: str, factory: Callable[[], gym.Env], description: str,
+             full_state: str | None = None):
+    """Add a task; registering the same name twice is an error (two modules would disagree)."""
+    if name in _TASKS:
+        raise ValueError(f"environment {name!r} is already registered")
+    _TASKS[name] = Task(name, factory, description, full_state)
+
+
+def task(name: str) -> Task:
+    if name not in _TASKS:
+        raise ValueError(f"environment: expected one of {sorted(_TASKS)} or a gymnasium id, "
+                         f"got {name!r}")
+    return _TASKS[name]
+
+
+def names(partially_observed: bool | None = None) -> list[str]:
+    """Registered task names; ``partially_observed=True`` keeps those with a full-state twin."""
+    return sorted(n for n, t in _TASKS.items()
+                  if partially_observed is None or (t.full_state is not None) == partially_observed)
+
+
+class ConcatObservations(gym.Wrapper):
+    """A memoryless window: the last ``k`` observations side by side (zeros before the start)."""
+
+    def __init__(self, env, k: int):
+        super().__init__(env)
+        self.k = k
+        box = env.observation_space
+        self.observation_space = gym.spaces.Box(np.tile(box.low, k), np.tile(box.high, k),
+                                                dtype=np.float32)
+        self.frames = collections.deque(maxlen=k)
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.frames.extend([np.zeros_like(obs)] * (self.k - 1) + [obs])
+        return np.concatenate(self.frames).astype(np.float32), info
+
+    def step(self, action):
+        obs, *rest = self.env.step(action)
+        self.frames.append(obs)
+        return np.concatenate(self.frames).astype(np.float32), *rest
+
+
+def make_env(name: str, concat: int = 0) -> gym.Env:
+    """The task ``name`` (a registered name or a gymnasium id); continuous actions in [-1, 1],
+    float32 observations; ``concat=k > 1`` observes the last k observations."""
+    if name in _TASKS:
+        env = _TASKS[name].factory()
+    elif name in gym.registry:
+        env = gym.make(name)
+    else:
+        task(name)  # raises the error listing every registered name
+    if isinstance(env.action_space, gym.spaces.Box):
+        ones = np.ones(env.action_space.shape, dtype=np.float32)
+        env = gym.wrappers.RescaleAction(env, -ones, ones)
+    if concat > 1:
+        env = ConcatObservations(env, concat)
+    if isinstance(env.observation_space, gym.spaces.Box):
+        env = gym.wrappers.TransformObservation(env, lambda o: np.asarray(o, dtype=np.float32),
+                                                env.observation_space)
+    return env
