@@ -127,3 +127,16 @@ def describe(schema) -> str:
     """Markdown table of a schema's parameters and their help texts."""
     rows = [f"| `{f.name}` | {f.metadata.get('help', '')} |" for f in dataclasses.fields(schema)]
     return "\n".join(["| parameter | meaning |", "|---|---|", *rows])
+
+
+def deviations(config, paper: dict) -> list[dict]:
+    """The rows of a notebook's table of deviations from the paper, from its configuration.
+
+    ``paper[key] = (the paper's value, why we differ)``; a row is kept only where the run's
+    value differs, so the table always describes the run that produced the notebook.
+    """
+    def plain(value):
+        return list(value) if isinstance(value, tuple) else value
+
+    return [{"parameter": key, "paper": value, "this run": getattr(config, key), "why": why}
+            for key, (value, why) in paper.items() if plain(getattr(config, key)) != plain(value)]
