@@ -78,6 +78,12 @@ class RecurrentOffPolicyConfig:
                    if m not in METHODS]
         if any("sac_full" not in self.methods_of(env) for env in self.envs):
             errors.append("'methods': must include sac_full, the reference scores are normalised by")
+        budgets = {}
+        for env in self.envs:
+            budgets.setdefault(task(env).full_state, set()).add(self.steps.get(env))
+        errors += [f"'steps': tasks sharing the full-state reference {full!r} share its run, so "
+                   f"they need one budget, got {sorted(b for b in steps if b)}"
+                   for full, steps in budgets.items() if len(steps) > 1]
         if self.final_evaluations * self.eval_every > min(self.steps.get(e, 0) for e in self.envs):
             errors.append("'final_evaluations': the last final_evaluations * eval_every steps "
                           "must fit in every task's budget")
@@ -105,33 +111,50 @@ def train_config(cfg: RecurrentOffPolicyConfig, method: str, env: str) -> TrainC
 
 
 def run_dir(data_dir, profile, env, method, seed) -> pathlib.Path:
+    """A run's folder. The full-state reference of several partially observed versions of one
+    task (pendulum_p, pendulum_v, ...) is one run, kept under the full-state task's name."""
+    if method == "sac_full":
+        env = task(env).full_state
     return (pathlib.Path(data_dir) / "policies" / "recurrent_offpolicy" / profile / env / method
             / f"seed{seed}")
 
 
-def total_steps(cfg: RecurrentOffPolicyConfig) -> int:
-    """Environment steps over every run of the experiment (the progress bar's total)."""
-    return sum(cfg.steps[env] * len(cfg.methods_of(env)) * cfg.seeds for env in cfg.envs)
-
-
 def jobs(cfg: RecurrentOffPolicyConfig, profile: str, data_dir="data"):
-    """One training job per (task, method, seed), longest (recurrent) first."""
-    out = [dict(env=env, method=method, seed=seed, cfg=cfg,
-                folder=str(run_dir(data_dir, profile, env, method, seed)))
-           for env in cfg.envs for method in cfg.methods_of(env) for seed in range(cfg.seeds)]
-    return sorted(out, key=lambda job: job["method"] not in RECURRENT)
+    """One training job per distinct run folder, longest (recurrent) first; ``tasks`` lists the
+    tasks whose tables the run enters."""
+    out = {}
+    for env in cfg.envs:
+        for method in cfg.methods_of(env):
+            for seed in range(cfg.seeds):
+                folder = str(run_dir(data_dir, profile, env, method, seed))
+                job = out.setdefault(folder, dict(env=env, method=method, seed=seed, cfg=cfg,
+                                                  folder=folder, tasks=[]))
+                job["tasks"].append(env)
+    return sorted(out.values(), key=lambda job: job["method"] not in RECURRENT)
 
 
-def run(env, method, seed, cfg, folder, report=None):
-    """Train one run (or load it from ``folder``); returns its learning curve and score.
-    ``report(n)`` is told the environment steps as they are done (see rlrepro.runner)."""
+def run(env, method, seed, cfg, folder, tasks, report=None):
+    """Train one run (or load it from ``folder``); returns its learning curve and score, once
+    per task in ``tasks``. ``report(n)`` is told the environment steps as they are done."""
     result = train(folder, agent_config(cfg, method), train_config(cfg, method, env), seed=seed,
                    progress=False, report=report)
     curve = result["curve"]
     final = float(np.mean([c["return"] for c in curve[-cfg.final_evaluations:]]))
-    return {"env": env, "method": method, "seed": seed, "final": final,
-            "steps": [c["step"] for c in curve], "returns": [c["return"] for c in curve],
-            "seconds": result["seconds"]}
+    return [{"env": name, "method": method, "seed": seed, "final": final,
+             "steps": [c["step"] for c in curve], "returns": [c["return"] for c in curve],
+             "seconds": result["seconds"]} for name in tasks]
+
+
+def train_all(cfg: RecurrentOffPolicyConfig, profile: str, data_dir="data") -> list[dict]:
+    """Every (task, method, seed) result, training in ``cfg.workers`` processes what is not
+    already trained; one progress bar counts environment steps over all runs."""
+    from rlrepro.runner import run_parallel
+
+    todo = jobs(cfg, profile, data_dir)
+    total = sum(cfg.steps[job["env"]] for job in todo)
+    results = run_parallel(run, todo, workers=cfg.workers, desc="training (env steps)",
+                           total=total, unit="step")
+    return [row for rows in results for row in rows]
 
 
 def random_return(env: str, episodes: int = 10, seed: int = 0) -> float:
@@ -221,3 +244,73 @@ def score_table(metrics: dict, methods: list[str], key="normalised"):
                                   f"{v['high']:.{digits}f}]" for m, v in s.items()}
                          for env, s in scores.items()})
     return values.reindex(methods), text.reindex(methods).fillna("")
+
+
+# The paper's settings (Yang & Nguyen 2021 and their code's configs) and why a profile may differ.
+PAPER = {
+    "envs": (["pendulum_p", "pendulum_v", "pendulum_va", "cartpole_p", "cartpole_v",
+              "pendulum_random_length", "dmc_cartpole_balance_p", "dmc_cartpole_swingup_p"],
+             "fewer tasks to fit the budget of 2 CPU cores"),
+    "methods": (["sac_full", "ddpg", "td3", "sac", "ddpg_concat", "td3_concat", "sac_concat",
+                 "rdpg", "rtd3", "rsac", "rsac_s"], "fewer methods to fit the budget"),
+    "task_methods": ({}, "a second task runs only the methods its claim needs"),
+    "steps": ("not stated", "per-task step budgets are our choice (paper: its figures' x-axes)"),
+    "random_steps": (10_000, "shorter runs start learning sooner"),
+    "hidden": ([256, 256], "smaller networks train faster on a CPU"),
+    "lr": (3e-4, "a larger step for the shorter runs"),
+    "sequences_per_batch": (10, "fewer whole episodes per update: the same time per update as "
+                                "the earlier 32 x 25-step segments"),
+    "summary_size": (256, "a smaller LSTM trains faster on a CPU"),
+    "summary_layers": (2, "a smaller LSTM trains faster on a CPU"),
+    "segment_len": (0, "segments are cheaper than whole episodes, but train from a zero hidden "
+                       "state mid-episode while acting carries the state"),
+    "transitions_per_batch": (100, "smaller batches for tiny smoke runs"),
+    "eval_episodes": (10, "fewer test episodes for tiny smoke runs"),
+    "eval_every": (1000, "evaluations of tiny smoke runs"),
+    "updates_per_step": (1.0, ""),
+    "gamma": (0.99, ""),
+    "polyak": (0.995, ""),
+    "buffer_size": (1_000_000, ""),
+    "init_alpha": (1.0, ""),
+    "exploration_noise": (0.1, ""),
+    "target_noise": (0.2, ""),
+    "noise_clip": (0.5, ""),
+    "policy_delay": (2, ""),
+    "cell": ("lstm", ""),
+}
+
+
+def verdict_text(metrics: dict, cfg: RecurrentOffPolicyConfig) -> str:
+    """The notebook's analysis, written from this run's numbers (Markdown)."""
+    lines = [f"Scores are the {metrics['aggregate']} of each method's final return, normalised "
+             "per task (0 = uniformly random actions, 1 = SAC given the full state)."]
+    for env, scores in metrics["normalised"].items():
+        points = {m: v["point"] for m, v in scores.items()}
+        if any(np.isnan(v) for v in points.values()):
+            lines.append(f"- **{env}**: SAC with the full state is no better than random actions "
+                         "in this run, so normalised scores are undefined (too short a run to "
+                         "judge any claim).")
+            continue
+        ranked = ", ".join(f"{m} {v:.2f}" for m, v in sorted(points.items(), key=lambda kv: -kv[1])
+                           if m != "sac_full")
+        memoryless = [m for m in MEMORYLESS if m in points]
+        recurrent = [m for m in RECURRENT if m in points]
+        line = f"- **{env}**: {ranked}."
+        if memoryless and recurrent:
+            best_memoryless = max(memoryless, key=points.get)
+            worst_recurrent = min(recurrent, key=points.get)
+            relation = "above" if points[worst_recurrent] > points[best_memoryless] else "not above"
+            line += (f" The weakest recurrent agent ({worst_recurrent}, {points[worst_recurrent]:.2f})"
+                     f" is {relation} the best memoryless one ({best_memoryless}, "
+                     f"{points[best_memoryless]:.2f}).")
+        concat = [m for m in points if m.endswith("_concat")]
+        if concat and "rsac" in points:
+            best = max(concat, key=points.get)
+            gap = points["rsac"] - points[best]
+            line += (f" RSAC is {abs(gap):.2f} {'above' if gap >= 0 else 'below'} the best "
+                     f"window of the last {cfg.concat_k} observations ({best}).")
+        lines.append(line)
+    if cfg.seeds < 5:
+        lines.append(f"With {cfg.seeds} seeds these are means with the range of the seeds, not "
+                     "IQMs with confidence intervals: differences of a few hundredths are noise.")
+    return "\n".join(lines)
