@@ -164,17 +164,19 @@ def std_jobs(cfg):
 
 
 def summarize(records, reps=2000):
-    """Mean over seeds and a 95% stratified-bootstrap interval for every (problem, method)."""
-    from rlrepro.evaluation.statistics import interval_estimates
+    """Per (problem, method): the point estimate over seeds and its interval (IQM and 95%
+    bootstrap CI with >= 5 seeds, else the mean and the seeds' range; see
+    ``rlrepro.evaluation.statistics``)."""
+    from rlrepro.evaluation.statistics import aggregate
 
     mean, interval = {}, {}
     cells = sorted({(r["problem"], r["method"]) for r in records})
-    scores = {f"{p}/{m}": [[r["fraction"]] for r in records if (r["problem"], r["method"]) == (p, m)]
+    scores = {f"{p}/{m}": [r["fraction"] for r in records if (r["problem"], r["method"]) == (p, m)]
               for p, m in cells}
-    for key, (point, low, high) in interval_estimates(scores, reps=reps).items():
+    for key, (point, low, high) in aggregate(scores, reps=reps).items():
         problem, method = key.split("/")
-        mean.setdefault(problem, {})[method] = float(point[0])
-        interval.setdefault(problem, {})[method] = [float(low[0]), float(high[0])]
+        mean.setdefault(problem, {})[method] = point
+        interval.setdefault(problem, {})[method] = [low, high]
     return mean, interval
 
 
