@@ -10,14 +10,15 @@ from rlrepro.rlsp import tabular as rl
 
 @pytest.mark.parametrize("name", ["room", "train", "apples"])
 @pytest.mark.parametrize("uniform", [False, True])
-def test_gradient_matches_finite_differences(name, uniform):
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0])
+def test_gradient_matches_finite_differences(name, uniform, temperature):
     model = tabular_model(name)
     theta = 0.3 * np.random.default_rng(1).standard_normal(model.n_features)
     p0 = rl.initial_distribution(model, uniform)
     T = model.problem.horizon
-    exact = rl.rlsp_gradient(model, theta, T, p0)
-    numeric = approx_fprime(theta, lambda th: rl.log_likelihood(model, th, T, p0), 1e-6)
-    np.testing.assert_allclose(exact, numeric, atol=1e-4)
+    exact = rl.rlsp_gradient(model, theta, T, p0, temperature)
+    numeric = approx_fprime(theta, lambda th: rl.log_likelihood(model, th, T, p0, temperature), 1e-6)
+    np.testing.assert_allclose(exact, numeric, atol=1e-4, rtol=1e-3)
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "laplace"])
@@ -29,17 +30,20 @@ def test_prior_gradient_matches_finite_differences(kind):
 
 
 @pytest.mark.parametrize("name", ["room", "room_bad", "train", "batteries"])
-def test_backward_forward_estimator_with_exact_models_agrees(name):
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0])
+def test_backward_forward_estimator_with_exact_models_agrees(name, temperature):
     model = tabular_model(name)
     rng = np.random.default_rng(0)
     theta = 0.3 * rng.standard_normal(model.n_features)
     p0 = rl.initial_distribution(model, False)
-    exact = rl.rlsp_gradient(model, theta, model.problem.horizon, p0)
+    exact = rl.rlsp_gradient(model, theta, model.problem.horizon, p0, temperature)
     estimate = deep.estimate_gradient(model, theta, model.problem.horizon, p0,
                                       deep.ExactInverseModels(model), n_trajectories=2000,
-                                      max_norm=np.inf, rng=rng)
+                                      max_norm=np.inf, rng=rng, temperature=temperature)
     cosine = exact @ estimate / (np.linalg.norm(exact) * np.linalg.norm(estimate))
     assert cosine >= 0.99
+    # Same direction and the same scale: the 1 / temperature is in both.
+    assert np.linalg.norm(estimate) / np.linalg.norm(exact) == pytest.approx(1.0, abs=0.1)
 
 
 def test_hard_value_iteration_breaks_ties_towards_lower_actions():

@@ -4,8 +4,9 @@ Deep RLSP never computes ``p(s_0 | theta)``. It estimates the RLSP gradient by s
 past: from the observed state it samples ``T - 1`` steps backward with an inverse policy and
 inverse dynamics, summing the features it passes; from where that ends it rolls the current
 policy ``T - 1`` steps forward with the real simulator, summing features again. The estimate is
-``mean(sum phi_backward - sum phi_forward)`` (Deep RLSP also divides by T; we keep the scale of
-the exact gradient so that both share one learning rate). For deterministic dynamics and the exact inverse
+``mean(sum phi_backward - sum phi_forward) / temperature`` (Deep RLSP also divides by T; we
+keep the scale of the exact gradient so that both share one learning rate; the original omits
+the 1 / temperature). For deterministic dynamics and the exact inverse
 models this is an unbiased estimate of the exact gradient (telescoping the per-step terms of
 :func:`rlsp.tabular.rlsp_gradient`), which is what the tests check.
 
@@ -24,6 +25,7 @@ import torch
 from torch import nn
 
 from rlrepro.envs.gridworlds import TabularModel
+from rlrepro.models.mlp import mlp
 from rlrepro.rlsp.tabular import state_distributions, value_iteration
 
 
@@ -102,11 +104,6 @@ def one_hot_codes(codes, sizes):
                           axis=1)
 
 
-def mlp(n_in, hidden, n_out):
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
-                         nn.ReLU(), nn.Linear(hidden, n_out))
-
-
 class LearnedInverseModels:
     """Inverse policy and inverse dynamics learned from simulated transitions.
 
@@ -131,8 +128,8 @@ class LearnedInverseModels:
         self.state_of_code[np.ravel_multi_index(codes.T, sizes)] = np.arange(model.n_states)
         self.max_rejections = 20
         nA, d = model.n_actions, self.x.shape[1]
-        self.inverse_policy = mlp(d, hidden, nA)
-        self.inverse_dynamics = mlp(d + nA, hidden, sum(self.sizes))
+        self.inverse_policy = mlp([d, hidden, hidden, nA])
+        self.inverse_dynamics = mlp([d + nA, hidden, hidden, sum(self.sizes)])
         self.batch_size, self.policy_samples, self.policy_steps = batch_size, policy_samples, policy_steps
         self.policy_optimizer = torch.optim.Adam(self.inverse_policy.parameters(), lr=learning_rate)
         self.dynamics_optimizer = torch.optim.Adam(self.inverse_dynamics.parameters(), lr=learning_rate)
@@ -219,6 +216,7 @@ def estimate_gradient(model, theta, horizon, p0, inverse_models, *, n_trajectori
         states = inverse_models.backward_step(t, states, rng)
         backward += model.features[states]
     forward = rollout_features(model, policies, states, rng)
-    gradient = (backward - forward).mean(axis=0)
+    # log pi = (Q - V) / temperature: the feature difference estimates the gradient of Q - V.
+    gradient = (backward - forward).mean(axis=0) / temperature
     norm = np.linalg.norm(gradient)
     return gradient * (max_norm / norm) if norm > max_norm else gradient

@@ -111,9 +111,13 @@ def rlsp_gradient(model, theta, horizon, p0, temperature=1.0):
     """Exact ``d/dtheta log p(s_0 | theta)`` by forward and backward dynamic programming.
 
     ``F[t](s)`` are the expected feature counts from s at time t onwards, ``G[t](s)`` accumulates
-    ``p(s_t = s) * E[sum_t' dlog pi_t'(a|s) / dtheta | s_t = s]``; the gradient is
-    ``G[T-1](s_0) / D[T-1](s_0)``.
+    ``p(s_t = s) * E[sum_t' (dQ_t' - dV_t') / dtheta | s_t = s]``; the gradient is
+    ``G[T-1](s_0) / (D[T-1](s_0) * temperature)``, since log pi = (Q - V) / temperature. The
+    original RLSP and Deep RLSP code omits the 1 / temperature (no difference at temperature 1).
     """
+    if temperature <= 0:
+        raise ValueError(f"temperature: the likelihood gradient needs a Boltzmann-rational human "
+                         f"(temperature > 0), got {temperature}")
     nS, nA, nF = model.n_states, model.n_actions, model.n_features
     f = model.features
     policies = value_iteration(model, f @ theta, horizon, temperature)
@@ -138,7 +142,7 @@ def rlsp_gradient(model, theta, horizon, p0, temperature=1.0):
         term += G[:, None, :]
         term *= pi[:, :, None]
         G = model.transitions_T @ term.reshape(nS * nA, nF)
-    return G[model.observed_state] / D[-1][model.observed_state]
+    return G[model.observed_state] / (D[-1][model.observed_state] * temperature)
 
 
 class ZeroLikelihoodError(ValueError):
