@@ -17,14 +17,19 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# Validate every experiment's parameters before DVC touches any output.
 repro: setup
+	python -m rlrepro check
 	dvc repro
 
 test: setup
 	python -m pytest -q
 
+# JupyterLab at the repository root (params.yaml, README, data/figures in reach). The tracked
+# notebook sources are notebooks/*.py; `jupytext --sync` (re)creates their local .ipynb copies.
 lab: setup
-	jupyter lab notebooks/
+	jupytext --sync notebooks/*.py
+	jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: setup
 	pip install -q --disable-pip-version-check -e ".[dev,bench]"

@@ -1,14 +1,40 @@
 """params.yaml loading: every profile validates; bad values name the key and the expectation."""
+import pathlib
+import subprocess
+import sys
+
 import pytest
 
-from rlrepro.params import PROFILES, ParamsError, load
+from rlrepro.params import PROFILES, SCHEMAS, ParamsError, load, schema_of
 from rlrepro.rlsp.experiment import GridworldRLSPConfig
 
 
+@pytest.mark.parametrize("section", sorted(SCHEMAS))
 @pytest.mark.parametrize("profile", PROFILES)
-def test_every_profile_of_the_repository_validates(profile):
-    cfg = load("gridworld_rlsp", GridworldRLSPConfig, profile)
-    assert cfg.problems and cfg.methods
+def test_every_profile_of_every_section_validates(section, profile):
+    """Even the `paper` profile nobody runs here must at least be valid."""
+    assert load(section, schema_of(section), profile)
+
+
+def test_check_command_names_every_bad_key_and_touches_no_output(tmp_path):
+    root = pathlib.Path(__file__).resolve().parents[1]
+    text = (root / "params.yaml").read_text()
+    bad = text.replace("    seeds: 3\n", "    seeds: 0\n").replace("    workers: 2\n", "    workers: two\n")
+    (tmp_path / "params.yaml").write_text(bad)
+    figure = tmp_path / "data" / "figures" / "gridworld_rlsp" / "results_table.png"
+    figure.parent.mkdir(parents=True)
+    figure.write_bytes(b"an earlier result")
+    checked = subprocess.run([sys.executable, "-m", "rlrepro", "check"], cwd=tmp_path,
+                             capture_output=True, text=True)
+    assert checked.returncode == 1
+    assert "Traceback" not in checked.stderr
+    for section in SCHEMAS:
+        assert f"[{section}.cpu]:\n  'seeds': expected a value >= 1, got 0" in checked.stderr
+    assert "'workers': expected int, got str 'two'" in checked.stderr
+    assert figure.read_bytes() == b"an earlier result"
+    (tmp_path / "params.yaml").write_text(text)
+    assert subprocess.run([sys.executable, "-m", "rlrepro", "check", "--all-profiles"],
+                          cwd=tmp_path).returncode == 0
 
 
 @pytest.mark.parametrize("override, message", [

@@ -16,6 +16,14 @@ import yaml
 PROFILES = ("smoke", "cpu", "paper")
 
 
+# Every experiment's section of params.yaml and the dataclass that declares its keys, imported
+# lazily ("module:Class"); a new experiment adds one line.
+SCHEMAS = {
+    "gridworld_rlsp": "rlrepro.rlsp.experiment:GridworldRLSPConfig",
+    "recurrent_offpolicy": "rlrepro.agents.experiment:RecurrentOffPolicyConfig",
+}
+
+
 class ParamsError(ValueError):
     """A parameter in params.yaml is unknown, missing, of the wrong type or out of range."""
 
@@ -121,6 +129,32 @@ def load(section: str, schema, profile: str | None = None, overrides: dict | Non
         raise ParamsError(f"{path}: section '{section}' has no profile '{profile}'")
     values = dict(profiles[profile] or {}) | dict(overrides or {})
     return validate(schema, values, f"{path} [{section}.{profile}]")
+
+
+def schema_of(section: str):
+    import importlib
+
+    module, name = SCHEMAS[section].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def check_all(profiles=None, path=None) -> list[str]:
+    """Validate every section of params.yaml for ``profiles`` (default: the active one);
+    returns one message per problem, each naming the file, section, profile and key."""
+    try:
+        path, document = _read(path)
+        profiles = profiles or [active_profile(path=path)]
+    except ParamsError as error:
+        return [str(error)]
+    problems = [f"{path}: unknown section {section!r}; expected some of {sorted(SCHEMAS)}"
+                for section in document if section not in SCHEMAS and section != "profile"]
+    for section in SCHEMAS:
+        for profile in profiles:
+            try:
+                load(section, schema_of(section), profile, path=path)
+            except ParamsError as error:
+                problems.append(str(error))
+    return problems
 
 
 def describe(schema) -> str:

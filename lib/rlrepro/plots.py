@@ -15,12 +15,11 @@ def setup():
 
 
 def save(fig, folder, name):
-    """Save ``fig`` as ``folder/name.png`` (creating the folder) and return the path."""
+    """Save ``fig`` as ``folder/name.png``, creating the folder (returns nothing, so that a
+    notebook cell ending with it shows the figure and no path)."""
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
-    fig.savefig(path)
-    return path
+    fig.savefig(folder / f"{name}.png")
 
 
 def table_heatmap(values, annotations, *, title, vmin=0.0, vmax=1.0, cmap="RdYlGn",
@@ -48,11 +47,13 @@ def line_sweep(frame, *, x, y, hue, col=None, logx=True, title="", ylim=(0.4, 1.
     return grid.figure
 
 
-def weight_bars(weights: dict, feature_names: dict, *, title):
-    """Bar chart of inferred reward weights, one panel per problem."""
-    n = len(weights)
-    fig, axes = plt.subplots(1, n, figsize=(3.4 * n, 3.4), squeeze=False)
-    for ax, (name, theta) in zip(axes[0], weights.items()):
+def weight_bars(weights: dict, feature_names: dict, *, title, columns=3):
+    """Bar chart of inferred reward weights, one panel per problem, ``columns`` panels a row."""
+    rows = int(np.ceil(len(weights) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(3.3 * columns, 2.8 * rows), squeeze=False)
+    for ax in axes.flat[len(weights):]:
+        ax.axis("off")
+    for ax, (name, theta) in zip(axes.flat, weights.items()):
         theta = np.asarray(theta)
         colours = ["tab:red" if v < 0 else "tab:green" for v in theta]
         ax.barh(range(len(theta)), theta, color=colours)
@@ -79,7 +80,8 @@ def image_grid(images: dict, *, columns, title=""):
     return fig
 
 
-def learning_curves(curves: dict, *, baselines: dict | None = None, title=""):
+def learning_curves(curves: dict, *, baselines: dict | None = None, title="",
+                    ylabel="test return"):
     """One panel per task: a line per method with its interval band.
 
     ``curves[task] = (steps, {method: (centre, low, high)})``; ``baselines[task]`` is drawn dashed.
@@ -92,7 +94,7 @@ def learning_curves(curves: dict, *, baselines: dict | None = None, title=""):
             ax.fill_between(steps, low, high, color=colour, alpha=0.2)
         if baselines and task in baselines:
             ax.axhline(baselines[task], color="gray", ls="--", lw=1, label="random")
-        ax.set(title=task, xlabel="environment steps", ylabel="test return (IQM)")
+        ax.set(title=task, xlabel="environment steps", ylabel=ylabel)
     axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()

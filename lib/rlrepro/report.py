@@ -3,7 +3,10 @@
 ``references/<experiment>.yaml`` lists claims; each names a dotted path into
 ``data/metrics/<experiment>.json`` and the paper's value: a number (compared within
 ``tolerance``) or ``success`` / ``failure`` (ours counts as a success at a value of at least
-``success_at``, default 0.95). Later experiments plug in by adding both files, nothing else.
+``success_at``, default 0.95). Each claim says what it is checked against (``kind``):
+``stated`` — a number or sentence the paper states; ``our_threshold`` — the paper shows it only
+qualitatively (a figure, a table of ticks) and the threshold that turns it into a check is ours.
+Later experiments plug in by adding both files, nothing else.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ import pandas as pd
 import yaml
 
 DEFAULT_SUCCESS_AT = 0.95
-CLAIM_KEYS = {"claim", "metric", "paper", "source", "tolerance", "success_at"}
+CLAIM_KEYS = {"claim", "metric", "paper", "source", "kind", "tolerance", "success_at"}
+KINDS = {"stated": "the paper states it", "our_threshold": "the paper's figure or table; our threshold"}
 
 
 class ReferenceError(ValueError):
@@ -36,7 +40,7 @@ def load_references(path: pathlib.Path):
     if not isinstance(claims, list) or not claims:
         raise ReferenceError(f"{path}: expected a top-level 'claims:' list")
     for i, claim in enumerate(claims):
-        missing = {"claim", "metric", "paper", "source"} - set(claim)
+        missing = {"claim", "metric", "paper", "source", "kind"} - set(claim)
         unknown = set(claim) - CLAIM_KEYS
         if missing or unknown:
             raise ReferenceError(f"{path}: claim {i} ({claim.get('claim', '?')!r}): "
@@ -44,9 +48,28 @@ def load_references(path: pathlib.Path):
         if isinstance(claim["paper"], str) and claim["paper"] not in ("success", "failure"):
             raise ReferenceError(f"{path}: claim {i}: 'paper' must be a number, 'success' or "
                                  f"'failure', got {claim['paper']!r}")
+        if claim["kind"] not in KINDS:
+            raise ReferenceError(f"{path}: claim {i} ({claim['claim']!r}): 'kind' must be one of "
+                                 f"{sorted(KINDS)}, got {claim['kind']!r}")
         if not isinstance(claim["paper"], str) and "tolerance" not in claim:
             raise ReferenceError(f"{path}: claim {i}: a numeric 'paper' value needs a 'tolerance'")
     return claims
+
+
+def headline(results: dict, experiment: str, references_dir) -> dict:
+    """The numbers ``references/<experiment>.yaml`` checks, nested as in ``results``.
+
+    Written as ``data/metrics/<experiment>.json`` so that ``dvc metrics show`` lists a few
+    headline numbers; every run and sweep point goes to ``data/results/`` instead.
+    """
+    out = {}
+    for claim in load_references(pathlib.Path(references_dir) / f"{experiment}.yaml"):
+        *parents, last = claim["metric"].split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = lookup(results, claim["metric"])
+    return out
 
 
 def verdict(claim: dict, ours):
@@ -62,6 +85,12 @@ def verdict(claim: dict, ours):
     return f"{ours:.3f}", "reproduced" if close else "differs"
 
 
+def _threshold(claim) -> str:
+    if isinstance(claim["paper"], str):
+        return f"{claim['paper']} at >= {claim.get('success_at', DEFAULT_SUCCESS_AT):g}"
+    return f"{claim['paper']:g} ± {claim['tolerance']:g}"
+
+
 def scorecard(metrics_dir, references_dir) -> pd.DataFrame:
     """One row per claim of every experiment that has a references file."""
     rows = []
@@ -72,36 +101,53 @@ def scorecard(metrics_dir, references_dir) -> pd.DataFrame:
         for claim in load_references(ref):
             value = lookup(metrics, claim["metric"])
             ours, status = verdict(claim, value)
-            paper = claim["paper"]
-            rows.append({"experiment": experiment, "claim": claim["claim"],
-                         "paper": paper if isinstance(paper, str) else f"{paper:g} ± {claim['tolerance']:g}",
-                         "ours": ours, "verdict": status, "source": claim["source"],
-                         "value": value})
+            rows.append({"experiment": experiment, "profile": metrics.get("profile", "—"),
+                         "claim": claim["claim"], "kind": claim["kind"],
+                         "paper": _threshold(claim), "ours": ours, "verdict": status,
+                         "source": claim["source"], "value": value})
     return pd.DataFrame(rows)
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
     columns = ["claim", "paper", "ours", "verdict", "source"]
-    lines = ["# Reproduction scorecard", ""]
+    lines = ["# Reproduction scorecard", "",
+             "Claims of kind *stated* are checked against a number or sentence the paper states; "
+             "claims of kind *our threshold* against a threshold we chose to read a figure or a "
+             "qualitative result, shown in the 'paper' column.", ""]
     for experiment, rows in frame.groupby("experiment", sort=False):
-        counts = rows["verdict"].value_counts().to_dict()
-        lines += [f"## {experiment}", "",
-                  ", ".join(f"{n} {v}" for v, n in counts.items()), "",
-                  "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for _, r in rows.iterrows()]
-        lines.append("")
+        profile = rows["profile"].iloc[0]
+        lines += [f"## {experiment} ({profile} profile)", ""]
+        if profile == "smoke":
+            lines += ["**Smoke profile: seconds-long runs that test the pipeline. These verdicts "
+                      "are not evidence about the paper.**", ""]
+        for kind, claims in rows.groupby("kind", sort=False):
+            counts = claims["verdict"].value_counts().to_dict()
+            lines += [f"### {KINDS[kind].capitalize()} ({len(claims)} claims: "
+                      + ", ".join(f"{n} {v}" for v, n in counts.items()) + ")", "",
+                      "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+            lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |"
+                      for _, r in claims.iterrows()]
+            lines.append("")
     return "\n".join(lines)
 
 
+def summary(frame: pd.DataFrame) -> dict:
+    """Counts for a headline: ``{kind: {verdict: n}}``."""
+    return {kind: rows["verdict"].value_counts().to_dict()
+            for kind, rows in frame.groupby("kind", sort=False)}
+
+
 def figure(frame: pd.DataFrame):
-    """Verdict counts per experiment as a stacked horizontal bar chart."""
+    """Verdict counts per experiment and kind of claim as stacked horizontal bars."""
     import matplotlib.pyplot as plt
 
     colours = {"reproduced": "tab:green", "not reproduced": "tab:red", "differs": "tab:orange",
                "not run": "tab:gray"}
-    counts = frame.groupby(["experiment", "verdict"]).size().unstack(fill_value=0)
+    labels = frame["experiment"] + " (" + frame["profile"] + "): " + frame["kind"].map(
+        {"stated": "stated", "our_threshold": "our threshold"})
+    counts = frame.assign(label=labels).groupby(["label", "verdict"]).size().unstack(fill_value=0)
     counts = counts[[c for c in colours if c in counts.columns]]
-    fig, ax = plt.subplots(figsize=(7, 0.6 * len(counts) + 1.5))
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(counts) + 1.5))
     counts.plot.barh(stacked=True, ax=ax, color=[colours[c] for c in counts.columns])
     ax.set_xlabel("claims")
     ax.set_ylabel("")

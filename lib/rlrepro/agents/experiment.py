@@ -240,9 +240,12 @@ def score_table(metrics: dict, methods: list[str], key="normalised"):
     scores = metrics[key]
     digits = 2 if key == "normalised" else 0
     values = pd.DataFrame({env: {m: v["point"] for m, v in s.items()} for env, s in scores.items()})
-    text = pd.DataFrame({env: {m: f"{v['point']:.{digits}f}\n[{v['low']:.{digits}f}, "
-                                  f"{v['high']:.{digits}f}]" for m, v in s.items()}
-                         for env, s in scores.items()})
+    def cell(v):
+        if np.isnan(v["point"]):
+            return "n/a"
+        return f"{v['point']:.{digits}f}\n[{v['low']:.{digits}f}, {v['high']:.{digits}f}]"
+
+    text = pd.DataFrame({env: {m: cell(v) for m, v in s.items()} for env, s in scores.items()})
     return values.reindex(methods), text.reindex(methods).fillna("")
 
 

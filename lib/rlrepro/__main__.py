@@ -1,0 +1,71 @@
+"""Command line: ``python -m rlrepro check`` and ``python -m rlrepro run <notebook>``.
+
+``check`` validates every experiment's parameters before ``dvc repro`` touches any output
+(``make repro`` runs it first). ``run`` executes a notebook's tracked source
+(``notebooks/<name>.py``) with papermill, as the DVC stages do, and ends a failure with the
+notebook's error message (which names the bad file or key and the fix) instead of a long
+traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+from rlrepro import params
+
+
+def check(args) -> int:
+    profiles = list(params.PROFILES) if args.all_profiles else (args.profile and [args.profile])
+    problems = params.check_all(profiles)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        print("\nFix the values above in params.yaml; nothing was run or removed.", file=sys.stderr)
+        return 1
+    print(f"params.yaml: every section is valid ({', '.join(profiles or ['active profile'])})")
+    return 0
+
+
+def run(args) -> int:
+    import jupytext
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    root = params.find_params_file().parent
+    source = root / "notebooks" / f"{args.notebook}.py"
+    if not source.is_file():
+        names = sorted(p.stem for p in (root / "notebooks").glob("*.py"))
+        print(f"{source}: no such notebook; expected one of {names}", file=sys.stderr)
+        return 1
+    output = root / "data" / "notebooks" / f"{args.notebook}.ipynb"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    values = dict(pair.split("=", 1) for pair in args.parameter)
+    try:
+        papermill.execute_notebook(jupytext.read(source), str(output), parameters=values,
+                                   kernel_name="python3", language="python", cwd=str(root),
+                                   log_output=True, progress_bar=False)
+    except PapermillExecutionError as error:
+        print(f"\n{args.notebook} stopped in cell {error.exec_count} (executed notebook: {output}):"
+              f"\n{error.ename}: {error.evalue}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rlrepro", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    checking = commands.add_parser("check", help="validate params.yaml")
+    checking.add_argument("--profile", choices=params.PROFILES, help="default: `profile:`")
+    checking.add_argument("--all-profiles", action="store_true", help="smoke, cpu and paper")
+    checking.set_defaults(handler=check)
+    running = commands.add_parser("run", help="execute notebooks/<name>.py into data/notebooks/")
+    running.add_argument("notebook")
+    running.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+                         help="a notebook parameter (string value), e.g. -p profile=cpu")
+    running.set_defaults(handler=run)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
