@@ -1,6 +1,7 @@
 """Tabular RLSP: the exact gradient, Deep RLSP's estimator, baselines and the metric."""
 import numpy as np
 import pytest
+import torch
 from scipy.optimize import approx_fprime
 
 from rlrepro.envs.gridworlds import tabular_model
@@ -109,15 +110,64 @@ def test_learned_inverse_models_fit_and_sample_valid_states():
     assert inverse.losses["inverse_dynamics"][-1] < np.log(model.n_states)  # better than chance
 
 
-@pytest.mark.parametrize("max_rejections", [0, 20])
-def test_learned_inverse_dynamics_samples_only_enumerated_states(max_rejections):
-    """Rejection sampling and its direct fallback draw from the same valid-state distribution."""
+def exact_backward_action_kernel(model, policies, D, t):
+    """p(a_t | s_{t+1}) ∝ sum_s D_t(s) pi_t(a|s) P(s_{t+1}|s,a): ``(nS, nA)`` and D_{t+1}."""
+    nS, nA = model.n_states, model.n_actions
+    joint = np.zeros((nA, nS))
+    for a in range(nA):
+        joint[a] = model.transitions[a::nA].T @ (D[t] * policies[t][:, a])
+    marginal = joint.sum(axis=0)
+    return (joint / np.maximum(marginal, 1e-300)).T, marginal
+
+
+def test_learned_inverse_policy_matches_the_exact_time_indexed_backward_kernel():
+    """Fit on D_t-distributed, time-indexed data, the inverse policy recovers p(a_t | s_{t+1})."""
+    model = tabular_model("room")
+    theta = np.array([-1.0, 0.5, 0.3, 0.0])
+    T = model.problem.horizon
+    policies = rl.value_iteration(model, model.features @ theta, T)
+    p0 = rl.initial_distribution(model, False)
+    D = rl.state_distributions(model, policies, p0)
+    inverse = deep.LearnedInverseModels(model, hidden=64, dynamics_samples=500, dynamics_epochs=1,
+                                        policy_samples=8192, policy_steps=400, seed=0)
+    inverse.policy_optimizer.param_groups[0]["lr"] = 3e-3
+    inverse.prepare(policies, p0)
+    distances = []
+    for t in range(T - 1):
+        exact, marginal = exact_backward_action_kernel(model, policies, D, t)
+        learned = inverse.action_probabilities(t, np.arange(model.n_states))
+        distances.append(marginal @ (0.5 * np.abs(exact - learned).sum(axis=1)))
+    assert max(distances) < 0.1, distances
+    # The kernel does change with t: a time-blind model could not match every step.
+    first, _ = exact_backward_action_kernel(model, policies, D, 0)
+    last, marginal = exact_backward_action_kernel(model, policies, D, T - 2)
+    assert marginal @ (0.5 * np.abs(first - last).sum(axis=1)) > 0.2
+
+
+def test_rejection_sampling_and_its_fallback_draw_the_renormalised_factored_distribution():
+    """Both samplers of the learned inverse dynamics draw previous states from the factored
+    model's probabilities renormalised over the enumerated states."""
     model = tabular_model("train")
-    inverse = deep.LearnedInverseModels(model, hidden=16, dynamics_samples=500, dynamics_epochs=1,
+    inverse = deep.LearnedInverseModels(model, hidden=32, dynamics_samples=20000, dynamics_epochs=3,
                                         policy_samples=64, policy_steps=1, seed=0)
-    inverse.max_rejections = max_rejections
-    rng = np.random.default_rng(0)
-    states = rng.integers(model.n_states, size=300)
-    previous = inverse.backward_step(0, states, rng)
-    assert previous.shape == states.shape
-    assert ((0 <= previous) & (previous < model.n_states)).all()
+    next_state, action, n = 5, 2, 4000
+    parts = inverse.inverse_dynamics(inverse._dynamics_input(np.array([next_state]),
+                                                             np.array([action])))
+    probabilities = [torch.softmax(p.double(), 1).detach().numpy()[0]
+                     for p in parts.split(inverse.sizes, dim=1)]
+    expected = np.prod([probabilities[j][inverse.codes[:, j]] for j in range(len(inverse.sizes))],
+                       axis=0)
+    expected /= expected.sum()
+    inverse.inverse_policy = lambda x: torch.zeros(len(x), model.n_actions) + torch.nn.functional.one_hot(
+        torch.full((len(x),), action), model.n_actions) * 50.0  # always the chosen action
+    rng = np.random.default_rng(1)
+
+    def distance(drawn):
+        return 0.5 * np.abs(np.bincount(drawn, minlength=model.n_states) / n - expected).sum()
+
+    noise = distance(rng.choice(model.n_states, size=n, p=expected))  # n exact draws
+    wrong = distance(rng.choice(model.n_states, size=n))  # a sampler that ignores the model
+    for max_rejections in (20, 0):
+        inverse.max_rejections = max_rejections
+        drawn = inverse.backward_step(0, np.full(n, next_state), rng)
+        assert distance(drawn) < 1.5 * noise + 0.01 < wrong, (max_rejections, noise, wrong)

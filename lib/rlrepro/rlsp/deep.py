@@ -110,14 +110,19 @@ class LearnedInverseModels:
     The inverse dynamics ``T^-1(s | s', a)`` predicts each scalar of the previous state tuple
     with its own softmax (a factored model, the gridworld analogue of Deep RLSP regressing the
     state change); sampling renormalises the factored probabilities over the enumerated states.
-    It is fit once to random-policy transitions from uniformly drawn states. The inverse policy
-    ``pi^-1(a | s')`` is refit (warm-started) each RLSP epoch to transitions of the current
-    policy from states that policy visits.
+    It is fit once to random-policy transitions from uniformly drawn states.
+
+    The inverse policy ``pi^-1_t(a | s')`` is time-indexed, as the true backward kernel
+    ``p(a_t | s_{t+1}) ∝ sum_s D_t(s) pi_t(a|s) P(s_{t+1}|s,a)`` is: D_t, the distribution of s_t
+    from the initial-state distribution, changes with t. Each RLSP epoch it is refit
+    (warm-started) to transitions of the current policy rolled from s ~ p0, every action paired
+    with its own time index, so the data follow exactly that D_t. (The inverse dynamics keeps a
+    uniform prior over s: in these deterministic gridworlds (s', a) almost always determines s.)
     """
 
     def __init__(self, model: TabularModel, *, hidden=128, learning_rate=1e-3, batch_size=512,
                  dynamics_samples=50_000, dynamics_epochs=5, policy_samples=4_096,
-                 policy_steps=50, seed=0):
+                 policy_steps=50, horizon=None, seed=0):
         self.model, self.rng = model, np.random.default_rng(seed)
         torch.manual_seed(seed)
         codes, sizes = state_codes(model)
@@ -128,7 +133,9 @@ class LearnedInverseModels:
         self.state_of_code[np.ravel_multi_index(codes.T, sizes)] = np.arange(model.n_states)
         self.max_rejections = 20
         nA, d = model.n_actions, self.x.shape[1]
-        self.inverse_policy = mlp([d, hidden, hidden, nA])
+        # One-hot time index of the decision a_t, t < horizon - 1 (the human's horizon T).
+        self.time_steps = max(1, (horizon or model.problem.horizon) - 1)
+        self.inverse_policy = mlp([d + self.time_steps, hidden, hidden, nA])
         self.inverse_dynamics = mlp([d + nA, hidden, hidden, sum(self.sizes)])
         self.batch_size, self.policy_samples, self.policy_steps = batch_size, policy_samples, policy_steps
         self.policy_optimizer = torch.optim.Adam(self.inverse_policy.parameters(), lr=learning_rate)
@@ -160,28 +167,41 @@ class LearnedInverseModels:
             optimizer.step()
         losses.append(loss.item())
 
+    def _policy_input(self, next_states, times):
+        one_hot = torch.eye(self.time_steps)[torch.from_numpy(np.asarray(times))]
+        return torch.cat([self.x[torch.from_numpy(next_states)], one_hot], dim=1)
+
     def prepare(self, policies, p0):
-        """Refit the inverse policy to ``(s', a)`` pairs of the current policy."""
+        """Refit the inverse policy to ``(s_{t+1}, t) -> a_t`` of the current policy from p0."""
         model, rng = self.model, self.rng
-        n, horizon = self.policy_samples, len(policies)
-        s = rng.integers(model.n_states, size=n)
-        if horizon:
-            # States the current policy visits: roll it from random states for random lengths.
-            length = rng.integers(horizon, size=n)
-            for k in range(horizon):
-                moving = length > k
-                s[moving] = step(model, s[moving], sample_actions(policies[k][s[moving]], rng), rng)
-            a = sample_actions(policies[rng.integers(horizon, size=n), s], rng)
-        else:
-            a = rng.integers(model.n_actions, size=n)
-        s_next = step(model, s, a, rng)
-        self._fit(self.inverse_policy, self.policy_optimizer, self.x[torch.from_numpy(s_next)],
-                  torch.from_numpy(a), self.policy_steps, self.losses["inverse_policy"])
+        if len(policies) > self.time_steps:
+            raise ValueError(f"the inverse policy was built for {self.time_steps} decisions "
+                             f"(horizon={self.time_steps + 1}), got {len(policies)}")
+        if not len(policies):
+            return
+        n = max(1, self.policy_samples // len(policies))  # rollouts: ~policy_samples pairs
+        s = rng.choice(model.n_states, size=n, p=p0)
+        next_states, actions, times = [], [], []
+        for t, pi in enumerate(policies):
+            a = sample_actions(pi[s], rng)
+            s = step(model, s, a, rng)
+            next_states.append(s)
+            actions.append(a)
+            times.append(np.full(n, t))
+        inputs = self._policy_input(np.concatenate(next_states), np.concatenate(times))
+        self._fit(self.inverse_policy, self.policy_optimizer, inputs,
+                  torch.from_numpy(np.concatenate(actions)), self.policy_steps,
+                  self.losses["inverse_policy"])
+
+    @torch.no_grad()
+    def action_probabilities(self, t, next_states):
+        """``pi^-1_t(a | s_{t+1})`` for a batch of next states, ``(N, nA)``."""
+        logits = self.inverse_policy(self._policy_input(next_states, np.full(len(next_states), t)))
+        return torch.softmax(logits, 1).numpy()
 
     @torch.no_grad()
     def backward_step(self, t, next_states, rng):
-        logits = self.inverse_policy(self.x[torch.from_numpy(next_states)])
-        a = sample_actions(torch.softmax(logits, 1).numpy(), rng)
+        a = sample_actions(self.action_probabilities(t, next_states), rng)
         parts = self.inverse_dynamics(self._dynamics_input(next_states, a)).split(self.sizes, dim=1)
         probabilities = [torch.softmax(part.double(), 1).numpy() for part in parts]
         # Rejection sampling: draw every scalar independently and keep draws that form an
