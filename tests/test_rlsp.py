@@ -129,7 +129,7 @@ def test_learned_inverse_policy_matches_the_exact_time_indexed_backward_kernel()
     p0 = rl.initial_distribution(model, False)
     D = rl.state_distributions(model, policies, p0)
     inverse = deep.LearnedInverseModels(model, hidden=64, dynamics_samples=500, dynamics_epochs=1,
-                                        policy_samples=8192, policy_steps=400, seed=0)
+                                        policy_samples=8192, policy_steps=800, seed=0)
     inverse.policy_optimizer.param_groups[0]["lr"] = 3e-3
     inverse.prepare(policies, p0)
     distances = []

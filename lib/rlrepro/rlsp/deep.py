@@ -107,17 +107,19 @@ def one_hot_codes(codes, sizes):
 class LearnedInverseModels:
     """Inverse policy and inverse dynamics learned from simulated transitions.
 
-    The inverse dynamics ``T^-1(s | s', a)`` predicts each scalar of the previous state tuple
+    The inverse dynamics ``T^-1_t(s | s', a)`` predicts each scalar of the previous state tuple
     with its own softmax (a factored model, the gridworld analogue of Deep RLSP regressing the
     state change); sampling renormalises the factored probabilities over the enumerated states.
-    It is fit once to random-policy transitions from uniformly drawn states.
 
-    The inverse policy ``pi^-1_t(a | s')`` is time-indexed, as the true backward kernel
-    ``p(a_t | s_{t+1}) ∝ sum_s D_t(s) pi_t(a|s) P(s_{t+1}|s,a)`` is: D_t, the distribution of s_t
-    from the initial-state distribution, changes with t. Each RLSP epoch it is refit
-    (warm-started) to transitions of the current policy rolled from s ~ p0, every action paired
-    with its own time index, so the data follow exactly that D_t. (The inverse dynamics keeps a
-    uniform prior over s: in these deterministic gridworlds (s', a) almost always determines s.)
+    Both models are time-indexed, as the true backward kernel
+    ``p(s_t, a_t | s_{t+1}) ∝ D_t(s) pi_t(a|s) P(s_{t+1}|s,a)`` is: D_t, the distribution of
+    s_t from the initial-state distribution, changes with t. Each RLSP epoch both are refit
+    (warm-started) to transitions of the current policy rolled from s ~ p0, every transition
+    paired with its own time index, so their data follow exactly D_t and pi_t. Before the first
+    epoch the inverse dynamics is fit to random transitions from uniformly drawn states (random
+    time indices), a warm start that knows only the dynamics. Fit on that uniform prior alone,
+    Deep RLSP misses Apples' implicit reward: with stochastic regrowth many predecessors explain
+    an observed state, and the uniform prior picks the wrong ones.
     """
 
     def __init__(self, model: TabularModel, *, hidden=128, learning_rate=1e-3, batch_size=512,
@@ -136,7 +138,7 @@ class LearnedInverseModels:
         # One-hot time index of the decision a_t, t < horizon - 1 (the human's horizon T).
         self.time_steps = max(1, (horizon or model.problem.horizon) - 1)
         self.inverse_policy = mlp([d + self.time_steps, hidden, hidden, nA])
-        self.inverse_dynamics = mlp([d + nA, hidden, hidden, sum(self.sizes)])
+        self.inverse_dynamics = mlp([d + nA + self.time_steps, hidden, hidden, sum(self.sizes)])
         self.batch_size, self.policy_samples, self.policy_steps = batch_size, policy_samples, policy_steps
         self.policy_optimizer = torch.optim.Adam(self.inverse_policy.parameters(), lr=learning_rate)
         self.dynamics_optimizer = torch.optim.Adam(self.inverse_dynamics.parameters(), lr=learning_rate)
@@ -144,13 +146,15 @@ class LearnedInverseModels:
         s = self.rng.integers(model.n_states, size=dynamics_samples)
         a = self.rng.integers(nA, size=dynamics_samples)
         s_next = step(model, s, a, self.rng)
+        times = self.rng.integers(self.time_steps, size=dynamics_samples)
         n_steps = dynamics_epochs * max(1, dynamics_samples // batch_size)
-        self._fit(self.inverse_dynamics, self.dynamics_optimizer, self._dynamics_input(s_next, a),
-                  torch.from_numpy(s), n_steps, self.losses["inverse_dynamics"], self._dynamics_loss)
+        self._fit(self.inverse_dynamics, self.dynamics_optimizer,
+                  self._dynamics_input(s_next, a, times), torch.from_numpy(s), n_steps,
+                  self.losses["inverse_dynamics"], self._dynamics_loss)
 
-    def _dynamics_input(self, next_states, actions):
+    def _dynamics_input(self, next_states, actions, times):
         one_hot = torch.eye(self.model.n_actions)[torch.from_numpy(actions)]
-        return torch.cat([self.x[torch.from_numpy(next_states)], one_hot], dim=1)
+        return torch.cat([self._policy_input(next_states, times), one_hot], dim=1)
 
     def _dynamics_loss(self, logits, previous_states):
         targets = self._code_targets[previous_states]
@@ -181,17 +185,22 @@ class LearnedInverseModels:
             return
         n = max(1, self.policy_samples // len(policies))  # rollouts: ~policy_samples pairs
         s = rng.choice(model.n_states, size=n, p=p0)
-        next_states, actions, times = [], [], []
+        states, next_states, actions, times = [], [], [], []
         for t, pi in enumerate(policies):
             a = sample_actions(pi[s], rng)
+            states.append(s)
             s = step(model, s, a, rng)
             next_states.append(s)
             actions.append(a)
             times.append(np.full(n, t))
-        inputs = self._policy_input(np.concatenate(next_states), np.concatenate(times))
-        self._fit(self.inverse_policy, self.policy_optimizer, inputs,
-                  torch.from_numpy(np.concatenate(actions)), self.policy_steps,
-                  self.losses["inverse_policy"])
+        states, next_states, actions, times = map(np.concatenate,
+                                                  (states, next_states, actions, times))
+        self._fit(self.inverse_policy, self.policy_optimizer,
+                  self._policy_input(next_states, times), torch.from_numpy(actions),
+                  self.policy_steps, self.losses["inverse_policy"])
+        self._fit(self.inverse_dynamics, self.dynamics_optimizer,
+                  self._dynamics_input(next_states, actions, times), torch.from_numpy(states),
+                  self.policy_steps, self.losses["inverse_dynamics"], self._dynamics_loss)
 
     @torch.no_grad()
     def action_probabilities(self, t, next_states):
@@ -202,7 +211,8 @@ class LearnedInverseModels:
     @torch.no_grad()
     def backward_step(self, t, next_states, rng):
         a = sample_actions(self.action_probabilities(t, next_states), rng)
-        parts = self.inverse_dynamics(self._dynamics_input(next_states, a)).split(self.sizes, dim=1)
+        parts = self.inverse_dynamics(
+            self._dynamics_input(next_states, a, np.full(len(next_states), t))).split(self.sizes, dim=1)
         probabilities = [torch.softmax(part.double(), 1).numpy() for part in parts]
         # Rejection sampling: draw every scalar independently and keep draws that form an
         # enumerated state; this samples the factored model renormalised over valid states.
