@@ -23,28 +23,21 @@ overrides = {}    # single keys to replace, e.g. {"seeds": 5}
 data_dir = "data" # outputs, relative to the repository root
 
 # %%
-import json, pathlib
-import numpy as np, pandas as pd
+import pandas as pd
 from IPython.display import Markdown, display
 
 from rlrepro import params, plots, report
-from rlrepro.envs.gridworlds import PROBLEMS, tabular_model
+from rlrepro.envs.gridworlds import tabular_model
 from rlrepro.envs.gridworld_env import render_rgb
 from rlrepro.rlsp import experiment as ex
 from rlrepro.evaluation.statistics import aggregate_label
 from rlrepro.runner import run_parallel
 
-profile = params.active_profile(profile)
-cfg = params.load("gridworld_rlsp", ex.GridworldRLSPConfig, profile, overrides)
-root = params.find_params_file().parent
-figures = root / data_dir / "figures" / "gridworld_rlsp"
-metrics_file = root / data_dir / "metrics" / "gridworld_rlsp.json"
-results_file = root / data_dir / "results" / "gridworld_rlsp.json"
+experiment = params.notebook_setup("gridworld_rlsp", profile, overrides, data_dir)
+cfg, profile, figures = experiment.cfg, experiment.profile, experiment.figures
 label = aggregate_label(cfg.seeds)
 plots.setup()
-if profile == "smoke":
-    display(Markdown("**Smoke profile**: tiny budgets that test the code path. Nothing below is "
-                     "evidence about the papers' claims."))
+display(Markdown(experiment.note))
 cfg
 
 # %% [markdown]
@@ -156,13 +149,7 @@ details = {
     "std_sweep": stds.to_dict("records"),
     "runs": records,
 }
-results_file.parent.mkdir(parents=True, exist_ok=True)
-results_file.write_text(json.dumps(details, indent=1))
-headline = {"profile": profile, **report.headline(details, "gridworld_rlsp", root / "references")}
-metrics_file.parent.mkdir(parents=True, exist_ok=True)
-metrics_file.write_text(json.dumps(headline, indent=1))
-card = report.scorecard(metrics_file.parent, root / "references")
-card = card[card.experiment == "gridworld_rlsp"]
+card = report.write_experiment(details, experiment)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]

@@ -24,7 +24,6 @@ overrides = {}    # single keys to replace, e.g. {"seeds": 5}
 data_dir = "data" # outputs, relative to the repository root
 
 # %%
-import json
 import numpy as np, pandas as pd
 from IPython.display import Image, Markdown, display
 
@@ -35,17 +34,11 @@ from rlrepro.envs import make_env
 from rlrepro.evaluation.statistics import aggregate, aggregate_label
 from rlrepro.evaluation.videos import record_episode
 
-profile = params.active_profile(profile)
-cfg = params.load("recurrent_offpolicy", ex.RecurrentOffPolicyConfig, profile, overrides)
-root = params.find_params_file().parent
-figures = root / data_dir / "figures" / "recurrent_offpolicy"
-metrics_file = root / data_dir / "metrics" / "recurrent_offpolicy.json"
-results_file = root / data_dir / "results" / "recurrent_offpolicy.json"
+experiment = params.notebook_setup("recurrent_offpolicy", profile, overrides, data_dir)
+cfg, profile, figures = experiment.cfg, experiment.profile, experiment.figures
 label = aggregate_label(cfg.seeds)
 plots.setup()
-if profile == "smoke":
-    display(Markdown("**Smoke profile**: seconds-long runs that test the code path. Nothing "
-                     "below is evidence about the paper's claims."))
+display(Markdown(experiment.note))
 cfg
 
 # %% [markdown]
@@ -60,7 +53,7 @@ cfg
 # steps over all runs.
 
 # %%
-results = ex.train_all(cfg, profile, root / data_dir)
+results = ex.train_all(cfg, profile, experiment.root / data_dir)
 runs, metrics = ex.summarize(results, cfg)
 runs.groupby("method")["seconds"].agg(["count", "mean"]).rename(columns={"mean": "seconds per run"}).round(0)
 
@@ -110,7 +103,7 @@ plots.save(fig, figures, "seeds")
 env_name = cfg.envs[0]
 for method in [m for m in ("sac", "rsac") if m in cfg.methods_of(env_name)]:
     best = runs[(runs.env == env_name) & (runs.method == method)].sort_values("final").iloc[-1]
-    agent, _ = load_policy(ex.run_dir(root / data_dir, profile, env_name, method, int(best.seed)))
+    agent, _ = load_policy(ex.run_dir(experiment.root / data_dir, profile, env_name, method, int(best.seed)))
     path = figures / f"{env_name}_{method}.gif"
     episode_return = record_episode(agent, make_env(env_name), path, seed=12345)
     print(f"{method} on {env_name} (seed {int(best.seed)}): return {episode_return:.0f}")
@@ -124,13 +117,7 @@ for method in [m for m in ("sac", "rsac") if m in cfg.methods_of(env_name)]:
 
 # %%
 details = metrics | {"profile": profile, "runs": runs.to_dict("records")}
-results_file.parent.mkdir(parents=True, exist_ok=True)
-results_file.write_text(json.dumps(details, indent=1))
-headline = {"profile": profile, **report.headline(details, "recurrent_offpolicy", root / "references")}
-metrics_file.parent.mkdir(parents=True, exist_ok=True)
-metrics_file.write_text(json.dumps(headline, indent=1))
-card = report.scorecard(metrics_file.parent, root / "references")
-card = card[card.experiment == "recurrent_offpolicy"]
+card = report.write_experiment(details, experiment)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]

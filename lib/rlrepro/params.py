@@ -174,3 +174,37 @@ def deviations(config, paper: dict) -> list[dict]:
 
     return [{"parameter": key, "paper": value, "this run": getattr(config, key), "why": why}
             for key, (value, why) in paper.items() if plain(getattr(config, key)) != plain(value)]
+
+
+SMOKE_NOTE = ("**Smoke profile**: seconds-long runs that test the code path. Nothing in this "
+              "notebook is evidence about the paper's claims.")
+
+
+@dataclasses.dataclass(frozen=True)
+class NotebookSetup:
+    """What an experiment's notebook starts from: its validated parameters and output paths."""
+
+    experiment: str
+    profile: str
+    cfg: object
+    root: pathlib.Path  # the repository (the folder holding params.yaml)
+    figures: pathlib.Path  # data/figures/<experiment>/
+    metrics_file: pathlib.Path  # data/metrics/<experiment>.json: headline numbers
+    results_file: pathlib.Path  # data/results/<experiment>.json: every run and sweep point
+
+    @property
+    def note(self) -> str:
+        """A warning to show above the results ('' unless the profile is smoke)."""
+        return SMOKE_NOTE if self.profile == "smoke" else ""
+
+
+def notebook_setup(experiment: str, profile=None, overrides=None, data_dir="data"):
+    """Validate ``experiment``'s section for ``profile`` (raising ParamsError before any work)
+    and name its outputs under ``data_dir`` (relative to the repository root)."""
+    profile = active_profile(profile)
+    cfg = load(experiment, schema_of(experiment), profile, overrides)
+    root = find_params_file().parent
+    data = root / data_dir
+    return NotebookSetup(experiment, profile, cfg, root, data / "figures" / experiment,
+                         data / "metrics" / f"{experiment}.json",
+                         data / "results" / f"{experiment}.json")

@@ -72,6 +72,22 @@ def headline(results: dict, experiment: str, references_dir) -> dict:
     return out
 
 
+def write_experiment(details: dict, setup) -> pd.DataFrame:
+    """Write a notebook's results (every number) and headline metrics; return its scorecard rows.
+
+    ``setup`` is the notebook's ``rlrepro.params.NotebookSetup``.
+    """
+    references = setup.root / "references"
+    setup.results_file.parent.mkdir(parents=True, exist_ok=True)
+    setup.results_file.write_text(json.dumps(details, indent=1))
+    headline_numbers = {"profile": setup.profile,
+                        **headline(details, setup.experiment, references)}
+    setup.metrics_file.parent.mkdir(parents=True, exist_ok=True)
+    setup.metrics_file.write_text(json.dumps(headline_numbers, indent=1))
+    card = scorecard(setup.metrics_file.parent, references)
+    return card[card.experiment == setup.experiment]
+
+
 def verdict(claim: dict, ours):
     """``(our value as text, verdict)`` for one claim."""
     if ours is None:
