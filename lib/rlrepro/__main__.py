@@ -9,7 +9,6 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import pathlib
 import sys
 
 from rlrepro import params
