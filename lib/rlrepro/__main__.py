@@ -26,9 +26,13 @@ def check(args) -> int:
 
 
 def run(args) -> int:
+    import logging
+
     import jupytext
     import papermill
     from papermill.exceptions import PapermillExecutionError
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # papermill logs cell output
 
     root = params.find_params_file().parent
     source = root / "notebooks" / f"{args.notebook}.py"
