@@ -65,3 +65,44 @@ def test_missing_key_unknown_profile_and_missing_file(tmp_path):
     (tmp_path / "params.yaml").write_text("profile: [cpu\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load("gridworld_rlsp", GridworldRLSPConfig, path=tmp_path / "params.yaml")
+
+
+def stage_copy(tmp_path, notebook):
+    """The files a stage reads: params.yaml, references/ and the notebook's source."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / f"{notebook}.py").write_text(
+        (root / "notebooks" / f"{notebook}.py").read_text())
+    (tmp_path / "params.yaml").write_text((root / "params.yaml").read_text())
+    (tmp_path / "references").mkdir()
+    for ref in (root / "references").glob("*.yaml"):
+        (tmp_path / "references" / ref.name).write_text(ref.read_text())
+    return tmp_path
+
+
+def run_stage(folder, notebook, profile):
+    return subprocess.run([sys.executable, "-m", "rlrepro", "run", notebook, "-p",
+                           f"profile={profile}"], cwd=folder, capture_output=True, text=True)
+
+
+def test_a_stage_with_a_bad_value_ends_with_the_named_problem(tmp_path):
+    folder = stage_copy(tmp_path, "gridworld_rlsp")
+    params_file = folder / "params.yaml"
+    params_file.write_text(params_file.read_text().replace("    seeds: 2\n", "    seeds: 0\n", 1))
+    stage = run_stage(folder, "gridworld_rlsp", "smoke")
+    assert stage.returncode == 1
+    last = stage.stderr.strip().splitlines()[-3:]
+    assert last[1].startswith("ParamsError: invalid parameters") and "[gridworld_rlsp.smoke]" in last[1]
+    assert last[2].strip() == "'seeds': expected a value >= 1, got 0"
+
+
+def test_a_corrupt_checkpoint_met_inside_a_stage_ends_with_the_file_and_the_fix(tmp_path):
+    folder = stage_copy(tmp_path, "recurrent_offpolicy")
+    run = folder / "data/policies/recurrent_offpolicy/smoke/pendulum_p/rsac/seed0"
+    run.mkdir(parents=True)
+    (run / "checkpoint.pt").write_bytes(b"half a checkpoint")
+    stage = run_stage(folder, "recurrent_offpolicy", "smoke")
+    assert stage.returncode == 1
+    last = stage.stderr.strip().splitlines()[-1]
+    assert last.startswith("CheckpointError: ") and str(run / "checkpoint.pt") in last
+    assert last.endswith("delete it to start this run again")

@@ -48,8 +48,8 @@ def run(args) -> int:
                                    kernel_name="python3", language="python", cwd=str(root),
                                    log_output=True, progress_bar=False)
     except PapermillExecutionError as error:
-        print(f"\n{args.notebook} stopped in cell {error.exec_count} (executed notebook: {output}):"
-              f"\n{error.ename}: {error.evalue}", file=sys.stderr)
+        print(f"\n{args.notebook} stopped in cell {error.cell_index + 1} (executed notebook: "
+              f"{output}):\n{error.ename}: {error.evalue}", file=sys.stderr)
         return 1
     return 0
 
