@@ -152,7 +152,7 @@ def test_rejection_sampling_and_its_fallback_draw_the_renormalised_factored_dist
                                         policy_samples=64, policy_steps=1, seed=0)
     next_state, action, n = 5, 2, 4000
     parts = inverse.inverse_dynamics(inverse._dynamics_input(np.array([next_state]),
-                                                             np.array([action])))
+                                                             np.array([action]), np.array([0])))
     probabilities = [torch.softmax(p.double(), 1).detach().numpy()[0]
                      for p in parts.split(inverse.sizes, dim=1)]
     expected = np.prod([probabilities[j][inverse.codes[:, j]] for j in range(len(inverse.sizes))],
