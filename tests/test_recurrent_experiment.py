@@ -30,7 +30,7 @@ def test_scores_are_normalised_between_random_and_full_state_sac():
     assert scores["sac_concat"] == pytest.approx(0.5)
     claims = metrics["claims"]
     assert claims["recurrent_margin_min"] == pytest.approx(scores["rsac"] - 0.0)
-    assert claims["concat_normalised_max"] == pytest.approx(0.5)
+    assert claims["concat_normalised_min"] == pytest.approx(0.5)
     assert claims["rdpg_rtd3_worst_run"] == pytest.approx(0.0, abs=1e-9)  # one RDPG seed failed
     assert claims["rsac_most_reliable"] == 1.0
     assert set(runs.columns) >= {"env", "method", "seed", "final", "normalised"}

@@ -84,8 +84,7 @@ def write_experiment(details: dict, setup) -> pd.DataFrame:
                         **headline(details, setup.experiment, references)}
     setup.metrics_file.parent.mkdir(parents=True, exist_ok=True)
     setup.metrics_file.write_text(json.dumps(headline_numbers, indent=1))
-    card = scorecard(setup.metrics_file.parent, references)
-    return card[card.experiment == setup.experiment]
+    return pd.DataFrame(claim_rows(setup.experiment, headline_numbers, references))
 
 
 def verdict(claim: dict, ours):
@@ -107,20 +106,25 @@ def _threshold(claim) -> str:
     return f"{claim['paper']:g} ± {claim['tolerance']:g}"
 
 
+def claim_rows(experiment: str, metrics: dict, references_dir) -> list[dict]:
+    """One row per claim of ``references/<experiment>.yaml`` against ``metrics``."""
+    rows = []
+    for claim in load_references(pathlib.Path(references_dir) / f"{experiment}.yaml"):
+        value = lookup(metrics, claim["metric"])
+        ours, status = verdict(claim, value)
+        rows.append({"experiment": experiment, "profile": metrics.get("profile", "—"),
+                     "claim": claim["claim"], "kind": claim["kind"], "paper": _threshold(claim),
+                     "ours": ours, "verdict": status, "source": claim["source"], "value": value})
+    return rows
+
+
 def scorecard(metrics_dir, references_dir) -> pd.DataFrame:
     """One row per claim of every experiment that has a references file."""
     rows = []
     for ref in sorted(pathlib.Path(references_dir).glob("*.yaml")):
-        experiment = ref.stem
-        metrics_file = pathlib.Path(metrics_dir) / f"{experiment}.json"
+        metrics_file = pathlib.Path(metrics_dir) / f"{ref.stem}.json"
         metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
-        for claim in load_references(ref):
-            value = lookup(metrics, claim["metric"])
-            ours, status = verdict(claim, value)
-            rows.append({"experiment": experiment, "profile": metrics.get("profile", "—"),
-                         "claim": claim["claim"], "kind": claim["kind"],
-                         "paper": _threshold(claim), "ours": ours, "verdict": status,
-                         "source": claim["source"], "value": value})
+        rows += claim_rows(ref.stem, metrics, references_dir)
     return pd.DataFrame(rows)
 
 

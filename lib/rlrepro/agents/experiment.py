@@ -202,7 +202,7 @@ def summarize(results: list[dict], cfg: RecurrentOffPolicyConfig, reps: int = 20
 
 # How each claim's per-task values combine over the tasks: the worst case counts.
 CLAIM_OVER_TASKS = {"rsac_normalised_min": np.min, "recurrent_margin_min": np.min,
-                    "memoryless_normalised_max": np.max, "concat_normalised_max": np.max,
+                    "memoryless_normalised_max": np.max, "concat_normalised_min": np.min,
                     "rdpg_rtd3_worst_run": np.min, "rsac_most_reliable": np.mean}
 
 
@@ -225,7 +225,7 @@ def _claims(runs, normalised):
         if memoryless:
             per_task["memoryless_normalised_max"].append(max(memoryless))
         if concat:
-            per_task["concat_normalised_max"].append(max(concat))
+            per_task["concat_normalised_min"].append(max(concat))
         if others:
             per_task["rdpg_rtd3_worst_run"].append(min(others))
     claims = {k: float(CLAIM_OVER_TASKS[k](v)) for k, v in per_task.items() if v}
