@@ -3,7 +3,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import rlrepro.envs  # noqa: F401  (registers the environments)
+from rlrepro.envs import GRIDWORLD_IDS  # registers the environments
 from rlrepro.envs.gridworlds import PROBLEMS, tabular_model
 
 NORTH, SOUTH, EAST, WEST, STAY, INTERACT = range(6)
@@ -90,7 +90,7 @@ def test_apples_pick_drop_and_regrow():
     assert s[4] == (1,) and s[5] is False
 
 
-@pytest.mark.parametrize("env_id", sorted(rlrepro.envs.GRIDWORLD_IDS.values()))
+@pytest.mark.parametrize("env_id", sorted(GRIDWORLD_IDS.values()))
 def test_gymnasium_interface(env_id):
     env = gym.make(env_id, render_mode="ansi")
     model = env.unwrapped.model

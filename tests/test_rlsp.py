@@ -59,6 +59,33 @@ def test_soft_policies_are_distributions():
     np.testing.assert_allclose(policies.sum(axis=2), 1.0)
 
 
+@pytest.mark.parametrize("name", ["train", "apples", "batteries"])
+def test_runs_on_the_reachable_states_give_the_same_numbers(name):
+    """Inference from the known s_-T and plans from s_0 only need the states they can reach."""
+    model = tabular_model(name)
+    T = model.problem.horizon
+    theta = 0.3 * np.random.default_rng(2).standard_normal(model.n_features)
+    local, p0 = rl.inference_model(model, T, uniform_initial=False)
+    assert local.n_states < model.n_states / 2
+    exact = rl.rlsp_gradient(model, theta, T, rl.initial_distribution(model, False))
+    np.testing.assert_allclose(rl.rlsp_gradient(local, theta, T, p0), exact, rtol=1e-12, atol=1e-12)
+    reward = model.features @ theta
+    here = model.reachable([model.observed_state], 19)
+    full_plan = rl.expected_return(model, rl.value_iteration(model, reward, 20, 0.0), reward,
+                                   model.observed_state)
+    local_reward = reward[here.full_index]
+    local_plan = rl.expected_return(here, rl.value_iteration(here, local_reward, 20, 0.0),
+                                    local_reward, here.observed_state)
+    assert local_plan == pytest.approx(full_plan, rel=1e-12)
+
+
+def test_command_line_run(capsys):
+    from rlrepro.rlsp.__main__ import main
+
+    main(["room"])
+    assert "fraction of the maximum true reward: 1.0000" in capsys.readouterr().out
+
+
 def test_rlsp_reproduces_the_qualitative_result():
     score = {}
     for name in ["room", "room_bad", "train"]:
@@ -97,6 +124,8 @@ def test_unreachable_observation_is_a_clear_error():
     model = tabular_model("train")
     with pytest.raises(ValueError, match="unreachable"):
         rl.rlsp_gradient(model, np.zeros(model.n_features), 2, rl.initial_distribution(model, False))
+    with pytest.raises(ValueError, match="unreachable"):
+        rl.rlsp(model, 2)
 
 
 def test_learned_inverse_models_fit_and_sample_valid_states():

@@ -4,13 +4,27 @@
 ``reset(options={"state": "observed"})`` starts in the observed state ``s_0`` instead.
 Observations are state indices into ``env.unwrapped.model.states``; ``info["features"]`` holds
 the feature vector. Rewards are the true reward (``reward="true"``) or the specified one.
+Importing this module registers every problem under its name (``make_env("apples")``) and its
+gymnasium id (``GRIDWORLD_IDS``).
 """
 from __future__ import annotations
+
+import functools
 
 import gymnasium as gym
 import numpy as np
 
 from rlrepro.envs.gridworlds import TabularModel, tabular_model
+from rlrepro.envs.registry import register
+
+GRIDWORLD_IDS = {
+    "room": "rlrepro/Room-v0",
+    "room_bad": "rlrepro/RoomBad-v0",
+    "train": "rlrepro/Train-v0",
+    "apples": "rlrepro/Apples-v0",
+    "batteries": "rlrepro/Batteries-v0",
+    "batteries_easy": "rlrepro/BatteriesEasy-v0",
+}
 
 PALETTE = {  # RGB of each symbol in image renderings
     ".": (245, 245, 245), "G": (250, 210, 60), "C": (170, 120, 200), "V": (60, 170, 80),
@@ -90,3 +104,11 @@ class GridworldEnv(gym.Env):
         if self.render_mode == "rgb_array":
             return render_rgb(self.model, state)
         return None
+
+
+for _problem, _id in GRIDWORLD_IDS.items():
+    if _id not in gym.registry:
+        gym.register(_id, entry_point="rlrepro.envs.gridworld_env:GridworldEnv",
+                     kwargs={"problem": _problem})
+    register(_problem, functools.partial(gym.make, _id),
+             f"RLSP gridworld {_problem} (true reward, starts in s_-T)")

@@ -3,7 +3,8 @@
 ``make_env(name)`` builds any registered task (or any gymnasium id) the same way: continuous
 actions rescaled to [-1, 1], float32 observations, and optionally a window of the last k
 observations (the memoryless baseline of partially observable tasks). Modules of
-``rlrepro.envs`` register their tasks when the package is imported.
+``rlrepro.envs`` register their tasks when imported; the package imports them on the first use
+of its names.
 """
 from __future__ import annotations
 

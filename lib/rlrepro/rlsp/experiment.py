@@ -13,7 +13,6 @@ import numpy as np
 
 from rlrepro.envs.gridworlds import PROBLEMS, tabular_model
 from rlrepro.params import param
-from rlrepro.rlsp import deep
 from rlrepro.rlsp import tabular as rl
 
 METHODS = ("specified", "deviation", "reachability", "average_features", "rlsp", "rlsp_uniform",
@@ -96,6 +95,8 @@ def planning_reward(problem: str, method: str, cfg: GridworldRLSPConfig, seed: i
         theta = rl.mcmc_sampling(model, T, n_samples=cfg.mcmc_samples, burn_in=cfg.mcmc_burn_in,
                                  step_size=cfg.mcmc_step_size, seed=seed, **common).theta
     elif method == "deep_rlsp":
+        from rlrepro.rlsp import deep  # torch: only Deep RLSP needs it
+
         inverse = deep.LearnedInverseModels(
             model, hidden=cfg.deep_hidden, dynamics_samples=cfg.deep_dynamics_samples,
             dynamics_epochs=cfg.deep_dynamics_epochs, policy_samples=cfg.deep_policy_samples,
@@ -186,6 +187,8 @@ def estimator_agreement(problems, n_trajectories=2000, seed=0):
     Evaluated at a random theta ~ N(0, 0.3^2 I) per problem: the check of Lindner et al.'s
     estimator that the paper reports as cosine ~ 1.000.
     """
+    from rlrepro.rlsp import deep
+
     rng = np.random.default_rng(seed)
     cosines = {}
     for problem in problems:

@@ -1,8 +1,12 @@
 """Tabular RLSP with the exact gradient, its baselines and the evaluation metric.
 
-Everything works on a :class:`~rlrepro.envs.gridworlds.TabularModel`: a sparse transition matrix
-``P`` of shape ``(nS*nA, nS)`` and a feature matrix ``F`` of shape ``(nS, nF)``. Time-indexed
-quantities are stacked arrays (``policies[t]`` is ``pi_t(a|s)`` of shape ``(nS, nA)``).
+Everything works on a :class:`~rlrepro.envs.gridworlds.TabularModel`: its transitions ``P``
+(``model.expect_next(v)`` is ``P @ v`` of shape ``(nS, nA)``, ``model.push_forward(w)`` is
+``P.T @ w``) and a feature matrix ``F`` of shape ``(nS, nF)``. Time-indexed quantities are stacked
+arrays (``policies[t]`` is ``pi_t(a|s)`` of shape ``(nS, nA)``). With a known ``s_-T``, inference
+runs on the states reachable from it in ``T - 1`` steps, and the evaluation on those reachable
+from ``s_0`` within its horizon (``model.reachable``): the same numbers, from a fraction of the
+states, and without building the full transition matrix.
 
 Reference: Shah et al., "Preferences Implicit in the State of the World", ICLR 2019, Sec. 4 and
 Appendix A (the gradient); Algorithm 1 of Appendix C (MCMC sampling).
@@ -31,7 +35,7 @@ def value_iteration(model: TabularModel, reward, horizon: int, temperature: floa
     policies = np.empty((max(horizon - 1, 0), nS, nA))
     V = reward[horizon - 1].copy()
     for t in range(horizon - 2, -1, -1):
-        Q = reward[t][:, None] + (model.transitions @ V).reshape(nS, nA)
+        Q = reward[t][:, None] + model.expect_next(V)
         if temperature == 0:
             policies[t] = np.eye(nA)[Q.argmax(axis=1)]
             V = Q.max(axis=1)
@@ -51,16 +55,15 @@ def state_distributions(model: TabularModel, policies, p0):
     """Forward dynamic programming: ``D[t](s)``, the distribution of s_t, for t = 0 .. T-1."""
     D = [p0]
     for pi in policies:
-        D.append(model.transitions_T @ (D[-1][:, None] * pi).ravel())
+        D.append(model.push_forward(D[-1][:, None] * pi))
     return np.array(D)
 
 
 def expected_return(model: TabularModel, policies, state_reward, start: int):
     """Expected sum of ``state_reward`` over ``len(policies) + 1`` states, starting at ``start``."""
-    nS, nA = model.n_states, model.n_actions
     V = state_reward.copy()
     for pi in policies[::-1]:
-        V = state_reward + (pi * (model.transitions @ V).reshape(nS, nA)).sum(axis=1)
+        V = state_reward + (pi * model.expect_next(V)).sum(axis=1)
     return V[start]
 
 
@@ -99,6 +102,18 @@ def initial_distribution(model: TabularModel, uniform: bool):
     return p0
 
 
+def inference_model(model: TabularModel, horizon: int, uniform_initial: bool):
+    """The model and ``p(s_-T)`` the likelihood is computed on: with a known ``s_-T``, only the
+    states reachable from it in ``horizon - 1`` steps (exact, and Apples keeps 524 of 7744)."""
+    if uniform_initial:
+        return model, initial_distribution(model, True)
+    reachable = model.reachable([model.initial_state], horizon - 1)
+    if reachable.observed_state is None:
+        raise ZeroLikelihoodError(f"the observed state is unreachable from s_-T in {horizon - 1} "
+                                  "steps (increase the horizon or use a uniform initial prior)")
+    return reachable, initial_distribution(reachable, False)
+
+
 # ----------------------------------------------------------------------------- RLSP
 
 def log_likelihood(model, theta, horizon, p0, temperature=1.0):
@@ -108,41 +123,42 @@ def log_likelihood(model, theta, horizon, p0, temperature=1.0):
 
 
 def rlsp_gradient(model, theta, horizon, p0, temperature=1.0):
-    """Exact ``d/dtheta log p(s_0 | theta)`` by forward and backward dynamic programming.
+    """Exact ``d/dtheta log p(s_0 | theta)``, by differentiating the dynamic programs in reverse.
 
-    ``F[t](s)`` are the expected feature counts from s at time t onwards, ``G[t](s)`` accumulates
-    ``p(s_t = s) * E[sum_t' (dQ_t' - dV_t') / dtheta | s_t = s]``; the gradient is
-    ``G[T-1](s_0) / (D[T-1](s_0) * temperature)``, since log pi = (Q - V) / temperature. The
-    original RLSP and Deep RLSP code omits the 1 / temperature (no difference at temperature 1).
+    Backward in time, ``lam_t(s) = dL/dD_t(s)`` for ``L = log D[T-1](s_0)`` (the probability of
+    reaching s_0 from s at time t, over ``D[T-1](s_0)``); as ``log pi = (Q - V) / temperature``,
+    ``dL/dQ_t(s, a) = D_t(s) pi_t(a|s) (E[lam_{t+1}(s') | s, a] - lam_t(s)) / temperature``.
+    Forward in time, ``dL/dQ_t`` passes on to ``Q_{t+1}`` through ``V_{t+1}`` (``dV/dQ = pi``).
+    The reward ``r = F theta`` enters every ``Q_t`` and ``V[T-1] = r``: the gradient is
+    ``F^T dL/dr``. It equals Shah et al.'s Appendix A recursion, which carries nF expected
+    feature counts per state through both passes where this carries one number. The original
+    RLSP and Deep RLSP code omits the 1 / temperature (no difference at temperature 1).
     """
     if temperature <= 0:
         raise ValueError(f"temperature: the likelihood gradient needs a Boltzmann-rational human "
                          f"(temperature > 0), got {temperature}")
-    nS, nA, nF = model.n_states, model.n_actions, model.n_features
-    f = model.features
-    policies = value_iteration(model, f @ theta, horizon, temperature)
+    policies = value_iteration(model, model.features @ theta, horizon, temperature)
     D = state_distributions(model, policies, p0)
-    if D[-1][model.observed_state] == 0:
+    observed = model.observed_state
+    if D[-1][observed] == 0:
         raise ZeroLikelihoodError(
             f"p(s_0 | theta) = 0: the observed state is unreachable in {horizon - 1} steps "
             "(increase the horizon or use a uniform initial prior), or its probability "
             "underflows under a near-deterministic policy")
-    # Backward pass: F_t(s) = f(s) + E[F_{t+1}(s') | s], keeping E[F_{t+1}(s') | s, a] for G.
-    F_t, expected_next = [None] * len(policies), [None] * len(policies)
-    F = f
+    lam = np.zeros(model.n_states)
+    lam[observed] = 1.0 / D[-1][observed]
+    dQ = np.empty_like(policies)
     for t in range(len(policies) - 1, -1, -1):
-        expected_next[t] = (model.transitions @ F).reshape(nS, nA, nF)
-        F = F_t[t] = f + np.einsum("sa,saf->sf", policies[t], expected_next[t])
-    # Forward pass: G_{t+1}(s') = sum_{s,a} P(s'|s,a) pi_t(a|s) [D_t(s) g_t(s,a) + G_t(s)].
-    G = np.zeros((nS, nF))
+        next_lam = model.expect_next(lam)
+        lam = (policies[t] * next_lam).sum(axis=1)
+        dQ[t] = D[t][:, None] * policies[t] * (next_lam - lam[:, None]) / temperature
+    dV = np.zeros(model.n_states)  # dL/dV_t; V_0 feeds nothing
+    dr = np.zeros(model.n_states)
     for t, pi in enumerate(policies):
-        term = expected_next[t]  # updated in place into pi * (D_t g_t + G_t); used once
-        term += (f - F_t[t])[:, None, :]
-        term *= D[t][:, None, None]
-        term += G[:, None, :]
-        term *= pi[:, :, None]
-        G = model.transitions_T @ term.reshape(nS * nA, nF)
-    return G[model.observed_state] / (D[-1][model.observed_state] * temperature)
+        dQ[t] += dV[:, None] * pi
+        dr += dQ[t].sum(axis=1)
+        dV = model.push_forward(dQ[t])
+    return model.features.T @ (dr + dV)
 
 
 class ZeroLikelihoodError(ValueError):
@@ -165,11 +181,14 @@ def rlsp(model, horizon, *, prior=Prior(), uniform_initial=False, temperature=1.
     sampled estimate in here); the prior's gradient is always added exactly.
     """
     rng = np.random.default_rng(seed)
-    p0 = initial_distribution(model, uniform_initial)
     theta = 0.01 * rng.standard_normal(model.n_features)
     if gradient_fn is None:
+        model, p0 = inference_model(model, horizon, uniform_initial)
+
         def gradient_fn(th, p):
             return rlsp_gradient(model, th, horizon, p, temperature)
+    else:
+        p0 = initial_distribution(model, uniform_initial)
     trace = []
     for epoch in range(epochs):
         try:
@@ -194,7 +213,7 @@ def mcmc_sampling(model, horizon, *, prior=Prior(), uniform_initial=False, tempe
     if burn_in >= n_samples:
         raise ValueError(f"burn_in ({burn_in}) must be smaller than n_samples ({n_samples})")
     rng = np.random.default_rng(seed)
-    p0 = initial_distribution(model, uniform_initial)
+    model, p0 = inference_model(model, horizon, uniform_initial)
 
     def log_posterior(th):
         return log_likelihood(model, th, horizon, p0, temperature) + prior.log_density(th)
@@ -272,11 +291,13 @@ def fraction_of_max_true_reward(model, planning_reward, horizon=20, living_rewar
     planning with the true reward itself, c the living reward that keeps the ratio positive.
     ``planning_reward`` is a state reward ``(nS,)`` or a time-dependent one ``(horizon, nS)``.
     """
-    true_reward = model.features @ model.problem.r_true
-    start = model.observed_state
+    local = model.reachable([model.observed_state], horizon - 1)  # all a plan from s_0 can visit
+    true_reward = local.features @ model.problem.r_true
+    planning_reward = np.asarray(planning_reward)[..., local.full_index]
 
     def plan_return(reward):
-        return expected_return(model, value_iteration(model, reward, horizon, 0.0), true_reward, start)
+        policies = value_iteration(local, reward, horizon, 0.0)
+        return expected_return(local, policies, true_reward, local.observed_state)
 
     achieved = plan_return(planning_reward) + living_reward * horizon
     best = plan_return(true_reward) + living_reward * horizon
