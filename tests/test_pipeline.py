@@ -1,12 +1,8 @@
 """The notebooks under papermill and the whole DVC pipeline, with the smoke profile."""
 import json
 import math
-import os
 import pathlib
 import re
-import shutil
-import subprocess
-import sys
 
 import jupytext
 import papermill as pm
@@ -16,7 +12,6 @@ from rlrepro.rlsp.experiment import METHODS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROBLEMS = ["room", "room_bad", "train", "apples", "batteries", "batteries_easy"]
-BIN = pathlib.Path(sys.executable).parent  # dvc and papermill of this environment
 
 
 def run_notebook(name, tmp_path, **parameters):
@@ -90,26 +85,8 @@ def test_recurrent_notebook_rejects_bad_parameters_before_any_work(tmp_path, ove
     assert not (tmp_path / "data").exists()
 
 
-def copy_repository(destination):
-    """The repository's sources, as a fresh clone would have them (no outputs, no cache)."""
-    ignore = shutil.ignore_patterns(".git", ".venv", "data", "cache", "tmp", "__pycache__",
-                                    "*.egg-info", ".pytest_cache")
-    shutil.copytree(ROOT, destination, ignore=ignore)
-
-
-def dvc(*args, cwd):
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    return subprocess.run([str(BIN / "dvc"), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, check=True).stdout
-
-
-def test_dvc_repro_runs_the_pipeline_end_to_end(tmp_path):
-    repo = tmp_path / "repo"
-    copy_repository(repo)
-    params = repo / "params.yaml"
-    params.write_text(params.read_text().replace("\nprofile: cpu\n", "\nprofile: smoke\n"))
-    dvc("config", "--local", "core.no_scm", "true", cwd=repo)
-    dvc("repro", cwd=repo)
+def test_dvc_repro_runs_the_pipeline_end_to_end(smoke_repro, shell):
+    repo = smoke_repro  # the current sources on the smoke profile after `dvc repro` (conftest.py)
     assert (repo / "data/figures/gridworld_rlsp/results_table.png").exists()
     assert json.loads((repo / "data/metrics/gridworld_rlsp.json").read_text())["profile"] == "smoke"
     scorecard = (repo / "data/report/scorecard.md").read_text()
@@ -117,5 +94,5 @@ def test_dvc_repro_runs_the_pipeline_end_to_end(tmp_path):
     assert (repo / "data/report/scorecard.png").exists()
     assert (repo / "data/figures/recurrent_offpolicy/learning_curves.png").exists()
     assert "RSAC is near-optimal on the POMDPs" in scorecard
-    again = dvc("repro", cwd=repo)
+    again = shell.dvc("repro", cwd=repo)
     assert "didn't change" in again and "Running stage" not in again
