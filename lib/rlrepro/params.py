@@ -1,9 +1,11 @@
 """Load one experiment's section of ``params.yaml`` for a profile and validate it.
 
 Every experiment declares its parameters as a dataclass whose fields carry a ``help`` text and
-optional ``choices`` / ``min`` / ``max`` in their metadata (see :func:`param`). Loading checks
-unknown and missing keys, types and ranges, and raises one :class:`ParamsError` that lists every
-problem, naming the key and what was expected, before any work starts.
+optional ``choices`` / ``min`` / ``max`` in their metadata (see :func:`param`); a field typed as
+such a dataclass is a nested mapping (e.g. ``launcher``, :class:`rlrepro.runner.Launcher`).
+Loading checks unknown and missing keys, types and ranges, and raises one :class:`ParamsError`
+that lists every problem, naming the key (``launcher.kind``) and what was expected, before any
+work starts.
 """
 from __future__ import annotations
 
@@ -49,6 +51,11 @@ def _check(key, value, annotation, meta):
     """Return a list of error messages for one value."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     where = f"'{key}'"
+    if dataclasses.is_dataclass(annotation):
+        if not isinstance(value, dict):
+            names = [f.name for f in dataclasses.fields(annotation)]
+            return [f"{where}: expected a mapping with keys {names}, got {value!r}"]
+        return _problems(annotation, value, f"{key}.")
     if origin is list:
         if not isinstance(value, list) or not value:
             return [f"{where}: expected a non-empty list of {args[0].__name__}, got {value!r}"]
@@ -73,23 +80,41 @@ def _check(key, value, annotation, meta):
     return []
 
 
+def _problems(schema, values: dict, prefix="") -> list[str]:
+    """One message per unknown, missing or bad key of ``values`` (named ``prefix`` + key)."""
+    hints = typing.get_type_hints(schema)
+    fields = {f.name: f for f in dataclasses.fields(schema)}
+    errors = [f"'{prefix}{k}': unknown parameter; expected one of {sorted(fields)}"
+              for k in values if k not in fields]
+    errors += [f"'{prefix}{k}': missing ({f.metadata.get('help', '')})"
+               for k, f in fields.items() if k not in values]
+    for k, v in values.items():
+        if k in fields:
+            errors += _check(prefix + k, v, hints[k], fields[k].metadata)
+    return errors
+
+
+def _build(schema, values: dict):
+    """``schema(**values)`` of checked values: ints given for floats become floats, nested
+    mappings their dataclasses."""
+    hints = typing.get_type_hints(schema)
+
+    def convert(hint, value):
+        if hint is float:
+            return float(value)
+        return _build(hint, value) if dataclasses.is_dataclass(hint) else value
+
+    return schema(**{k: convert(hints[k], v) for k, v in values.items()})
+
+
 def validate(schema, values: dict, context: str):
     """Build ``schema(**values)`` or raise one ParamsError listing every bad key."""
     if not isinstance(values, dict):
         raise ParamsError(f"{context}: expected a mapping of parameters, got {values!r}")
-    hints = typing.get_type_hints(schema)
-    fields = {f.name: f for f in dataclasses.fields(schema)}
-    errors = [f"'{k}': unknown parameter; expected one of {sorted(fields)}"
-              for k in values if k not in fields]
-    errors += [f"'{k}': missing ({f.metadata.get('help', '')})"
-               for k, f in fields.items() if k not in values]
-    for k, v in values.items():
-        if k in fields:
-            errors += _check(k, v, hints[k], fields[k].metadata)
+    errors = _problems(schema, values)
     if errors:
         raise ParamsError(f"invalid parameters in {context}:\n  " + "\n  ".join(errors))
-    converted = {k: float(v) if hints[k] is float else v for k, v in values.items()}
-    config = schema(**converted)
+    config = _build(schema, values)
     if hasattr(config, "check"):
         problems = config.check()
         if problems:

@@ -7,16 +7,18 @@ the fully observed version of the task: the reference every score is normalised 
 """
 from __future__ import annotations
 
+import json
 import pathlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from rlrepro.agents.algorithms import ALGORITHMS, AgentConfig
-from rlrepro.agents.training import TrainConfig, train
+from rlrepro.agents.training import RESULT, TrainConfig, _fingerprint, train
 from rlrepro.envs import make_env, names, task
 from rlrepro.evaluation.rollouts import random_return as policy_random_return
 from rlrepro.params import param
+from rlrepro.runner import Launcher, run_parallel
 
 MEMORYLESS = tuple(a for a, spec in ALGORITHMS.items() if not spec.recurrent)
 RECURRENT = tuple(a for a, spec in ALGORITHMS.items() if spec.recurrent)
@@ -35,7 +37,8 @@ class RecurrentOffPolicyConfig:
         "task -> the methods run on it, for tasks that run fewer than `methods` ({}: all)",
         choices=POMDPS)
     seeds: int = param("independent runs per method and task", min=1)
-    workers: int = param("runs trained in parallel processes", min=1, max=64)
+    workers: int = param("runs trained at once: processes here, or jobs of the Slurm array",
+                         min=1, max=64)
     steps: dict[str, int] = param("task -> environment steps per run", choices=POMDPS, min=1)
     random_steps: int = param("uniform random actions before learning starts (paper: 10000)", min=0)
     updates_per_step: float = param("gradient updates per environment step (paper: 1)", min=0.01)
@@ -65,6 +68,8 @@ class RecurrentOffPolicyConfig:
     segment_len: int = param("replay segment length of the recurrent agents (0: whole episodes, "
                              "as the paper)", min=0)
     device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"))
+    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
+                               "(rlrepro.runner.Launcher)")
 
     def methods_of(self, env: str) -> list[str]:
         return self.task_methods.get(env, self.methods)
@@ -145,15 +150,25 @@ def run(env, method, seed, cfg, folder, tasks, report=None):
              "seconds": result["seconds"]} for name in tasks]
 
 
-def train_all(cfg: RecurrentOffPolicyConfig, profile: str, data_dir="data") -> list[dict]:
-    """Every (task, method, seed) result, training in ``cfg.workers`` processes what is not
-    already trained; one progress bar counts environment steps over all runs."""
-    from rlrepro.runner import run_parallel
+def finished(job) -> bool:
+    """Whether the run of a job has its result for this configuration and code (the check
+    ``train`` makes before loading it): such a job is loaded here, never submitted."""
+    cfg, method, env = job["cfg"], job["method"], job["env"]
+    expected = _fingerprint(agent_config(cfg, method), train_config(cfg, method, env), job["seed"])
+    path = pathlib.Path(job["folder"]) / RESULT
+    return (path.exists() and json.loads(path.read_text())["fingerprint"]
+            == json.loads(json.dumps(expected)))
 
+
+def train_all(cfg: RecurrentOffPolicyConfig, profile: str, data_dir="data") -> list[dict]:
+    """Every (task, method, seed) result, training what is not already trained in
+    ``cfg.workers`` processes, or Slurm jobs (``cfg.launcher``); one progress bar counts
+    environment steps over all runs (or finished jobs)."""
     todo = jobs(cfg, profile, data_dir)
     total = sum(cfg.steps[job["env"]] for job in todo)
-    results = run_parallel(run, todo, workers=cfg.workers, desc="training (env steps)",
-                           total=total, unit="step")
+    results = run_parallel(run, todo, workers=cfg.workers, launcher=cfg.launcher,
+                           desc="training", total=total, unit="step", finished=finished,
+                           name=lambda job: f"{job['method']} on {job['env']}, seed {job['seed']}")
     return [row for rows in results for row in rows]
 
 
