@@ -1,12 +1,16 @@
-"""Training speed of our SAC and TD3 against Stable-Baselines3, and recurrent update rates.
+"""Training speed of our agents against Stable-Baselines3, of several seeds in one process, and
+of the recurrent agents' updates.
 
-1. Environment steps per second on HalfCheetah-v5 with one gradient update per step, 256x256
-   networks, batch 256, one torch thread: ours and SB3's in the same process, as a ratio. Both
-   take ``--warmup`` random steps, then ``--steps`` steps with updates; the warm-up time, measured
-   by a warm-up-only run, is subtracted.
-2. The floor: the same update's network passes alone (forward and backward through the
+1. Environment steps per second with one gradient update per step, one torch thread: ours and
+   SB3's in the same process, as a ratio, at 256x256 (HalfCheetah-v5, batch 256) and at 64x64
+   (Pendulum-v1, batch 100: the cpu profiles' size). Both take ``--warmup`` random steps, then
+   ``--steps`` steps with updates; the warm-up time, measured by a warm-up-only run, is
+   subtracted.
+2. The floor: the 256x256 update's network passes alone (forward and backward through the
    critics, actor and targets on a fixed batch, no optimiser, environment or buffer).
-3. Updates per second of the recurrent agents, at the paper's size (2-layer LSTM 256, batches of
+3. Several seeds in one process: the same 64x64 SAC run for k seeds trained together
+   (``train_seeds``) against one seed; time(k) / time(1).
+4. Updates per second of the recurrent agents, at the paper's size (2-layer LSTM 256, batches of
    10 whole 200-step episodes) and at the cpu profile's size (params.yaml).
 
     pip install -e .[bench]; python benchmarks/agents_speed.py [--steps 2000]
@@ -21,29 +25,35 @@ import numpy as np
 import torch
 
 from rlrepro.agents.algorithms import AgentConfig, make_agent
-from rlrepro.agents.training import TrainConfig, train
+from rlrepro.agents.buffers import sample_members
+from rlrepro.agents.training import TrainConfig, train_seeds
 
 from peer import our_config, sb3_model
 
+SIZES = {256: ("HalfCheetah-v5", 256), 64: ("Pendulum-v1", 100)}  # hidden: (task, batch)
 
-def ours_seconds(algorithm, env, steps, warmup):
+
+def ours_seconds(algorithm, hidden, steps, warmup, seeds=1):
+    env, batch = SIZES[hidden]
     run = TrainConfig(env=env, total_steps=steps, random_steps=warmup, eval_every=10**9,
                       checkpoint_every=10**9)
-    return train(tempfile.mkdtemp(), our_config(algorithm), run, progress=False)["seconds"]
+    folders = [tempfile.mkdtemp() for _ in range(seeds)]
+    return train_seeds(folders, our_config(algorithm, hidden, batch), run, list(range(seeds)),
+                       progress=False)[0]["seconds"]
 
 
-def sb3_seconds(algorithm, env, steps, warmup):
-    model = sb3_model(algorithm, env, warmup)
+def sb3_seconds(algorithm, hidden, steps, warmup):
+    env, batch = SIZES[hidden]
+    model = sb3_model(algorithm, env, warmup, hidden=hidden, batch=batch)
     start = time.perf_counter()
     model.learn(total_timesteps=steps)
     return time.perf_counter() - start
 
 
-def rate(seconds_fn, algorithm, env, steps, warmup):
-    """Steps per second of the updating phase."""
-    warm = seconds_fn(algorithm, env, warmup, warmup)
-    total = seconds_fn(algorithm, env, warmup + steps, warmup)
-    return steps / (total - warm)
+def updating_seconds(seconds_fn, steps, warmup, *args, **kwargs):
+    """Seconds of the ``steps`` steps with updates (a warm-up-only run subtracted)."""
+    warm = seconds_fn(*args, warmup, warmup, **kwargs)
+    return seconds_fn(*args, warmup + steps, warmup, **kwargs) - warm
 
 
 def network_floor(algorithm, obs_dim=17, act_dim=6, batch=256, seconds=5.0):
@@ -72,8 +82,7 @@ def network_floor(algorithm, obs_dim=17, act_dim=6, batch=256, seconds=5.0):
     return n / (time.perf_counter() - start)
 
 
-def recurrent_rate(algorithm, config: AgentConfig, obs_dim=3, act_dim=1, episode_len=200,
-                   seconds=10.0):
+def recurrent_rate(config: AgentConfig, obs_dim=3, act_dim=1, episode_len=200, seconds=10.0):
     agent = make_agent(obs_dim, act_dim, config)
     buffer = agent.make_buffer(0)
     rng = np.random.default_rng(0)
@@ -83,30 +92,42 @@ def recurrent_rate(algorithm, config: AgentConfig, obs_dim=3, act_dim=1, episode
                        rng.normal(size=obs_dim), False, t == episode_len - 1)
     start, n = time.perf_counter(), 0
     while time.perf_counter() - start < seconds:
-        agent.update(buffer.sample(config.batch_size))
+        agent.update(sample_members([buffer], config.batch_size))
         n += 1
     return n / (time.perf_counter() - start)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="HalfCheetah-v5")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=1000)
+    parser.add_argument("--seeds", type=int, default=4, help="k of the several-seeds row")
     parser.add_argument("--skip-sb3", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    print(f"## Steps/s with one update per step, {args.env}, 256x256, batch 256, 1 thread\n")
-    print("| algorithm | ours | Stable-Baselines3 | ratio | network passes alone (updates/s) | ours / floor |")
-    print("|---|---|---|---|---|---|")
-    for algorithm in ("sac", "td3"):
-        ours = rate(ours_seconds, algorithm, args.env, args.steps, args.warmup)
-        peer = float("nan") if args.skip_sb3 else rate(sb3_seconds, algorithm, args.env,
-                                                       args.steps, args.warmup)
-        floor = network_floor(algorithm)
-        print(f"| {algorithm} | {ours:.1f} | {peer:.1f} | {ours / peer:.2f}x | {floor:.1f} | "
-              f"{ours / floor:.2f} |", flush=True)
+    print("## Steps/s with one update per step, 1 thread\n")
+    print("| network | task, batch | algorithm | ours | Stable-Baselines3 | ratio | "
+          "network passes alone (updates/s) | ours / floor |")
+    print("|---|---|---|---|---|---|---|---|")
+    for hidden, (env, batch) in SIZES.items():
+        for algorithm in ("sac", "td3"):
+            ours = args.steps / updating_seconds(ours_seconds, args.steps, args.warmup,
+                                                 algorithm, hidden)
+            peer = float("nan") if args.skip_sb3 else args.steps / updating_seconds(
+                sb3_seconds, args.steps, args.warmup, algorithm, hidden)
+            floor = network_floor(algorithm) if hidden == 256 else float("nan")
+            print(f"| {hidden}x{hidden} | {env}, {batch} | {algorithm} | {ours:.1f} | {peer:.1f} | "
+                  f"{ours / peer:.2f}x | {floor:.1f} | {ours / floor:.2f} |", flush=True)
+
+    print(f"\n## Several seeds in one process (SAC 64x64, Pendulum-v1, batch 100, "
+          f"{args.warmup} + {args.steps} steps)\n")
+    one = ours_seconds("sac", 64, args.warmup + args.steps, args.warmup)
+    several = ours_seconds("sac", 64, args.warmup + args.steps, args.warmup, seeds=args.seeds)
+    print(f"| seeds | seconds | time / time of one seed | steps/s over all seeds |\n|---|---|---|---|\n"
+          f"| 1 | {one:.1f} | 1.00 | {(args.warmup + args.steps) / one:.1f} |\n"
+          f"| {args.seeds} | {several:.1f} | {several / one:.2f} | "
+          f"{args.seeds * (args.warmup + args.steps) / several:.1f} |", flush=True)
 
     import yaml
     cpu = yaml.safe_load(open("params.yaml"))["recurrent_offpolicy"]["cpu"]
@@ -121,7 +142,7 @@ def main():
     print("|---|---|---|---|---|")
     for name, size in sizes.items():
         hidden = tuple(cpu["hidden"]) if name == "cpu profile" else (256, 256)
-        rates = [recurrent_rate(a, AgentConfig(algorithm=a, hidden=hidden, **size))
+        rates = [recurrent_rate(AgentConfig(algorithm=a, hidden=hidden, **size))
                  for a in ("rdpg", "rtd3", "rsac", "rsac_s")]
         print(f"| {name} | " + " | ".join(f"{r:.1f}" for r in rates) + " |", flush=True)
 

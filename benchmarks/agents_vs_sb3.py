@@ -57,7 +57,7 @@ def run_sb3(algorithm, env, seed, steps, warmup):
     class Evaluate(BaseCallback):
         def _on_step(self):
             if self.num_timesteps % (steps // EVALUATIONS) == 0:
-                returns = evaluate(_SB3Actor(model), eval_env, EVAL_EPISODES, seed)
+                returns = evaluate(_SB3Actor(model), [eval_env], EVAL_EPISODES, [seed])
                 curve.append((self.num_timesteps, float(returns.mean())))
             return True
 

@@ -5,7 +5,7 @@ import torch
 from torch.distributions import Normal, TanhTransform, TransformedDistribution
 
 from rlrepro.agents.algorithms import ALGORITHMS, AgentConfig, make_agent
-from rlrepro.agents.buffers import EpisodeBuffer, ReplayBuffer
+from rlrepro.agents.buffers import EpisodeBuffer, ReplayBuffer, sample_members
 from rlrepro.agents.networks import squashed_gaussian_log_prob
 
 SMALL = dict(hidden=(16, 16), summary_size=16, summary_layers=1, transitions_per_batch=8,
@@ -54,8 +54,8 @@ def test_termination_stops_bootstrapping_and_truncation_does_not(make_buffer, te
     assert buffer.terminated.sum() == (3 if terminated_last else 0), \
         "only a terminal next state is stored as terminal; a time limit is not"
     agent = make_agent(2, 1, AgentConfig(algorithm="sac", **SMALL), seed=0)
-    batch = buffer.sample(16)
-    next_features = batch["obs"][:, 1:]
+    batch = sample_members([buffer], 16)
+    next_features = batch["obs"][:, :, 1:]
     target = agent.td_target(batch, next_features)
     bootstrapped = (target - batch["rewards"]).abs() > 1e-6
     np.testing.assert_array_equal(bootstrapped.numpy(), (batch["terminated"] == 0).numpy())
@@ -68,8 +68,8 @@ def padded_batch(seed):
     fill(buffer, episodes=1, length=4, seed=seed + 1)
     buffer.rng = np.random.default_rng(0)
     while True:  # a batch holding both lengths
-        batch = buffer.sample(2)
-        if sorted(batch["mask"].sum(1).tolist()) == [2.0, 4.0]:
+        batch = sample_members([buffer], 2)
+        if sorted(batch["mask"][0].sum(1).tolist()) == [2.0, 4.0]:
             return batch
 
 
@@ -77,15 +77,14 @@ def padded_batch(seed):
 def test_padded_steps_change_no_loss_and_no_parameter(algorithm):
     batch = padded_batch(seed=3)
     changed = {k: (v.clone() if v is not None else None) for k, v in batch.items()}
-    short = int(changed["mask"].sum(1).argmin())
+    short = int(changed["mask"][0].sum(1).argmin())
     for key in ("actions", "rewards", "terminated"):  # garbage on the padded steps
-        changed[key][short, 2:] = torch.randn_like(changed[key][short, 2:]) * 100
-    changed["obs"][short, 3:] = torch.randn_like(changed["obs"][short, 3:]) * 100
+        changed[key][0, short, 2:] = torch.randn_like(changed[key][0, short, 2:]) * 100
+    changed["obs"][0, short, 3:] = torch.randn_like(changed["obs"][0, short, 3:]) * 100
     results = []
     for b in (batch, changed):
         agent = make_agent(2, 1, AgentConfig(algorithm=algorithm, **SMALL), seed=0)
-        torch.manual_seed(1)
-        infos = [agent.update(b) for _ in range(2)]
+        infos = [{k: v.tolist() for k, v in agent.update(b).items()} for _ in range(2)]
         results.append((infos, [p.detach().clone() for p in agent.modules.parameters()]))
     assert results[0][0] == results[1][0]
     for p, q in zip(results[0][1], results[1][1]):
@@ -103,7 +102,7 @@ def test_target_networks_follow_at_the_algorithms_cadence(algorithm, every):
     assert len(pairs) == (2 if agent.config.family != "sac" else 1)
     for k in range(1, 5):
         before = {name: [p.clone() for p in net.parameters()] for name, net in pairs}
-        agent.update(buffer.sample(8))
+        agent.update(sample_members([buffer], 8))
         for name, net in pairs:
             moved = any(not torch.equal(p, q) for p, q in zip(before[name], net.parameters()))
             assert moved == (k % every == 0), f"{name} after update {k}"
@@ -122,12 +121,13 @@ def test_rsac_s_actor_loss_does_not_move_the_shared_summarizer():
     assert agent.actor.encoder is summarizer, "one summarizer shared by actor and critics"
     assert not any(p is q for p in summarizer.parameters()
                    for group in agent.optimizers["actor"].param_groups for q in group["params"])
-    batch = buffer.sample(4)
-    features = agent.critic.encode(batch["obs"])
+    batch = sample_members([buffer], 4)
+    features = agent.critic.encode(batch["obs"])  # (members, critics, B, L+1, F)
     for p in summarizer.parameters():
         p.grad = None
     before = [p.clone() for p in summarizer.parameters()]
-    agent.improve_actor(features[0].detach()[:, :-1], features[:, :, :-1].detach(), batch["mask"])
+    agent.improve_actor(features[:, 0].detach()[..., :-1, :], features[..., :-1, :].detach(),
+                        batch["mask"])
     assert all(p.grad is None for p in summarizer.parameters())
     assert all(torch.equal(p, q) for p, q in zip(before, summarizer.parameters()))
 

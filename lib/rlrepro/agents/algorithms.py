@@ -6,6 +6,12 @@ LSTM/GRU summarizer in front of each network and trains on episodes or segments 
 losses. ``rsac_s`` shares one summarizer between the actor and the critics, trained only through
 the critic loss (the actor sees its features detached).
 
+An agent holds one or several *members*: independent runs of one configuration, one per seed,
+trained together (every weight has a leading member axis, see ``networks``). Each member has its
+own initial weights (from its seed), random streams, optimizer state and loss: the update sums
+the members' losses, so each member's gradient, and so its Adam step, is the one a single run
+would take on the same batch. Memoryless agents only; recurrent agents have one member.
+
 References: DDPG (Lillicrap et al. 2016), TD3 (Fujimoto et al. 2018), SAC with automatic entropy
 tuning (Haarnoja et al. 2018b), RDPG (Heess et al. 2015).
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,8 +114,10 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def masked_mean(x, mask):
-    return x.mean() if mask is None else (x * mask).sum() / mask.sum()
+def member_mean(x, mask):
+    """Each member's mean of ``x (members, ...)`` over its real (unpadded) steps: ``(members,)``."""
+    axes = tuple(range(1, x.dim()))
+    return x.mean(axes) if mask is None else (x * mask).sum(axes) / mask.sum(axes)
 
 
 class frozen:
@@ -127,33 +136,36 @@ class frozen:
 
 
 class Agent:
-    """An off-policy actor-critic agent; see :func:`make_agent`.
+    """An off-policy actor-critic agent of one or several members; see :func:`make_agent`.
 
     ``act`` chooses actions (carrying the recurrent state), ``make_buffer`` builds the matching
-    replay buffer, ``update`` does one gradient step on a batch from it.
+    replay buffer, ``update`` does one gradient step on a batch with a leading member axis
+    (``buffers.sample_members``). Observations and actions go in and out as
+    ``(members, dim)`` arrays.
     """
 
     stochastic: bool  # a squashed-Gaussian actor (SAC) or a deterministic one (DDPG, TD3)
 
-    def __init__(self, obs_dim: int, act_dim: int, config: AgentConfig, seed: int = 0):
+    def __init__(self, obs_dim: int, act_dim: int, config: AgentConfig, seeds: Sequence[int] = (0,)):
+        if config.recurrent and len(seeds) > 1:
+            raise ValueError(f"{config.algorithm}: recurrent agents train one seed per process, "
+                             f"got seeds {list(seeds)}")
         self.config, self.obs_dim, self.act_dim = config, obs_dim, act_dim
+        self.seeds, self.members = list(seeds), len(seeds)
         self.device = resolve_device(config.device)
-        torch.manual_seed(seed)
-        self.rng = np.random.default_rng(seed)  # exploration noise and random warm-up actions
+        # Per member: numpy for exploration noise and warm-up actions, torch for SAC's sampling
+        # and TD3's target smoothing. No global random state is used.
+        self.rngs = [np.random.default_rng(seed) for seed in self.seeds]
+        self.generators = [torch.Generator(self.device).manual_seed(seed) for seed in self.seeds]
         self.updates = 0
-
-        def encoder():
-            if not config.recurrent:
-                return Identity(obs_dim)
-            return Summarizer(obs_dim, config.summary_size, config.summary_layers, config.cell)
-
         self.shared = config.spec.shared_summarizer
-        n_critics = config.spec.critics
-        critic_encoders = [encoder()] if self.shared or not config.recurrent else \
-            [encoder() for _ in range(n_critics)]
-        self.critic = Critics(critic_encoders, act_dim, list(config.hidden), n_critics)
-        actor_encoder = critic_encoders[0] if self.shared else encoder()
-        self.actor = Actor(actor_encoder, act_dim, list(config.hidden), self.stochastic)
+
+        self.actor, self.critic = self._networks(self.members)
+        for i, seed in enumerate(self.seeds):  # member i starts where a single run seeded i would
+            torch.manual_seed(seed)
+            actor, critic = self._networks(1)
+            _set_member(self.actor, actor, i)
+            _set_member(self.critic, critic, i)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.modules = torch.nn.ModuleDict({"actor": self.actor, "critic": self.critic,
                                             "critic_target": self.critic_target}).to(self.device)
@@ -161,8 +173,30 @@ class Agent:
         self.optimizers = {"actor": self._adam(actor_parameters),
                            "critic": self._adam(self.critic.parameters())}
 
+    def _networks(self, members):
+        """Fresh (actor, critics) for ``members`` members."""
+        config, obs_dim = self.config, self.obs_dim
+
+        def encoder():
+            if not config.recurrent:
+                return Identity(obs_dim)
+            return Summarizer(obs_dim, config.summary_size, config.summary_layers, config.cell)
+
+        n_critics = config.spec.critics
+        critic_encoders = [encoder()] if self.shared or not config.recurrent else \
+            [encoder() for _ in range(n_critics)]
+        critic = Critics(critic_encoders, self.act_dim, list(config.hidden), n_critics, members)
+        actor_encoder = critic_encoders[0] if self.shared else encoder()
+        actor = Actor(actor_encoder, self.act_dim, list(config.hidden), self.stochastic, members)
+        return actor, critic
+
     def _adam(self, parameters):
         return torch.optim.Adam(parameters, lr=self.config.lr, fused=True)
+
+    def noise(self, shape):
+        """Standard normal ``(members, *shape[1:])``, each member's from its own generator."""
+        return torch.stack([torch.randn(shape[1:], generator=g, device=self.device)
+                            for g in self.generators])
 
     # --- acting -----------------------------------------------------------------------------
     def initial_state(self):
@@ -171,20 +205,23 @@ class Agent:
 
     @torch.no_grad()
     def act(self, obs, state=None, deterministic=False):
-        """Action in [-1, 1] for the newest observation, and the next recurrent state."""
-        x = torch.as_tensor(obs, dtype=torch.float32, device=self.device).view(1, 1, -1)
+        """Actions in [-1, 1] ``(members, act_dim)`` for each member's newest observation
+        ``(members, obs_dim)``, and the next recurrent state."""
+        x = torch.as_tensor(obs, dtype=torch.float32, device=self.device).view(self.members, 1, 1, -1)
         features, state = self.actor.encoder(x, state)
-        action, _ = self.actor(features, deterministic)
-        action = action.view(-1).cpu().numpy()
+        action, _ = self.actor(features, deterministic, self.noise)
+        action = action.view(self.members, -1).cpu().numpy()
         if not deterministic and not self.stochastic:
-            noise = self.rng.normal(0.0, self.config.exploration_noise, self.act_dim)
-            action = np.clip(action + noise, -1.0, 1.0)
+            noise = [rng.normal(0.0, self.config.exploration_noise, self.act_dim) for rng in self.rngs]
+            action = np.clip(action + np.stack(noise), -1.0, 1.0)
         return action, state
 
     def random_action(self):
-        return self.rng.uniform(-1.0, 1.0, self.act_dim)
+        """Uniform actions ``(members, act_dim)`` (the warm-up before the first update)."""
+        return np.stack([rng.uniform(-1.0, 1.0, self.act_dim) for rng in self.rngs])
 
     def make_buffer(self, seed: int):
+        """One member's replay buffer (each member samples its own batches)."""
         c = self.config
         if c.recurrent:
             return EpisodeBuffer(c.buffer_size, self.obs_dim, self.act_dim, seed, c.segment_len)
@@ -193,6 +230,7 @@ class Agent:
     # --- learning ---------------------------------------------------------------------------
     def update(self, batch) -> dict:
         """One critic step and, every ``policy_delay`` steps, an actor step and target update.
+        Returns each member's losses and statistics as ``(members,)`` tensors.
 
         Recurrent agents compute every summary once, before the critic step, and the actor loss
         evaluates the *stepped* critic heads on the critic summaries computed before the step
@@ -202,19 +240,20 @@ class Agent:
         arise.
         """
         obs, actions, mask = batch["obs"], batch["actions"], batch["mask"]
-        critic_features = self.critic.encode(obs)  # (n, B, L+1, F): steps 0..L
-        actor_features = critic_features[0].detach() if self.shared else self.actor.encoder(obs)[0]
-        target = self.td_target(batch, actor_features[:, 1:].detach())
-        q = self.critic(critic_features[:, :, :-1], actions)
-        critic_loss = masked_mean(((q - target) ** 2).sum(0), mask)
-        self._step("critic", critic_loss)
-        info = {"critic_loss": critic_loss.item(), "q": masked_mean(q[0].detach(), mask).item()}
+        critic_features = self.critic.encode(obs)  # (members, n, B, L+1, F): steps 0..L
+        actor_features = (critic_features[:, 0].detach() if self.shared
+                          else self.actor.encoder(obs)[0])  # (members, B, L+1, F)
+        target = self.td_target(batch, actor_features[:, :, 1:].detach())
+        q = self.critic(critic_features[..., :-1, :], actions)  # (members, n, B, L)
+        critic_loss = member_mean(((q - target.unsqueeze(1)) ** 2).sum(1), mask)
+        self._step("critic", critic_loss.sum())  # members' losses share no parameters
+        info = {"critic_loss": critic_loss.detach(), "q": member_mean(q[:, 0].detach(), mask)}
 
         self.updates += 1
         if self.updates % self.policy_delay == 0:
             with frozen(self.critic):
-                info |= self.improve_actor(actor_features[:, :-1],
-                                           critic_features[:, :, :-1].detach(), mask)
+                info |= self.improve_actor(actor_features[:, :, :-1],
+                                           critic_features[..., :-1, :].detach(), mask)
             self.update_targets()
         return info
 
@@ -227,7 +266,7 @@ class Agent:
     policy_delay = 1
 
     def next_value(self, obs, next_actor_features):
-        """V(s') under the target networks, ``(B, L)``."""
+        """V(s') under the target networks, ``(members, B, L)``."""
         raise NotImplementedError
 
     def improve_actor(self, actor_features, critic_features, mask) -> dict:
@@ -250,16 +289,74 @@ class Agent:
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self):
+        """Everything an update and an action depend on (weights, optimizers, random streams)."""
         return {"modules": self.modules.state_dict(), "updates": self.updates,
                 "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-                "rng": self.rng.bit_generator.state}
+                "rngs": [rng.bit_generator.state for rng in self.rngs],
+                "generators": [g.get_state() for g in self.generators]}
 
     def load_state_dict(self, state):
         self.modules.load_state_dict(state["modules"])
         for k, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
         self.updates = state["updates"]
-        self.rng.bit_generator.state = state["rng"]
+        for rng, rng_state in zip(self.rngs, state["rngs"], strict=True):
+            rng.bit_generator.state = rng_state
+        for g, g_state in zip(self.generators, state["generators"], strict=True):
+            g.set_state(g_state)
+
+    def member_state_dict(self, i: int):
+        """Member ``i`` alone, as the state of a one-member agent (its own checkpoint)."""
+        state = self.state_dict()
+        return {**_member_slice(state, i, self.members), "rngs": [state["rngs"][i]],
+                "generators": [state["generators"][i]]}
+
+    def load_member_state_dicts(self, states: list[dict]):
+        """The inverse of ``member_state_dict`` over every member."""
+        if len(states) != self.members:
+            raise ValueError(f"expected {self.members} member states, got {len(states)}")
+        state = _member_concat(states) if self.members > 1 else dict(states[0])
+        state["rngs"] = [s["rngs"][0] for s in states]
+        state["generators"] = [s["generators"][0] for s in states]
+        self.load_state_dict(state)
+
+
+@torch.no_grad()
+def _set_member(stacked: torch.nn.Module, single: torch.nn.Module, i: int):
+    """Copy a one-member module's parameters into member ``i`` of ``stacked``. Parameters of
+    equal shape have a single member (a recurrent summarizer's, which has no member axis)."""
+    for p, q in zip(stacked.parameters(), single.parameters(), strict=True):
+        if p.shape == q.shape:
+            p.copy_(q)
+        else:
+            p[i].copy_(q[0])
+
+
+def _member_slice(tree, i: int, members: int):
+    """Member ``i``'s part of a state tree: each tensor with a member axis sliced to ``i:i+1``.
+    With one member the tree is that member's; otherwise every agent tensor of rank >= 1 has a
+    leading member axis (memoryless agents only; Adam's step counter is a scalar)."""
+    if members == 1:
+        return tree
+    if isinstance(tree, torch.Tensor):
+        return tree[i:i + 1].clone() if tree.dim() > 0 else tree.clone()
+    if isinstance(tree, dict):
+        return {k: _member_slice(v, i, members) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_member_slice(v, i, members) for v in tree]
+    return tree
+
+
+def _member_concat(trees: list):
+    """The inverse of ``_member_slice``: members' trees joined along the member axis."""
+    first = trees[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(trees) if first.dim() > 0 else first
+    if isinstance(first, dict):
+        return {k: _member_concat([t[k] for t in trees]) for k in first}
+    if isinstance(first, list):
+        return [_member_concat(list(items)) for items in zip(*trees)]
+    return first
 
 
 class SAC(Agent):
@@ -267,30 +364,35 @@ class SAC(Agent):
 
     stochastic = True
 
-    def __init__(self, obs_dim, act_dim, config, seed=0):
-        super().__init__(obs_dim, act_dim, config, seed)
-        self.log_alpha = torch.tensor(math.log(config.init_alpha), device=self.device,
-                                      requires_grad=True)
+    def __init__(self, obs_dim, act_dim, config, seeds=(0,)):
+        super().__init__(obs_dim, act_dim, config, seeds)
+        self.log_alpha = torch.full((self.members,), math.log(config.init_alpha),
+                                    device=self.device, requires_grad=True)
         self.target_entropy = -float(act_dim)
         # The temperature steps with the actor: one backward pass and one Adam step for both
         # (their losses share no parameters, so this equals two separate steps).
         self.optimizers["actor"].add_param_group({"params": [self.log_alpha]})
 
+    def _alpha(self):
+        """Each member's temperature, shaped to scale ``(members, B, L)``."""
+        return self.log_alpha.exp().view(-1, 1, 1)
+
     def next_value(self, obs, next_actor_features):
-        next_actions, log_prob = self.actor(next_actor_features)
-        target_features = self.critic_target.encode(obs)[:, :, 1:]
-        q = self.critic_target(target_features, next_actions).min(0).values
-        return q - self.log_alpha.exp() * log_prob
+        next_actions, log_prob = self.actor(next_actor_features, noise=self.noise)
+        target_features = self.critic_target.encode(obs)[..., 1:, :]
+        q = self.critic_target(target_features, next_actions).min(1).values
+        return q - self._alpha() * log_prob
 
     def improve_actor(self, actor_features, critic_features, mask):
-        actions, log_prob = self.actor(actor_features)
-        q = self.critic(critic_features, actions).min(0).values
-        alpha = self.log_alpha.exp().detach()
-        actor_loss = masked_mean(alpha * log_prob - q, mask)
-        alpha_loss = -masked_mean(self.log_alpha * (log_prob.detach() + self.target_entropy), mask)
-        self._step("actor", actor_loss + alpha_loss)
-        return {"actor_loss": actor_loss.item(), "alpha": alpha.item(),
-                "entropy": -masked_mean(log_prob.detach(), mask).item()}
+        actions, log_prob = self.actor(actor_features, noise=self.noise)
+        q = self.critic(critic_features, actions).min(1).values
+        alpha = self._alpha().detach()
+        actor_loss = member_mean(alpha * log_prob - q, mask)
+        alpha_loss = -member_mean(self.log_alpha.view(-1, 1, 1)
+                                  * (log_prob.detach() + self.target_entropy), mask)
+        self._step("actor", (actor_loss + alpha_loss).sum())
+        return {"actor_loss": actor_loss.detach(), "alpha": alpha.view(-1),
+                "entropy": -member_mean(log_prob.detach(), mask)}
 
     def state_dict(self):
         return super().state_dict() | {"log_alpha": self.log_alpha.detach().clone()}
@@ -307,37 +409,39 @@ class TD3(Agent):
 
     stochastic = False
 
-    def __init__(self, obs_dim, act_dim, config, seed=0):
-        super().__init__(obs_dim, act_dim, config, seed)
+    def __init__(self, obs_dim, act_dim, config, seeds=(0,)):
+        super().__init__(obs_dim, act_dim, config, seeds)
         self.is_td3 = config.family == "td3"
         self.policy_delay = config.policy_delay if self.is_td3 else 1
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.modules["actor_target"] = self.actor_target
 
     def next_value(self, obs, next_actor_features):
-        features = self.actor_target.encoder(obs)[0][:, 1:]
+        features = self.actor_target.encoder(obs)[0][:, :, 1:]
         next_actions, _ = self.actor_target(features)
         if self.is_td3:
-            noise = (torch.randn_like(next_actions) * self.config.target_noise).clamp(
+            noise = (self.noise(next_actions.shape) * self.config.target_noise).clamp(
                 -self.config.noise_clip, self.config.noise_clip)
             next_actions = (next_actions + noise).clamp(-1.0, 1.0)
-        target_features = self.critic_target.encode(obs)[:, :, 1:]
-        return self.critic_target(target_features, next_actions).min(0).values
+        target_features = self.critic_target.encode(obs)[..., 1:, :]
+        return self.critic_target(target_features, next_actions).min(1).values
 
     def improve_actor(self, actor_features, critic_features, mask):
         actions, _ = self.actor(actor_features)
-        actor_loss = -masked_mean(self.critic(critic_features, actions, members=1)[0], mask)
-        self._step("actor", actor_loss)
-        return {"actor_loss": actor_loss.item()}
+        actor_loss = -member_mean(self.critic(critic_features, actions, first=1)[:, 0], mask)
+        self._step("actor", actor_loss.sum())
+        return {"actor_loss": actor_loss.detach()}
 
     def _target_pairs(self):
         return [(self.critic_target, self.critic), (self.actor_target, self.actor)]
 
 
-def make_agent(obs_dim: int, act_dim: int, config: AgentConfig, seed: int = 0) -> Agent:
-    """The agent ``config.algorithm`` names, seeded."""
+def make_agent(obs_dim: int, act_dim: int, config: AgentConfig, seed: int = 0, *,
+               seeds: Sequence[int] | None = None) -> Agent:
+    """The agent ``config.algorithm`` names: one run seeded ``seed``, or one member per seed of
+    ``seeds`` trained together."""
     cls = SAC if config.family == "sac" else TD3
-    return cls(obs_dim, act_dim, config, seed)
+    return cls(obs_dim, act_dim, config, [seed] if seeds is None else list(seeds))
 
 
 def config_from_dict(values: dict) -> AgentConfig:

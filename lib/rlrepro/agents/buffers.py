@@ -3,6 +3,8 @@
 ``obs (B, L+1, obs_dim)``, ``actions (B, L, act_dim)``, ``rewards (B, L)``,
 ``terminated (B, L)`` (1 where the next state is terminal: no bootstrapping) and
 ``mask (B, L)`` (1 on real steps, 0 on padding). A transition is a sequence with L = 1.
+Every member of an agent (one per seed) has its own buffer; ``sample_members`` stacks their
+batches along a leading member axis.
 """
 from __future__ import annotations
 
@@ -121,3 +123,10 @@ class EpisodeBuffer(_Storage):
         super().load_state_dict(state)
         self.starts, self.lengths = list(state["starts"]), list(state["lengths"])
         self.episode_start = state["episode_start"]
+
+
+def sample_members(buffers: list, batch_size: int, device="cpu") -> dict:
+    """One batch from each member's buffer, stacked: ``obs (members, B, L+1, obs_dim)``, ..."""
+    batches = [buffer.sample(batch_size, device) for buffer in buffers]
+    return {key: None if batches[0][key] is None else torch.stack([b[key] for b in batches])
+            for key in batches[0]}

@@ -7,14 +7,13 @@ the fully observed version of the task: the reference every score is normalised 
 """
 from __future__ import annotations
 
-import json
 import pathlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from rlrepro.agents.algorithms import ALGORITHMS, AgentConfig
-from rlrepro.agents.training import RESULT, TrainConfig, _fingerprint, train
+from rlrepro.agents.training import TrainConfig, finished_result, train_seeds
 from rlrepro.envs import make_env, names, task
 from rlrepro.evaluation.rollouts import random_return as policy_random_return
 from rlrepro.params import param
@@ -39,6 +38,9 @@ class RecurrentOffPolicyConfig:
     seeds: int = param("independent runs per method and task", min=1)
     workers: int = param("runs trained at once: processes here, or jobs of the Slurm array",
                          min=1, max=64)
+    seeds_per_process: int = param("seeds of a memoryless method trained together in one "
+                                   "process (rlrepro.agents.training.train_seeds); recurrent "
+                                   "agents train one seed per process", min=1, max=64)
     steps: dict[str, int] = param("task -> environment steps per run", choices=POMDPS, min=1)
     random_steps: int = param("uniform random actions before learning starts (paper: 10000)", min=0)
     updates_per_step: float = param("gradient updates per environment step (paper: 1)", min=0.01)
@@ -125,39 +127,51 @@ def run_dir(data_dir, profile, env, method, seed) -> pathlib.Path:
 
 
 def jobs(cfg: RecurrentOffPolicyConfig, profile: str, data_dir="data"):
-    """One training job per distinct run folder, longest (recurrent) first; ``tasks`` lists the
-    tasks whose tables the run enters."""
-    out = {}
+    """The training jobs, longest (recurrent) first: one per group of run folders trained in one
+    process (up to ``seeds_per_process`` seeds of a memoryless method, one recurrent seed).
+    ``tasks`` lists the tasks whose tables a run enters."""
+    runs = {}
     for env in cfg.envs:
         for method in cfg.methods_of(env):
             for seed in range(cfg.seeds):
                 folder = str(run_dir(data_dir, profile, env, method, seed))
-                job = out.setdefault(folder, dict(env=env, method=method, seed=seed, cfg=cfg,
-                                                  folder=folder, tasks=[]))
-                job["tasks"].append(env)
-    return sorted(out.values(), key=lambda job: job["method"] not in RECURRENT)
+                run = runs.setdefault(folder, dict(env=env, method=method, seed=seed, tasks=[]))
+                run["tasks"].append(env)
+    groups = {}
+    for folder, run in runs.items():
+        algorithm = agent_config(cfg, run["method"]).algorithm
+        size = 1 if ALGORITHMS[algorithm].recurrent else cfg.seeds_per_process
+        key = (run["env"], run["method"], run["seed"] // size)
+        group = groups.setdefault(key, dict(env=run["env"], method=run["method"], seeds=[],
+                                            folders=[], tasks=run["tasks"], cfg=cfg))
+        group["seeds"].append(run["seed"])
+        group["folders"].append(folder)
+    return sorted(groups.values(), key=lambda job: job["method"] not in RECURRENT)
 
 
-def run(env, method, seed, cfg, folder, tasks, report=None):
-    """Train one run (or load it from ``folder``); returns its learning curve and score, once
-    per task in ``tasks``. ``report(n)`` is told the environment steps as they are done."""
-    result = train(folder, agent_config(cfg, method), train_config(cfg, method, env), seed=seed,
-                   progress=False, report=report)
-    curve = result["curve"]
-    final = float(np.mean([c["return"] for c in curve[-cfg.final_evaluations:]]))
-    return [{"env": name, "method": method, "seed": seed, "final": final,
-             "steps": [c["step"] for c in curve], "returns": [c["return"] for c in curve],
-             "seconds": result["seconds"]} for name in tasks]
+def run(env, method, seeds, folders, tasks, cfg, report=None):
+    """Train one group of runs (or load them from their ``folders``); returns each run's learning
+    curve and score, once per task in ``tasks``. ``report(n)`` is told the environment steps
+    as they are done."""
+    results = train_seeds(folders, agent_config(cfg, method), train_config(cfg, method, env),
+                          seeds, progress=False, report=report)
+    rows = []
+    for seed, result in zip(seeds, results):
+        curve = result["curve"]
+        final = float(np.mean([c["return"] for c in curve[-cfg.final_evaluations:]]))
+        rows += [{"env": name, "method": method, "seed": seed, "final": final,
+                  "steps": [c["step"] for c in curve], "returns": [c["return"] for c in curve],
+                  "seconds": result["seconds"]} for name in tasks]
+    return rows
 
 
 def finished(job) -> bool:
-    """Whether the run of a job has its result for this configuration and code (the check
-    ``train`` makes before loading it): such a job is loaded here, never submitted."""
+    """Whether every run of a job has its result for this configuration and code (the check
+    ``train_seeds`` makes before loading it): such a job is loaded here, never submitted."""
     cfg, method, env = job["cfg"], job["method"], job["env"]
-    expected = _fingerprint(agent_config(cfg, method), train_config(cfg, method, env), job["seed"])
-    path = pathlib.Path(job["folder"]) / RESULT
-    return (path.exists() and json.loads(path.read_text())["fingerprint"]
-            == json.loads(json.dumps(expected)))
+    agent, train = agent_config(cfg, method), train_config(cfg, method, env)
+    return all(finished_result(folder, agent, train, seed) is not None
+               for folder, seed in zip(job["folders"], job["seeds"]))
 
 
 def train_all(cfg: RecurrentOffPolicyConfig, profile: str, data_dir="data") -> list[dict]:
@@ -165,10 +179,10 @@ def train_all(cfg: RecurrentOffPolicyConfig, profile: str, data_dir="data") -> l
     ``cfg.workers`` processes, or Slurm jobs (``cfg.launcher``); one progress bar counts
     environment steps over all runs (or finished jobs)."""
     todo = jobs(cfg, profile, data_dir)
-    total = sum(cfg.steps[job["env"]] for job in todo)
+    total = sum(cfg.steps[job["env"]] * len(job["seeds"]) for job in todo)
     results = run_parallel(run, todo, workers=cfg.workers, launcher=cfg.launcher,
                            desc="training", total=total, unit="step", finished=finished,
-                           name=lambda job: f"{job['method']} on {job['env']}, seed {job['seed']}")
+                           name=lambda j: f"{j['method']} on {j['env']}, seeds {j['seeds']}")
     return [row for rows in results for row in rows]
 
 

@@ -1,10 +1,14 @@
 """Networks shared by every agent.
 
-All networks work on sequences: inputs have shape ``(batch, time, features)``. A memoryless agent
-sees a transition as a sequence of two observations ``(o, o')``; a recurrent agent sees a whole
-episode or a segment of it. The *encoder* turns observations into features: the identity for a
-memoryless agent, a recurrent summarizer (LSTM or GRU over the observation history) for a
-recurrent one. Everything after the encoder is shared.
+All networks work on sequences and carry a leading *member* axis: inputs have shape
+``(members, batch, time, features)``, where the members are independent runs (seeds) of one
+configuration trained together, each network a stack of per-member weights evaluated in one
+batched matmul (``rlrepro.models.mlp.EnsembleLinear``). A single run has one member.
+
+A memoryless agent sees a transition as a sequence of two observations ``(o, o')``; a recurrent
+agent sees a whole episode or a segment of it. The *encoder* turns observations into features:
+the identity for a memoryless agent, a recurrent summarizer (LSTM or GRU over the observation
+history) for a recurrent one. Everything after the encoder is shared.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rlrepro.models.mlp import mlp
+from rlrepro.models.mlp import EnsembleLinear, mlp
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # clamp of the Gaussian actor's log std (SAC paper code)
 
@@ -34,7 +38,8 @@ class Summarizer(nn.Module):
     """A recurrent encoder: features at step t summarize the observations o_0..o_t.
 
     Training starts every sequence from a zero hidden state (no burn-in, as the paper); acting
-    carries ``state`` from step to step.
+    carries ``state`` from step to step. One member only: the recurrent agents train one seed
+    per process (stacking LSTMs across seeds would need a batched recurrent cell of our own).
     """
 
     def __init__(self, obs_dim: int, size: int, layers: int = 1, cell: str = "lstm"):
@@ -43,81 +48,71 @@ class Summarizer(nn.Module):
         self.rnn = rnn(obs_dim, size, num_layers=layers, batch_first=True)
         self.out_dim = size
 
-    def forward(self, obs, state=None):
-        return self.rnn(obs, state)
-
-
-class EnsembleLinear(nn.Module):
-    """``n`` independent linear layers evaluated in one batched matmul."""
-
-    def __init__(self, n: int, in_features: int, out_features: int):
-        super().__init__()
-        bound = 1.0 / math.sqrt(in_features)  # nn.Linear's default initialisation
-        self.weight = nn.Parameter(torch.empty(n, in_features, out_features).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.empty(n, 1, out_features).uniform_(-bound, bound))
-
-    def forward(self, x, members: int | None = None):  # (n, N, in) -> (n, N, out)
-        """All members, or only the first ``members`` of them."""
-        if members is None:
-            return torch.baddbmm(self.bias, x, self.weight)
-        return torch.baddbmm(self.bias[:members], x, self.weight[:members])
+    def forward(self, obs, state=None):  # (1, B, T, obs_dim) -> (1, B, T, size)
+        features, state = self.rnn(obs[0], state)
+        return features[None], state
 
 
 class Critics(nn.Module):
-    """``n`` Q-functions Q_i(features_i, action), their MLP heads run as one ensemble.
+    """``n`` Q-functions per member, Q_i(features_i, action), their MLP heads one ensemble.
 
     ``encoders`` holds one encoder per Q-function (separate summarizers, as the paper's recurrent
     agents) or a single one whose features every Q-function shares (memoryless agents, and the
     shared-summarizer RSAC).
     """
 
-    def __init__(self, encoders: list[nn.Module], act_dim: int, hidden: list[int], n: int):
+    def __init__(self, encoders: list[nn.Module], act_dim: int, hidden: list[int], n: int,
+                 members: int = 1):
         super().__init__()
         self.encoders = nn.ModuleList(encoders)
         self.n = n
-        sizes = [self.encoders[0].out_dim + act_dim, *hidden, 1]
-        self.layers = nn.ModuleList(EnsembleLinear(n, n_in, n_out)
-                                    for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+        self.net = mlp([self.encoders[0].out_dim + act_dim, *hidden, 1], members=(members, n))
 
     def encode(self, obs):
-        """Features of every Q-function: ``(n, batch, time, features)``."""
+        """Features of every Q-function: ``(members, n, batch, time, features)``."""
         features = [encoder(obs)[0] for encoder in self.encoders]
         if len(features) == 1:
-            return features[0].expand(self.n, *features[0].shape)
-        return torch.stack(features)
+            return features[0].unsqueeze(1).expand(-1, self.n, *features[0].shape[1:])
+        return torch.stack(features, dim=1)
 
-    def forward(self, features, actions, members: int | None = None):
-        """Q-values ``(n, batch, time)`` of ``actions (batch, time, act_dim)``; with ``members``
-        only the first ones (TD3's actor is trained on Q1 alone)."""
-        features = features if members is None else features[:members]
-        n, batch, time, _ = features.shape
-        x = torch.cat([features, actions.expand(n, *actions.shape)], dim=-1).reshape(n, batch * time, -1)
-        for i, layer in enumerate(self.layers):
-            x = layer(x, members)
-            if i < len(self.layers) - 1:
-                x = torch.relu(x)
-        return x.reshape(n, batch, time)
+    def forward(self, features, actions, first: int | None = None):
+        """Q-values ``(members, n, batch, time)`` of ``actions (members, batch, time, act_dim)``;
+        with ``first`` only the first Q-functions (TD3's actor is trained on Q1 alone)."""
+        features = features if first is None else features[:, :first]
+        members, n, batch, time, _ = features.shape
+        actions = actions.unsqueeze(1).expand(-1, n, -1, -1, -1)
+        x = torch.cat([features, actions], dim=-1).reshape(members, n, batch * time, -1)
+        for layer in self.net:
+            x = layer(x, first) if isinstance(layer, EnsembleLinear) else layer(x)
+        return x.view(members, n, batch, time)
 
 
 class Actor(nn.Module):
     """A policy over features: squashed Gaussian (``stochastic``, SAC) or deterministic tanh."""
 
-    def __init__(self, encoder: nn.Module, act_dim: int, hidden: list[int], stochastic: bool):
+    def __init__(self, encoder: nn.Module, act_dim: int, hidden: list[int], stochastic: bool,
+                 members: int = 1):
         super().__init__()
         self.encoder = encoder
         self.stochastic = stochastic
-        self.net = mlp([encoder.out_dim, *hidden, 2 * act_dim if stochastic else act_dim])
+        self.net = mlp([encoder.out_dim, *hidden, 2 * act_dim if stochastic else act_dim],
+                       members=(members,))
 
-    def forward(self, features, deterministic=False):
-        """Action in [-1, 1] and, for a stochastic actor, its log-probability (else None)."""
-        out = self.net(features)
+    def forward(self, features, deterministic=False, noise=None):
+        """Action in [-1, 1] and, for a stochastic actor, its log-probability (else None).
+
+        ``noise(shape)`` draws the standard normal sample of each member from its own generator
+        (``Agent.noise``), so a member's actions do not depend on the others.
+        """
+        members, batch, time, _ = features.shape
+        out = self.net(features.reshape(members, batch * time, -1)).view(members, batch, time, -1)
         if not self.stochastic:
             return torch.tanh(out), None
         mean, log_std = out.chunk(2, dim=-1)
         if deterministic:
             return torch.tanh(mean), None
         std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp()
-        u = mean + std * torch.randn_like(mean)
+        u = mean + std * noise(mean.shape)
         return torch.tanh(u), squashed_gaussian_log_prob(u, mean, std)
 
 

@@ -2,10 +2,11 @@
 at a time, periodic evaluation, checkpoints that resume where training stopped.
 
 A run lives in one folder: ``checkpoint.pt`` while training (agent, optimizers, replay buffer,
-random states), then ``policy.pt`` (the actor, for evaluation and GIFs) and ``result.json``
-(learning curve and config). Checkpoints are written only at episode ends and every episode's
-environment seed derives from (seed, episode), so a resumed run takes exactly the steps the
-uninterrupted one would have taken.
+random states, where the episode is), then ``policy.pt`` (the actor, for evaluation and GIFs)
+and ``result.json`` (learning curve and config). Every episode's environment seed derives from
+(seed, episode), and a checkpoint taken mid-episode is resumed by replaying the episode's actions
+from its seed, so a resumed run takes exactly the steps the uninterrupted one would have taken.
+Several seeds of one configuration can train in one process (``train_seeds``).
 """
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ import pathlib
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from rlrepro.agents.algorithms import AgentConfig, config_from_dict, make_agent
+from rlrepro.agents.buffers import sample_members
 from rlrepro.envs import make_env
 from rlrepro.evaluation.rollouts import episode_seed, evaluate
 from rlrepro.params import param
@@ -70,6 +73,18 @@ def _fingerprint(agent_config: AgentConfig, train_config: TrainConfig, seed: int
             "seed": seed, "code": code_version()}
 
 
+def finished_result(run_dir, agent_config: AgentConfig, train_config: TrainConfig,
+                    seed: int) -> dict | None:
+    """The result of the run in ``run_dir`` if it finished with this configuration and code,
+    else None: the check that decides whether a run is loaded instead of trained."""
+    path = pathlib.Path(run_dir) / RESULT
+    if not path.exists():
+        return None
+    result = json.loads(path.read_text())
+    expected = json.loads(json.dumps(_fingerprint(agent_config, train_config, seed)))
+    return result if result["fingerprint"] == expected else None
+
+
 def _load(path: pathlib.Path, expected: dict | None = None):
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
@@ -103,18 +118,6 @@ def _save(state, path: pathlib.Path):
     os.replace(tmp, path)
 
 
-def _rng_states() -> dict:
-    """torch's CPU and (when present) CUDA random states: SAC's sampling, TD3's smoothing."""
-    return {"cpu": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
-
-
-def _set_rng_states(states: dict):
-    torch.set_rng_state(states["cpu"])
-    if states["cuda"] is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-
-
 def load_policy(run_dir):
     """The trained agent of a finished run folder (for evaluation and videos)."""
     path = pathlib.Path(run_dir) / POLICY
@@ -129,94 +132,185 @@ def load_policy(run_dir):
 def train(run_dir, agent_config: AgentConfig, train_config: TrainConfig, seed: int = 0,
           progress: bool = True, stop_at: int | None = None, report=None) -> dict:
     """Train (or resume, or just load) the run in ``run_dir``; returns its result dict.
+    One run of :func:`train_seeds`."""
+    return train_seeds([run_dir], agent_config, train_config, [seed], progress, stop_at,
+                       report)[0]
 
-    A finished run with the same configuration is returned as is. ``progress`` shows a tqdm
-    bar; ``report(n)``, if given, is called with the environment steps done since its last call
-    (for one bar over many runs, see ``rlrepro.runner``). ``stop_at`` ends the process early at
-    the first checkpoint at or after that step, as if killed (for tests).
+
+@dataclass
+class _Member:
+    """One run of a group: its folder, environments, replay buffer and where its episode is."""
+
+    run_dir: pathlib.Path
+    seed: int
+    fingerprint: dict
+    env: object = None
+    eval_env: object = None
+    buffer: object = None
+    episode: int = 0  # episodes started before the current one
+    episode_step: int = 0  # steps taken in the current episode (0: it must be reset)
+    episode_return: float = 0.0
+    obs: object = None
+    curve: list = dataclasses.field(default_factory=list)
+    episode_returns: list = dataclasses.field(default_factory=list)
+
+    def loop_state(self):
+        return {name: getattr(self, name) for name in
+                ("episode", "episode_step", "episode_return", "obs", "curve", "episode_returns")}
+
+
+def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainConfig,
+                seeds: list[int], progress: bool = True, stop_at: int | None = None,
+                report=None) -> list[dict]:
+    """Train (or resume, or just load) one run per seed, all in this process; their results.
+
+    The runs are the members of one agent (``rlrepro.agents.algorithms``), each with its own
+    folder, environments, replay buffer, random streams, optimizer state and checkpoint; they
+    step their environments in lockstep and update in one batched pass, each member as its
+    single run would (up to floating-point rounding). Finished runs with the same configuration
+    are loaded; runs checkpointed at different steps (e.g. trained in other groups) resume in
+    separate groups. ``progress`` shows a tqdm bar; ``report(n)``, if given, is told the
+    environment steps (over all members) as they are done, for one bar over many processes
+    (``rlrepro.runner``). ``stop_at`` ends early at the first checkpoint at or after that step,
+    as if the process were killed (for tests).
     """
-    run_dir = pathlib.Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     report = report or (lambda steps: None)
-    fingerprint = _fingerprint(agent_config, train_config, seed)
-    if (run_dir / RESULT).exists():
-        result = json.loads((run_dir / RESULT).read_text())
-        if result["fingerprint"] == json.loads(json.dumps(fingerprint)):
+    members = [_Member(pathlib.Path(d), seed, _fingerprint(agent_config, train_config, seed))
+               for d, seed in zip(run_dirs, seeds, strict=True)]
+    results = {}
+    for m in members:
+        m.run_dir.mkdir(parents=True, exist_ok=True)
+        result = finished_result(m.run_dir, agent_config, train_config, m.seed)
+        if result is not None:
+            results[m.seed] = result
             report(train_config.total_steps)
-            return result
+    todo = [m for m in members if m.seed not in results]
+    checkpoints = {m.seed: _load(m.run_dir / CHECKPOINT, m.fingerprint)
+                   for m in todo if (m.run_dir / CHECKPOINT).exists()}
+    groups = {}
+    for m in todo:
+        groups.setdefault(checkpoints[m.seed]["step"] if m.seed in checkpoints else 0, []).append(m)
+    for group in groups.values():
+        states = [checkpoints.get(m.seed) for m in group]
+        results |= _train_group(group, states, agent_config, train_config, progress, stop_at,
+                                report)
+    return [results[seed] for seed in seeds]
 
-    env = make_env(train_config.env, concat=train_config.concat)
-    eval_env = make_env(train_config.env, concat=train_config.concat)
-    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    agent = make_agent(obs_dim, act_dim, agent_config, seed)
-    buffer = agent.make_buffer(seed)
+
+def _train_group(members: list[_Member], states: list, agent_config, train_config, progress,
+                 stop_at, report) -> dict:
+    """Train members that start (or resume) at the same step; ``{seed: result}``."""
+    for m in members:
+        m.env = make_env(train_config.env, concat=train_config.concat)
+        m.eval_env = make_env(train_config.env, concat=train_config.concat)
+    obs_dim = members[0].env.observation_space.shape[0]
+    act_dim = members[0].env.action_space.shape[0]
+    agent = make_agent(obs_dim, act_dim, agent_config, seeds=[m.seed for m in members])
+    for m in members:
+        m.buffer = agent.make_buffer(m.seed)
     # Everything the loop carries from one step to the next, so that a resumed run continues
     # exactly where the uninterrupted one would be (the fractional update credit included).
-    step, episode, curve, episode_returns, seconds = 0, 0, [], [], 0.0
-    update_credit, info = 0.0, {}
-    if (run_dir / CHECKPOINT).exists():
-        state = _load(run_dir / CHECKPOINT, fingerprint)
-        agent.load_state_dict(state["agent"])
-        buffer.load_state_dict(state["buffer"])
-        _set_rng_states(state["rng"])
-        step, episode = state["step"], state["episode"]
-        curve, episode_returns = state["curve"], state["episode_returns"]
-        update_credit, info = state["update_credit"], state["info"]
-        seconds = state["seconds"]
+    step, update_credit, info, seconds, acting_state = 0, 0.0, {}, 0.0, agent.initial_state()
+    if states[0] is not None:
+        agent.load_member_state_dicts([s["agent"] for s in states])
+        for m, s in zip(members, states):
+            m.buffer.load_state_dict(s["buffer"])
+            for name, value in s["loop"].items():
+                setattr(m, name, value)
+            _restore_episode(m)
+        step, update_credit, seconds = states[0]["step"], states[0]["update_credit"], states[0]["seconds"]
+        info = {k: torch.tensor([s["info"][k] for s in states]) for k in states[0]["info"]}
+        acting_state = states[0]["acting_state"]
     started = time.time()
 
     def checkpoint():
-        _save({"fingerprint": fingerprint, "agent": agent.state_dict(),
-               "buffer": buffer.state_dict(), "rng": _rng_states(), "step": step,
-               "episode": episode, "curve": curve, "episode_returns": episode_returns,
-               "update_credit": update_credit, "info": info,
-               "seconds": seconds + time.time() - started},
-              run_dir / CHECKPOINT)
+        """Every member's checkpoint, each replaced only once all are written."""
+        elapsed = seconds + time.time() - started
+        for i, m in enumerate(members):
+            torch.save({"fingerprint": m.fingerprint, "agent": agent.member_state_dict(i),
+                        "buffer": m.buffer.state_dict(), "loop": m.loop_state(), "step": step,
+                        "update_credit": update_credit, "seconds": elapsed,
+                        "info": {k: float(v[i]) for k, v in info.items()},
+                        "acting_state": acting_state}, m.run_dir / (CHECKPOINT + ".tmp"))
+        for m in members:
+            os.replace(m.run_dir / (CHECKPOINT + ".tmp"), m.run_dir / CHECKPOINT)
 
+    seeds = ", ".join(str(m.seed) for m in members)
     bar = tqdm(total=train_config.total_steps, initial=step, disable=not progress,
-               desc=f"{agent_config.algorithm} {train_config.env} seed {seed}")
-    last_checkpoint = step
-    report(step)
+               desc=f"{agent_config.algorithm} {train_config.env} seed {seeds}")
+    last_checkpoint, unreported = step, step * len(members)
     while step < train_config.total_steps:
-        obs, _ = env.reset(seed=episode_seed(seed, episode))
-        state, total, done = agent.initial_state(), 0.0, False
-        while not done:
-            if step < train_config.random_steps:
-                action = agent.random_action()
-            else:
-                action, state = agent.act(obs, state)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            buffer.add(obs, action, reward, next_obs, terminated, truncated)
-            obs, total, step = next_obs, total + float(reward), step + 1
-            done = terminated or truncated or step >= train_config.total_steps
-            if step >= train_config.random_steps and buffer.can_sample(agent.config.batch_size):
-                update_credit += train_config.updates_per_step
-                while update_credit >= 1.0:
-                    info = agent.update(buffer.sample(agent.config.batch_size, agent.device))
-                    update_credit -= 1.0
-            if step % train_config.eval_every == 0:
-                returns = evaluate(agent, eval_env, train_config.eval_episodes, seed)
-                curve.append({"step": step, "return": float(returns.mean()),
-                              **{k: float(v) for k, v in info.items()}})
-                bar.set_postfix(eval=f"{returns.mean():.1f}")
-            bar.update(1)
-        report(step - episode_returns[-1]["step"] if episode_returns else step)
-        episode += 1
-        episode_returns.append({"step": step, "return": total})
-        if step - last_checkpoint >= train_config.checkpoint_every or step >= train_config.total_steps:
+        for m in members:
+            if m.episode_step == 0:
+                m.obs, _ = m.env.reset(seed=episode_seed(m.seed, m.episode))
+                m.episode_return = 0.0
+        if agent.config.recurrent and members[0].episode_step == 0:
+            acting_state = agent.initial_state()
+        if step < train_config.random_steps:
+            actions = agent.random_action()
+        else:
+            actions, acting_state = agent.act(np.stack([m.obs for m in members]), acting_state)
+        for m, action in zip(members, actions):
+            next_obs, reward, terminated, truncated, _ = m.env.step(action)
+            m.buffer.add(m.obs, action, reward, next_obs, terminated, truncated)
+            m.obs, m.episode_return, m.episode_step = next_obs, m.episode_return + float(reward), m.episode_step + 1
+            if terminated or truncated:
+                m.episode_returns.append({"step": step + 1, "return": m.episode_return})
+                m.episode, m.episode_step = m.episode + 1, 0
+        step += 1
+        if step >= train_config.random_steps and members[0].buffer.can_sample(agent.config.batch_size):
+            update_credit += train_config.updates_per_step
+            while update_credit >= 1.0:
+                info = agent.update(sample_members([m.buffer for m in members],
+                                                   agent.config.batch_size, agent.device))
+                update_credit -= 1.0
+        if step % train_config.eval_every == 0:
+            returns = evaluate(agent, [m.eval_env for m in members], train_config.eval_episodes,
+                               [m.seed for m in members])
+            for i, m in enumerate(members):
+                m.curve.append({"step": step, "return": float(returns[i].mean()),
+                                **{k: float(v[i]) for k, v in info.items()}})
+            bar.set_postfix(eval=" ".join(f"{r:.1f}" for r in returns.mean(1)))
+        bar.update(1)
+        unreported += len(members)
+        if unreported >= 1000 or step == train_config.total_steps:  # a bar update is an IPC message
+            report(unreported)
+            unreported = 0
+        if step - last_checkpoint >= train_config.checkpoint_every and step < train_config.total_steps:
             checkpoint()
             last_checkpoint = step
-            if stop_at is not None and step >= stop_at and step < train_config.total_steps:
+            if stop_at is not None and step >= stop_at:
                 bar.close()
-                return {"stopped_at": step}
+                return {m.seed: {"stopped_at": step} for m in members}
     bar.close()
 
     elapsed = seconds + time.time() - started
-    _save({"fingerprint": fingerprint, "obs_dim": obs_dim, "act_dim": act_dim,
-           "modules": agent.modules.state_dict()}, run_dir / POLICY)
-    result = {"fingerprint": fingerprint, "curve": curve, "episode_returns": episode_returns,
-              "final_return": curve[-1]["return"] if curve else None,
-              "seconds": elapsed}
-    (run_dir / RESULT).write_text(json.dumps(result, indent=1))
-    (run_dir / CHECKPOINT).unlink(missing_ok=True)  # the replay buffer is no longer needed
-    return result
+    results = {}
+    for i, m in enumerate(members):
+        _save({"fingerprint": m.fingerprint, "obs_dim": obs_dim, "act_dim": act_dim,
+               "modules": agent.member_state_dict(i)["modules"]}, m.run_dir / POLICY)
+        result = {"fingerprint": m.fingerprint, "curve": m.curve,
+                  "episode_returns": m.episode_returns,
+                  "final_return": m.curve[-1]["return"] if m.curve else None,
+                  "seconds": elapsed, "seeds_in_process": len(members)}
+        (m.run_dir / RESULT).write_text(json.dumps(result, indent=1))
+        (m.run_dir / CHECKPOINT).unlink(missing_ok=True)  # the replay buffer is no longer needed
+        results[m.seed] = result
+    return results
+
+
+def _restore_episode(m: _Member):
+    """Put a resumed member's environment where its unfinished episode was: reset with the
+    episode's seed and replay the episode's actions (the last ones in its replay buffer).
+    Environments are deterministic given the seed and the actions; a mismatch is an error."""
+    if m.episode_step == 0:
+        return
+    m.env.reset(seed=episode_seed(m.seed, m.episode))
+    buffer = m.buffer
+    for k in range(buffer.added - m.episode_step, buffer.added):
+        obs, *_ = m.env.step(buffer.actions[k % buffer.capacity].numpy())
+    if not np.array_equal(np.asarray(obs, dtype=np.float32), np.asarray(m.obs, dtype=np.float32)):
+        raise CheckpointError(f"{m.run_dir / CHECKPOINT}: replaying episode {m.episode}'s "
+                              f"actions does not reach the saved observation (is "
+                              f"{m.env.spec.id if m.env.spec else 'the environment'} "
+                              f"deterministic given its seed?); delete the checkpoint to restart")

@@ -1,7 +1,8 @@
 """Episodes, returns and the random policy: the one episode loop every evaluation goes through.
 
 A *policy* here is anything with the agents' acting interface: ``initial_state()`` and
-``act(obs, state, deterministic) -> (action, next_state)``.
+``act(obs, state, deterministic) -> (actions, next_state)`` on a leading member axis (one
+member per environment: ``obs (members, obs_dim)``, ``actions (members, act_dim)``).
 """
 from __future__ import annotations
 
@@ -15,29 +16,38 @@ def episode_seed(seed: int, episode: int) -> int:
     return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
 
 
-def run_episode(policy, env, seed: int, deterministic: bool = True, on_step=None) -> float:
-    """Play one episode from ``env.reset(seed=seed)``; returns its undiscounted return.
+def run_episodes(policy, envs: list, seeds: list[int], deterministic: bool = True,
+                 on_step=None) -> np.ndarray:
+    """One episode per environment, played in lockstep: member i of ``policy`` acts in
+    ``envs[i]`` from ``reset(seed=seeds[i])``. Returns the undiscounted returns ``(members,)``.
 
-    ``on_step(t)`` is called after reset (t = 0) and after every step (t = 1, 2, ...), e.g. to
-    render a frame.
+    The policy acts on all members' observations at once (one batched network call a step); a
+    member whose episode has ended waits for the others. ``on_step(t)`` is called after reset
+    (t = 0) and after every step (t = 1, 2, ...), e.g. to render a frame.
     """
-    obs, _ = env.reset(seed=seed)
-    state, total, done, t = policy.initial_state(), 0.0, False, 0
+    obs = np.stack([env.reset(seed=seed)[0] for env, seed in zip(envs, seeds, strict=True)])
+    state, t = policy.initial_state(), 0
+    totals, done = np.zeros(len(envs)), np.zeros(len(envs), dtype=bool)
     if on_step is not None:
         on_step(t)
-    while not done:
-        action, state = policy.act(obs, state, deterministic=deterministic)
-        obs, reward, terminated, truncated, _ = env.step(action)
-        total, done, t = total + float(reward), terminated or truncated, t + 1
+    while not done.all():
+        actions, state = policy.act(obs, state, deterministic=deterministic)
+        for i in np.flatnonzero(~done):
+            obs[i], reward, terminated, truncated, _ = envs[i].step(actions[i])
+            totals[i] += float(reward)
+            done[i] = terminated or truncated
+        t += 1
         if on_step is not None:
             on_step(t)
-    return total
+    return totals
 
 
-def evaluate(policy, env, episodes: int, seed: int) -> np.ndarray:
-    """Returns of ``episodes`` deterministic episodes with fixed environment seeds."""
-    return np.array([run_episode(policy, env, episode_seed(seed, EVALUATION_EPISODE_OFFSET + k))
-                     for k in range(episodes)])
+def evaluate(policy, envs: list, episodes: int, seeds: list[int]) -> np.ndarray:
+    """Returns ``(members, episodes)`` of deterministic episodes with fixed environment seeds
+    (member i's from ``seeds[i]``)."""
+    return np.stack([run_episodes(policy, envs, [episode_seed(seed, EVALUATION_EPISODE_OFFSET + k)
+                                                 for seed in seeds])
+                     for k in range(episodes)], axis=1)
 
 
 class UniformPolicy:
@@ -50,9 +60,10 @@ class UniformPolicy:
         return None
 
     def act(self, obs, state=None, deterministic=True):
-        return self.rng.uniform(-1.0, 1.0, self.act_dim), None
+        return self.rng.uniform(-1.0, 1.0, (len(obs), self.act_dim)), None
 
 
 def random_return(env, episodes: int = 10, seed: int = 0) -> float:
     """Mean return of uniformly random actions on ``env``."""
-    return float(evaluate(UniformPolicy(env.action_space.shape[0], seed), env, episodes, seed).mean())
+    policy = UniformPolicy(env.action_space.shape[0], seed)
+    return float(evaluate(policy, [env], episodes, [seed]).mean())

@@ -6,7 +6,7 @@ import pathlib
 import imageio.v2 as imageio
 import numpy as np
 
-from rlrepro.evaluation.rollouts import run_episode
+from rlrepro.evaluation.rollouts import run_episodes
 
 
 def pendulum_frame(theta: float, size: int = 256) -> np.ndarray:
@@ -34,15 +34,15 @@ def render(env) -> np.ndarray:
 
 
 def record_episode(policy, env, path, seed: int = 0, every: int = 2, fps: int = 25) -> float:
-    """Write a GIF of one deterministic episode (every ``every``-th frame) to ``path``; returns
-    the episode's return."""
+    """Write a GIF of one deterministic episode of a one-member policy (every ``every``-th
+    frame) to ``path``; returns the episode's return."""
     frames = []
 
     def keep_frame(t):
         if t % every == 0:
             frames.append(render(env))
 
-    total = run_episode(policy, env, seed, on_step=keep_frame)
+    total = float(run_episodes(policy, [env], [seed], on_step=keep_frame)[0])
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
