@@ -132,7 +132,8 @@ def _plot(records, panels, folder):
             ax.fill_between(steps, values.min(0), values.max(0), color=color, alpha=0.2)
         ax.set(title=f"{algorithm.upper()} {env}", xlabel="environment steps", ylabel="return")
         ax.legend()
-    print(plots.save(fig, folder, "curves"))
+    plots.save(fig, folder, "curves")
+    print(f"curves: {folder}/curves.png")
 
 
 if __name__ == "__main__":
