@@ -10,6 +10,10 @@ of the recurrent agents' updates.
    critics, actor and targets on a fixed batch, no optimiser, environment or buffer).
 3. Several seeds in one process: the same 64x64 SAC run for k seeds trained together
    (``train_seeds``) against one seed; time(k) / time(1).
+
+The speed of this (virtual) machine drifts by up to ~25% over minutes, so every comparison is
+measured ``--repeats`` times, alternating which side goes first, and reported as the median
+ratio with its range over the repeats.
 4. Updates per second of the recurrent agents, at the paper's size (2-layer LSTM 256, batches of
    10 whole 200-step episodes) and at the cpu profile's size (params.yaml).
 
@@ -18,6 +22,7 @@ of the recurrent agents' updates.
 Hyperparameters: benchmarks/peer.py.
 """
 import argparse
+import pathlib
 import tempfile
 import time
 
@@ -97,40 +102,63 @@ def recurrent_rate(config: AgentConfig, obs_dim=3, act_dim=1, episode_len=200, s
     return n / (time.perf_counter() - start)
 
 
+def median_and_range(values):
+    return f"{np.median(values):.2f}x [{min(values):.2f}, {max(values):.2f}]"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=4, help="k of the several-seeds row")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-sb3", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    print("## Steps/s with one update per step, 1 thread\n")
-    print("| network | task, batch | algorithm | ours | Stable-Baselines3 | ratio | "
+    print(f"## Steps/s with one update per step, 1 thread (median of {args.repeats} repeats; "
+          f"ratios: median [min, max] of the repeats' ratios)\n")
+    print("| network | task, batch | algorithm | ours | Stable-Baselines3 | ours / SB3 | "
           "network passes alone (updates/s) | ours / floor |")
     print("|---|---|---|---|---|---|---|---|")
     for hidden, (env, batch) in SIZES.items():
         for algorithm in ("sac", "td3"):
-            ours = args.steps / updating_seconds(ours_seconds, args.steps, args.warmup,
-                                                 algorithm, hidden)
-            peer = float("nan") if args.skip_sb3 else args.steps / updating_seconds(
-                sb3_seconds, args.steps, args.warmup, algorithm, hidden)
-            floor = network_floor(algorithm) if hidden == 256 else float("nan")
-            print(f"| {hidden}x{hidden} | {env}, {batch} | {algorithm} | {ours:.1f} | {peer:.1f} | "
-                  f"{ours / peer:.2f}x | {floor:.1f} | {ours / floor:.2f} |", flush=True)
+            ours, peer, floor = [], [], []
+            for repeat in range(args.repeats):
+                sides = ["ours", "sb3"] if repeat % 2 == 0 else ["sb3", "ours"]
+                for side in sides:
+                    if side == "ours":
+                        ours.append(args.steps / updating_seconds(
+                            ours_seconds, args.steps, args.warmup, algorithm, hidden))
+                    elif not args.skip_sb3:
+                        peer.append(args.steps / updating_seconds(
+                            sb3_seconds, args.steps, args.warmup, algorithm, hidden))
+                if hidden == 256:
+                    floor.append(network_floor(algorithm))
+            vs_peer = median_and_range([o / p for o, p in zip(ours, peer)]) if peer else "n/a"
+            vs_floor = median_and_range([o / f for o, f in zip(ours, floor)]) if floor else "n/a"
+            print(f"| {hidden}x{hidden} | {env}, {batch} | {algorithm} | {np.median(ours):.1f} | "
+                  f"{np.median(peer) if peer else float('nan'):.1f} | {vs_peer} | "
+                  f"{np.median(floor) if floor else float('nan'):.1f} | {vs_floor} |", flush=True)
 
     print(f"\n## Several seeds in one process (SAC 64x64, Pendulum-v1, batch 100, "
           f"{args.warmup} + {args.steps} steps)\n")
-    one = ours_seconds("sac", 64, args.warmup + args.steps, args.warmup)
-    several = ours_seconds("sac", 64, args.warmup + args.steps, args.warmup, seeds=args.seeds)
-    print(f"| seeds | seconds | time / time of one seed | steps/s over all seeds |\n|---|---|---|---|\n"
-          f"| 1 | {one:.1f} | 1.00 | {(args.warmup + args.steps) / one:.1f} |\n"
-          f"| {args.seeds} | {several:.1f} | {several / one:.2f} | "
-          f"{args.seeds * (args.warmup + args.steps) / several:.1f} |", flush=True)
+    one, several = [], []
+    for repeat in range(args.repeats):
+        for k in ([1, args.seeds] if repeat % 2 == 0 else [args.seeds, 1]):
+            (one if k == 1 else several).append(
+                ours_seconds("sac", 64, args.warmup + args.steps, args.warmup, seeds=k))
+    total = args.warmup + args.steps
+    print(f"| seeds | seconds (median) | time / time of one seed | steps/s over all seeds |\n"
+          f"|---|---|---|---|\n"
+          f"| 1 | {np.median(one):.1f} | 1.00 | {total / np.median(one):.1f} |\n"
+          f"| {args.seeds} | {np.median(several):.1f} | "
+          f"{median_and_range([s / o for s, o in zip(several, one)])} | "
+          f"{args.seeds * total / np.median(several):.1f} |", flush=True)
 
     import yaml
-    cpu = yaml.safe_load(open("params.yaml"))["recurrent_offpolicy"]["cpu"]
+    params = pathlib.Path(__file__).parents[1] / "params.yaml"
+    cpu = yaml.safe_load(params.read_text())["recurrent_offpolicy"]["cpu"]
     sizes = {"paper (2x256 LSTM, 10 episodes)": dict(summary_size=256, summary_layers=2,
                                                      sequences_per_batch=10, segment_len=0),
              "cpu profile": dict(summary_size=cpu["summary_size"], cell=cpu["cell"],

@@ -25,9 +25,10 @@ from peer import our_config
 EVAL_EVERY, EVAL_EPISODES = 1000, 10
 
 
-def sb3_log_prob(u, mean, std):
+def sb3_log_prob(u, eps, log_std):
     """Stable-Baselines3's squashed-Gaussian log-prob (1e-6 inside the log)."""
-    gaussian = torch.distributions.Normal(mean, std).log_prob(u).sum(-1)
+    std = log_std.exp()
+    gaussian = torch.distributions.Normal(u - std * eps, std).log_prob(u).sum(-1)
     return gaussian - torch.log(1 - torch.tanh(u) ** 2 + 1e-6).sum(-1)
 
 

@@ -50,7 +50,7 @@ def test_members_start_from_their_seeds_weights_and_differ_from_each_other():
         alone = make_agent(3, 2, config, seed).modules.state_dict()
         member = together.member_state_dict(i)["modules"]
         assert all(torch.equal(member[k], v) for k, v in alone.items())
-    weight = together.actor.net[0].weight
+    weight = together.actor.net.weights[0]  # (members, in, out)
     assert not torch.equal(weight[0], weight[1])
 
 

@@ -14,18 +14,38 @@ SMALL = dict(hidden=(16, 16), summary_size=16, summary_layers=1, transitions_per
 
 def test_squashed_gaussian_log_prob_matches_torchs_tanh_transformed_normal():
     torch.manual_seed(0)
-    mean, std = torch.randn(1000, 3), torch.rand(1000, 3) + 0.1
-    u = mean + std * torch.randn(1000, 3)
-    u = u.clamp(-4, 4).double()  # torch's atanh loses precision at |tanh(u)| -> 1
-    reference = TransformedDistribution(Normal(mean.double(), std.double()), TanhTransform())
+    mean, std = torch.randn(1000, 3).double(), torch.rand(1000, 3).double() + 0.1
+    eps = torch.randn(1000, 3).double().clamp(-4, 4)
+    u = mean + std * eps
+    keep = (u.abs() < 4).all(-1)  # torch's atanh loses precision at |tanh(u)| -> 1
+    reference = TransformedDistribution(Normal(mean, std), TanhTransform())
     expected = reference.log_prob(torch.tanh(u)).sum(-1)
-    np.testing.assert_allclose(squashed_gaussian_log_prob(u, mean.double(), std.double()),
-                               expected, rtol=1e-8, atol=1e-6)
+    np.testing.assert_allclose(squashed_gaussian_log_prob(u, eps, std.log())[keep],
+                               expected[keep], rtol=1e-8, atol=1e-6)
+
+
+def test_the_log_probs_gradients_are_those_of_the_density_of_u():
+    """Written with eps, the log-prob's gradients through mean and log std are the ones of
+    log N(u; mean, std) with u = mean + std * eps (the reparameterised sample)."""
+    torch.manual_seed(0)
+    eps, mean0, log_std0 = torch.randn(3, 50, 2).double() * torch.tensor([1, 1, 0.3]).double()[:, None, None]
+    grads = []
+    for form in ("eps", "u"):
+        mean, log_std = mean0.clone().requires_grad_(), log_std0.clone().requires_grad_()
+        u = mean + log_std.exp() * eps
+        if form == "eps":
+            value = squashed_gaussian_log_prob(u, eps, log_std)
+        else:
+            value = (TransformedDistribution(Normal(mean, log_std.exp()), TanhTransform())
+                     .log_prob(torch.tanh(u)).sum(-1))
+        grads.append(torch.autograd.grad(value.sum(), (mean, log_std)))
+    for ours, reference in zip(*grads):
+        torch.testing.assert_close(ours, reference, rtol=1e-6, atol=1e-6)
 
 
 def test_squashed_gaussian_log_prob_stays_finite_where_sb3s_epsilon_form_saturates():
     u, mean, std = torch.tensor([[12.0]]), torch.tensor([[12.0]]), torch.tensor([[1.0]])
-    exact = squashed_gaussian_log_prob(u, mean, std)
+    exact = squashed_gaussian_log_prob(u, torch.zeros(1, 1), std.log())
     sb3 = Normal(mean, std).log_prob(u).sum(-1) - torch.log(1 - torch.tanh(u) ** 2 + 1e-6).sum(-1)
     # log(1 - tanh(12)^2) = log(4 e^-24) ~ -22.6: the exact correction, SB3's is capped at ~13.8
     assert exact.item() == pytest.approx(Normal(12.0, 1.0).log_prob(torch.tensor(12.0)).item()
@@ -120,7 +140,7 @@ def test_rsac_s_actor_loss_does_not_move_the_shared_summarizer():
     summarizer = agent.critic.encoders[0]
     assert agent.actor.encoder is summarizer, "one summarizer shared by actor and critics"
     assert not any(p is q for p in summarizer.parameters()
-                   for group in agent.optimizers["actor"].param_groups for q in group["params"])
+                   for q in agent.optimizers["actor"].parameters)
     batch = sample_members([buffer], 4)
     features = agent.critic.encode(batch["obs"])  # (members, critics, B, L+1, F)
     for p in summarizer.parameters():

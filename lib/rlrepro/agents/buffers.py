@@ -13,15 +13,22 @@ import torch
 
 
 class _Storage:
-    """Ring arrays of transitions, shared by both buffers."""
+    """A ring array of transitions, shared by both buffers.
+
+    Each transition is one packed row ``obs | next_obs | action | reward | terminated``, so that
+    adding is one write and sampling transitions one gather, the pair (o, o') of a row already
+    the ``(2, obs_dim)`` sequence the agents train on. ``obs``, ``next_obs``, ``actions``,
+    ``rewards`` and ``terminated`` are column views of it.
+    """
 
     def __init__(self, capacity: int, obs_dim: int, act_dim: int, seed: int):
-        self.capacity = capacity
-        self.obs = torch.zeros(capacity, obs_dim)
-        self.next_obs = torch.zeros(capacity, obs_dim)
-        self.actions = torch.zeros(capacity, act_dim)
-        self.rewards = torch.zeros(capacity)
-        self.terminated = torch.zeros(capacity)
+        self.capacity, self.obs_dim = capacity, obs_dim
+        self.rows = torch.zeros(capacity, 2 * obs_dim + act_dim + 2)
+        self.obs = self.rows[:, :obs_dim]
+        self.next_obs = self.rows[:, obs_dim:2 * obs_dim]
+        self.actions = self.rows[:, 2 * obs_dim:-2]
+        self.rewards = self.rows[:, -2]
+        self.terminated = self.rows[:, -1]
         self.added = 0  # transitions ever added; the slot of transition k is k % capacity
         self.rng = np.random.default_rng(seed)
 
@@ -29,26 +36,18 @@ class _Storage:
         return min(self.added, self.capacity)
 
     def add(self, obs, action, reward, next_obs, terminated, truncated):
-        i = self.added % self.capacity
-        self.obs[i] = torch.as_tensor(obs)
-        self.actions[i] = torch.as_tensor(action)
-        self.rewards[i] = float(reward)
-        self.next_obs[i] = torch.as_tensor(next_obs)
-        self.terminated[i] = float(terminated)
+        row = np.concatenate([obs, next_obs, action, [reward, float(terminated)]])
+        self.rows[self.added % self.capacity] = torch.from_numpy(row)
         self.added += 1
 
-    _ARRAYS = ("obs", "next_obs", "actions", "rewards", "terminated")
-
     def state_dict(self):
-        n = len(self)
         return {"added": self.added, "rng": self.rng.bit_generator.state,
-                **{name: getattr(self, name)[:n].clone() for name in self._ARRAYS}}
+                "rows": self.rows[:len(self)].clone()}
 
     def load_state_dict(self, state):
         self.added = state["added"]
         self.rng.bit_generator.state = state["rng"]
-        for name in self._ARRAYS:
-            getattr(self, name)[: len(state[name])] = state[name]
+        self.rows[: len(state["rows"])] = state["rows"]
 
 
 class ReplayBuffer(_Storage):
@@ -58,13 +57,18 @@ class ReplayBuffer(_Storage):
         return len(self) >= batch_size
 
     def sample(self, batch_size: int, device="cpu"):
-        idx = torch.from_numpy(self.rng.integers(0, len(self), batch_size))
-        batch = {"obs": torch.stack([self.obs[idx], self.next_obs[idx]], dim=1),
-                 "actions": self.actions[idx, None],
-                 "rewards": self.rewards[idx, None],
-                 "terminated": self.terminated[idx, None],
-                 "mask": None}
-        return {k: None if v is None else v.to(device) for k, v in batch.items()}
+        return self.split(self.sample_rows(batch_size).to(device))
+
+    def sample_rows(self, batch_size: int):
+        """``batch_size`` uniformly drawn packed rows ``(batch_size, width)``."""
+        return self.rows[torch.from_numpy(self.rng.integers(0, len(self), batch_size))]
+
+    def split(self, rows):
+        """The batch of packed rows ``(..., B, width)``, as views: ``obs (..., B, 2, obs_dim)``..."""
+        n = 2 * self.obs_dim
+        return {"obs": rows[..., :n].unflatten(-1, (2, self.obs_dim)),
+                "actions": rows[..., None, n:-2], "rewards": rows[..., -2:-1],
+                "terminated": rows[..., -1:], "mask": None}
 
 
 class EpisodeBuffer(_Storage):
@@ -127,6 +131,8 @@ class EpisodeBuffer(_Storage):
 
 def sample_members(buffers: list, batch_size: int, device="cpu") -> dict:
     """One batch from each member's buffer, stacked: ``obs (members, B, L+1, obs_dim)``, ..."""
+    if isinstance(buffers[0], ReplayBuffer):  # one gather per member, one stack, views
+        return buffers[0].split(torch.stack([b.sample_rows(batch_size) for b in buffers]).to(device))
     batches = [buffer.sample(batch_size, device) for buffer in buffers]
     return {key: None if batches[0][key] is None else torch.stack([b[key] for b in batches])
             for key in batches[0]}

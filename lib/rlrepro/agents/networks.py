@@ -3,7 +3,7 @@
 All networks work on sequences and carry a leading *member* axis: inputs have shape
 ``(members, batch, time, features)``, where the members are independent runs (seeds) of one
 configuration trained together, each network a stack of per-member weights evaluated in one
-batched matmul (``rlrepro.models.mlp.EnsembleLinear``). A single run has one member.
+batched matmul (``rlrepro.models.mlp.EnsembleMLP``). A single run has one member.
 
 A memoryless agent sees a transition as a sequence of two observations ``(o, o')``; a recurrent
 agent sees a whole episode or a segment of it. The *encoder* turns observations into features:
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rlrepro.models.mlp import EnsembleLinear, mlp
+from rlrepro.models.mlp import EnsembleMLP
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # clamp of the Gaussian actor's log std (SAC paper code)
 
@@ -66,7 +66,7 @@ class Critics(nn.Module):
         super().__init__()
         self.encoders = nn.ModuleList(encoders)
         self.n = n
-        self.net = mlp([self.encoders[0].out_dim + act_dim, *hidden, 1], members=(members, n))
+        self.net = EnsembleMLP([self.encoders[0].out_dim + act_dim, *hidden, 1], (members, n))
 
     def encode(self, obs):
         """Features of every Q-function: ``(members, n, batch, time, features)``."""
@@ -81,10 +81,8 @@ class Critics(nn.Module):
         features = features if first is None else features[:, :first]
         members, n, batch, time, _ = features.shape
         actions = actions.unsqueeze(1).expand(-1, n, -1, -1, -1)
-        x = torch.cat([features, actions], dim=-1).reshape(members, n, batch * time, -1)
-        for layer in self.net:
-            x = layer(x, first) if isinstance(layer, EnsembleLinear) else layer(x)
-        return x.view(members, n, batch, time)
+        x = torch.cat([features, actions], dim=-1).reshape(members * n, batch * time, -1)
+        return self.net(x, first).view(members, n, batch, time)
 
 
 class Actor(nn.Module):
@@ -95,11 +93,12 @@ class Actor(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.stochastic = stochastic
-        self.net = mlp([encoder.out_dim, *hidden, 2 * act_dim if stochastic else act_dim],
-                       members=(members,))
+        self.net = EnsembleMLP([encoder.out_dim, *hidden, 2 * act_dim if stochastic else act_dim],
+                               (members,))
 
-    def forward(self, features, deterministic=False, noise=None):
-        """Action in [-1, 1] and, for a stochastic actor, its log-probability (else None).
+    def forward(self, features, deterministic=False, noise=None, with_log_prob=True):
+        """Action in [-1, 1] and, for a stochastic actor, its log-probability (else None; also
+        without ``with_log_prob``: acting needs none, and it is a third of an action's ops).
 
         ``noise(shape)`` draws the standard normal sample of each member from its own generator
         (``Agent.noise``), so a member's actions do not depend on the others.
@@ -111,17 +110,21 @@ class Actor(nn.Module):
         mean, log_std = out.chunk(2, dim=-1)
         if deterministic:
             return torch.tanh(mean), None
-        std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp()
-        u = mean + std * noise(mean.shape)
-        return torch.tanh(u), squashed_gaussian_log_prob(u, mean, std)
+        log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+        eps = noise(mean.shape)
+        u = mean + log_std.exp() * eps
+        return torch.tanh(u), squashed_gaussian_log_prob(u, eps, log_std) if with_log_prob else None
 
 
-def squashed_gaussian_log_prob(u, mean, std):
-    """log-density of ``tanh(u)`` for ``u ~ N(mean, std)``, summed over the last axis.
+def squashed_gaussian_log_prob(u, eps, log_std):
+    """log-density of ``tanh(u)`` for ``u = mean + exp(log_std) * eps``, ``eps ~ N(0, 1)``,
+    summed over the last axis.
 
-    log N(u; mean, std) - sum log(1 - tanh(u)^2), the log-det written as
-    2 (log 2 - u - softplus(-2u)): exact and finite for any u (SB3 instead adds 1e-6 inside the
-    log, which caps the correction at log(1e-6) per dimension when |u| is large).
+    log N(u; mean, std) - sum log(1 - tanh(u)^2). The Gaussian term is written with ``eps``
+    (= (u - mean) / std) and ``log_std``: the same value and the same gradients as computing it
+    from u, in fewer ops. The log-det is written as 2 (log 2 - u - softplus(-2u)): exact and
+    finite for any u (SB3 instead adds 1e-6 inside the log, which caps the correction at
+    log(1e-6) per dimension when |u| is large).
     """
-    gaussian = (-0.5 * ((u - mean) / std) ** 2 - std.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
+    gaussian = (-0.5 * eps ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
     return gaussian - (2 * (math.log(2) - u - F.softplus(-2 * u))).sum(-1)

@@ -61,7 +61,8 @@ def code_version() -> str:
     sources = [path for path in sorted((package / "agents").glob("*.py"))
                if path.name != "experiment.py"]  # the experiment's analysis changes no policy
     sources += [package / "envs" / "registry.py", package / "envs" / "pomdp.py",
-                package / "models" / "mlp.py", package / "evaluation" / "rollouts.py"]
+                package / "envs" / "mujoco.py", package / "models" / "mlp.py",
+                package / "evaluation" / "rollouts.py"]
     digest = hashlib.sha256()
     for path in sources:
         digest.update(path.read_bytes())
