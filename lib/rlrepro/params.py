@@ -23,6 +23,7 @@ PROFILES = ("smoke", "cpu", "paper")
 SCHEMAS = {
     "gridworld_rlsp": "rlrepro.rlsp.experiment:GridworldRLSPConfig",
     "recurrent_offpolicy": "rlrepro.agents.experiment:RecurrentOffPolicyConfig",
+    "mujoco_experts": "rlrepro.agents.experts:MujocoExpertsConfig",
 }
 
 

@@ -80,22 +80,35 @@ def image_grid(images: dict, *, columns, title=""):
     return fig
 
 
-def learning_curves(curves: dict, *, baselines: dict | None = None, title="",
-                    ylabel="test return"):
-    """One panel per task: a line per method with its interval band.
+def learning_curves(curves: dict, *, baselines: dict | None = None,
+                    references: dict | None = None, title="", ylabel="test return",
+                    columns: int = 3):
+    """One panel per task (``columns`` to a row): a line per method with its interval band.
 
-    ``curves[task] = (steps, {method: (centre, low, high)})``; ``baselines[task]`` is drawn dashed.
+    ``curves[task] = (steps, {method: (centre, low, high)})``; ``baselines[task]`` is drawn
+    dashed; ``references[task]`` is a list of ``(step, value, label)`` published scores, drawn as
+    marked points.
     """
-    fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 3.8), squeeze=False)
-    for ax, (task, (steps, lines)) in zip(axes[0], curves.items()):
+    rows = -(-len(curves) // columns)
+    width = min(len(curves), columns)
+    fig, axes = plt.subplots(rows, width, figsize=(5.5 * width, 3.8 * rows), squeeze=False)
+    for ax, (task, (steps, lines)) in zip(axes.flat, curves.items()):
         for i, (method, (centre, low, high)) in enumerate(lines.items()):
             colour = sns.color_palette("tab10")[i % 10]
             ax.plot(steps, centre, color=colour, label=method)
             ax.fill_between(steps, low, high, color=colour, alpha=0.2)
         if baselines and task in baselines:
             ax.axhline(baselines[task], color="gray", ls="--", lw=1, label="random")
+        for k, (step, value, label) in enumerate((references or {}).get(task, [])):
+            ax.plot([step], [value], marker="*^sDv"[k % 5], color="black", ls="none", ms=9,
+                    label=label)
         ax.set(title=task, xlabel="environment steps", ylabel=ylabel)
-    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+        if references and task in references:  # their labels differ from task to task
+            ax.legend(fontsize=7)
+    if not references:
+        axes.flat[len(curves) - 1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    for ax in axes.flat[len(curves):]:
+        ax.axis("off")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

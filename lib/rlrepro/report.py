@@ -72,15 +72,17 @@ def headline(results: dict, experiment: str, references_dir) -> dict:
     return out
 
 
-def write_experiment(details: dict, setup) -> pd.DataFrame:
+def write_experiment(details: dict, setup, shared: tuple[str, ...] = ()) -> pd.DataFrame:
     """Write a notebook's results (every number) and headline metrics; return its scorecard rows.
 
-    ``setup`` is the notebook's ``rlrepro.params.NotebookSetup``.
+    ``setup`` is the notebook's ``rlrepro.params.NotebookSetup``; ``shared`` names entries of
+    ``details`` copied whole into the metrics file, for later stages to read (a stage depends on
+    another's data, never on its executed notebook).
     """
     references = setup.root / "references"
     setup.results_file.parent.mkdir(parents=True, exist_ok=True)
     setup.results_file.write_text(json.dumps(details, indent=1))
-    headline_numbers = {"profile": setup.profile,
+    headline_numbers = {"profile": setup.profile, **{key: details[key] for key in shared},
                         **headline(details, setup.experiment, references)}
     setup.metrics_file.parent.mkdir(parents=True, exist_ok=True)
     setup.metrics_file.write_text(json.dumps(headline_numbers, indent=1))

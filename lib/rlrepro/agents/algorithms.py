@@ -215,12 +215,14 @@ class Agent:
         action = action.view(self.members, -1).cpu().numpy()
         if not deterministic and not self.stochastic:
             noise = [rng.normal(0.0, self.config.exploration_noise, self.act_dim) for rng in self.rngs]
-            action = np.clip(action + np.stack(noise), -1.0, 1.0)
+            action = np.clip(action + np.stack(noise), -1.0, 1.0).astype(np.float32)
         return action, state
 
     def random_action(self):
-        """Uniform actions ``(members, act_dim)`` (the warm-up before the first update)."""
-        return np.stack([rng.uniform(-1.0, 1.0, self.act_dim) for rng in self.rngs])
+        """Uniform actions ``(members, act_dim)`` (the warm-up before the first update), float32
+        like every action: what the environment is given is exactly what the replay buffer keeps
+        (a resumed episode is replayed from it)."""
+        return np.stack([rng.uniform(-1.0, 1.0, self.act_dim) for rng in self.rngs]).astype(np.float32)
 
     def make_buffer(self, seed: int):
         """One member's replay buffer (each member samples its own batches)."""
@@ -323,7 +325,7 @@ class Agent:
         """The inverse of ``member_state_dict`` over every member."""
         if len(states) != self.members:
             raise ValueError(f"expected {self.members} member states, got {len(states)}")
-        state = _member_concat(states) if self.members > 1 else dict(states[0])
+        state = concat_members(states) if self.members > 1 else dict(states[0])
         state["rngs"] = [s["rngs"][0] for s in states]
         state["generators"] = [s["generators"][0] for s in states]
         self.load_state_dict(state)
@@ -358,15 +360,15 @@ def _member_slice(tree, i: int, members: int):
     return tree
 
 
-def _member_concat(trees: list):
+def concat_members(trees: list):
     """The inverse of ``_member_slice``: members' trees joined along the member axis."""
     first = trees[0]
     if isinstance(first, torch.Tensor):
         return torch.cat(trees) if first.dim() > 0 else first
     if isinstance(first, dict):
-        return {k: _member_concat([t[k] for t in trees]) for k in first}
+        return {k: concat_members([t[k] for t in trees]) for k in first}
     if isinstance(first, list):
-        return [_member_concat(list(items)) for items in zip(*trees)]
+        return [concat_members(list(items)) for items in zip(*trees)]
     return first
 
 

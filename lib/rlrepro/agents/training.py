@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from rlrepro.agents.algorithms import AgentConfig, config_from_dict, make_agent
+from rlrepro.agents.algorithms import AgentConfig, concat_members, config_from_dict, make_agent
 from rlrepro.agents.buffers import sample_members
 from rlrepro.envs import make_env
 from rlrepro.evaluation.rollouts import episode_seed, evaluate
@@ -55,17 +55,19 @@ class TrainConfig:
                         default=0, min=0)
 
 
+# The sources a trained policy depends on (an experiment's module, which picks configurations
+# and analyses results, is not among them).
+POLICY_SOURCES = ("agents/algorithms.py", "agents/buffers.py", "agents/networks.py",
+                  "agents/optim.py", "agents/training.py", "envs/registry.py", "envs/pomdp.py",
+                  "envs/mujoco.py", "models/mlp.py", "evaluation/rollouts.py")
+
+
 def code_version() -> str:
-    """Hash of the sources a trained policy depends on: a finished run is reused only if equal."""
+    """Hash of ``POLICY_SOURCES``: a finished run is reused only if equal."""
     package = pathlib.Path(__file__).parents[1]
-    sources = [path for path in sorted((package / "agents").glob("*.py"))
-               if path.name != "experiment.py"]  # the experiment's analysis changes no policy
-    sources += [package / "envs" / "registry.py", package / "envs" / "pomdp.py",
-                package / "envs" / "mujoco.py", package / "models" / "mlp.py",
-                package / "evaluation" / "rollouts.py"]
     digest = hashlib.sha256()
-    for path in sources:
-        digest.update(path.read_bytes())
+    for source in POLICY_SOURCES:
+        digest.update((package / source).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -119,14 +121,19 @@ def _save(state, path: pathlib.Path):
     os.replace(tmp, path)
 
 
-def load_policy(run_dir):
-    """The trained agent of a finished run folder (for evaluation and videos)."""
+def load_policy(run_dir, copies: int = 1):
+    """The trained agent of a finished run folder (for evaluation and videos), and its
+    fingerprint. With ``copies`` > 1 the agent has that many identical members, to play as many
+    episodes in lockstep with one network call a step (``rollouts.run_episodes``)."""
     path = pathlib.Path(run_dir) / POLICY
     state = _load(path)
     fingerprint = state["fingerprint"]
     agent = make_agent(state["obs_dim"], state["act_dim"], config_from_dict(fingerprint["agent"]),
-                       fingerprint["seed"])
-    agent.modules.load_state_dict(state["modules"])
+                       seeds=[fingerprint["seed"] + k for k in range(copies)])
+    if copies == 1:
+        agent.modules.load_state_dict(state["modules"])
+    else:
+        agent.modules.load_state_dict(concat_members([state["modules"]] * copies))
     return agent, fingerprint
 
 
@@ -144,6 +151,7 @@ class _Member:
 
     run_dir: pathlib.Path
     seed: int
+    env_name: str
     fingerprint: dict
     env: object = None
     eval_env: object = None
@@ -162,7 +170,7 @@ class _Member:
 
 def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainConfig,
                 seeds: list[int], progress: bool = True, stop_at: int | None = None,
-                report=None) -> list[dict]:
+                report=None, envs: list[str] | None = None) -> list[dict]:
     """Train (or resume, or just load) one run per seed, all in this process; their results.
 
     The runs are the members of one agent (``rlrepro.agents.algorithms``), each with its own
@@ -173,37 +181,46 @@ def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainCo
     separate groups. ``progress`` shows a tqdm bar; ``report(n)``, if given, is told the
     environment steps (over all members) as they are done, for one bar over many processes
     (``rlrepro.runner``). ``stop_at`` ends early at the first checkpoint at or after that step,
-    as if the process were killed (for tests).
+    as if the process were killed (for tests). ``envs`` gives each run its own task (default:
+    ``train_config.env`` for all): runs of one agent configuration on tasks with the same
+    observation and action shapes (the cheetah's tasks) train together in the same way.
     """
     report = report or (lambda steps: None)
-    members = [_Member(pathlib.Path(d), seed, _fingerprint(agent_config, train_config, seed))
-               for d, seed in zip(run_dirs, seeds, strict=True)]
-    results = {}
-    for m in members:
+    envs = envs or [train_config.env] * len(seeds)
+    configs = [dataclasses.replace(train_config, env=env) for env in envs]
+    members = [_Member(pathlib.Path(d), seed, config.env, _fingerprint(agent_config, config, seed))
+               for d, seed, config in zip(run_dirs, seeds, configs, strict=True)]
+    results = {}  # run folder -> result
+    for m, config in zip(members, configs):
         m.run_dir.mkdir(parents=True, exist_ok=True)
-        result = finished_result(m.run_dir, agent_config, train_config, m.seed)
+        result = finished_result(m.run_dir, agent_config, config, m.seed)
         if result is not None:
-            results[m.seed] = result
+            results[m.run_dir] = result
             report(train_config.total_steps)
-    todo = [m for m in members if m.seed not in results]
-    checkpoints = {m.seed: _load(m.run_dir / CHECKPOINT, m.fingerprint)
+    todo = [m for m in members if m.run_dir not in results]
+    checkpoints = {m.run_dir: _load(m.run_dir / CHECKPOINT, m.fingerprint)
                    for m in todo if (m.run_dir / CHECKPOINT).exists()}
     groups = {}
     for m in todo:
-        groups.setdefault(checkpoints[m.seed]["step"] if m.seed in checkpoints else 0, []).append(m)
+        step = checkpoints[m.run_dir]["step"] if m.run_dir in checkpoints else 0
+        groups.setdefault(step, []).append(m)
     for group in groups.values():
-        states = [checkpoints.get(m.seed) for m in group]
+        states = [checkpoints.get(m.run_dir) for m in group]
         results |= _train_group(group, states, agent_config, train_config, progress, stop_at,
                                 report)
-    return [results[seed] for seed in seeds]
+    return [results[m.run_dir] for m in members]
 
 
 def _train_group(members: list[_Member], states: list, agent_config, train_config, progress,
                  stop_at, report) -> dict:
-    """Train members that start (or resume) at the same step; ``{seed: result}``."""
+    """Train members that start (or resume) at the same step; ``{run folder: result}``."""
     for m in members:
-        m.env = make_env(train_config.env, concat=train_config.concat)
-        m.eval_env = make_env(train_config.env, concat=train_config.concat)
+        m.env = make_env(m.env_name, concat=train_config.concat)
+        m.eval_env = make_env(m.env_name, concat=train_config.concat)
+    shapes = {m.env_name: (m.env.observation_space.shape, m.env.action_space.shape) for m in members}
+    if len(set(shapes.values())) > 1:
+        raise ValueError(f"envs: runs trained together need one observation and action shape, "
+                         f"got {shapes}")
     obs_dim = members[0].env.observation_space.shape[0]
     act_dim = members[0].env.action_space.shape[0]
     agent = make_agent(obs_dim, act_dim, agent_config, seeds=[m.seed for m in members])
@@ -236,9 +253,9 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
         for m in members:
             os.replace(m.run_dir / (CHECKPOINT + ".tmp"), m.run_dir / CHECKPOINT)
 
-    seeds = ", ".join(str(m.seed) for m in members)
+    runs = ", ".join(f"{m.env_name} seed {m.seed}" for m in members)
     bar = tqdm(total=train_config.total_steps, initial=step, disable=not progress,
-               desc=f"{agent_config.algorithm} {train_config.env} seed {seeds}")
+               desc=f"{agent_config.algorithm} {runs}")
     last_checkpoint, unreported = step, step * len(members)
     while step < train_config.total_steps:
         for m in members:
@@ -282,7 +299,7 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
             last_checkpoint = step
             if stop_at is not None and step >= stop_at:
                 bar.close()
-                return {m.seed: {"stopped_at": step} for m in members}
+                return {m.run_dir: {"stopped_at": step} for m in members}
     bar.close()
 
     elapsed = seconds + time.time() - started
@@ -296,7 +313,7 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
                   "seconds": elapsed, "seeds_in_process": len(members)}
         (m.run_dir / RESULT).write_text(json.dumps(result, indent=1))
         (m.run_dir / CHECKPOINT).unlink(missing_ok=True)  # the replay buffer is no longer needed
-        results[m.seed] = result
+        results[m.run_dir] = result
     return results
 
 

@@ -21,7 +21,7 @@ class Task:
     """A registered environment."""
 
     name: str
-    factory: Callable[[], gym.Env]  # builds the raw environment, before make_env's wrappers
+    factory: Callable[..., gym.Env]  # builds the raw environment (given make_env's options)
     description: str
     full_state: str | None = None  # the fully observed task behind a partially observed one
 
@@ -72,13 +72,14 @@ class ConcatObservations(gym.Wrapper):
         return np.concatenate(self.frames).astype(np.float32), *rest
 
 
-def make_env(name: str, concat: int = 0) -> gym.Env:
+def make_env(name: str, concat: int = 0, **options) -> gym.Env:
     """The task ``name`` (a registered name or a gymnasium id); continuous actions in [-1, 1],
-    float32 observations; ``concat=k > 1`` observes the last k observations."""
+    float32 observations; ``concat=k > 1`` observes the last k observations. ``options`` go to
+    the task's constructor (e.g. ``render_mode="rgb_array"`` for GIFs of a MuJoCo task)."""
     if name in _TASKS:
-        env = _TASKS[name].factory()
+        env = _TASKS[name].factory(**options)
     elif name in gym.registry:
-        env = gym.make(name)
+        env = gym.make(name, **options)
     else:
         task(name)  # raises the error listing every registered name
     if isinstance(env.action_space, gym.spaces.Box):

@@ -22,23 +22,26 @@ def run_episodes(policy, envs: list, seeds: list[int], deterministic: bool = Tru
     ``envs[i]`` from ``reset(seed=seeds[i])``. Returns the undiscounted returns ``(members,)``.
 
     The policy acts on all members' observations at once (one batched network call a step); a
-    member whose episode has ended waits for the others. ``on_step(t)`` is called after reset
-    (t = 0) and after every step (t = 1, 2, ...), e.g. to render a frame.
+    member whose episode has ended waits for the others. ``on_step(t, infos)`` is called after
+    reset (t = 0) and after every step (t = 1, 2, ...) with the environments' info dicts of that
+    step (None for those whose episode had ended), e.g. to render a frame or record a velocity.
     """
-    obs = np.stack([env.reset(seed=seed)[0] for env, seed in zip(envs, seeds, strict=True)])
+    starts = [env.reset(seed=seed) for env, seed in zip(envs, seeds, strict=True)]
+    obs = np.stack([o for o, _ in starts])
     state, t = policy.initial_state(), 0
     totals, done = np.zeros(len(envs)), np.zeros(len(envs), dtype=bool)
     if on_step is not None:
-        on_step(t)
+        on_step(t, [info for _, info in starts])
     while not done.all():
         actions, state = policy.act(obs, state, deterministic=deterministic)
+        infos = [None] * len(envs)
         for i in np.flatnonzero(~done):
-            obs[i], reward, terminated, truncated, _ = envs[i].step(actions[i])
+            obs[i], reward, terminated, truncated, infos[i] = envs[i].step(actions[i])
             totals[i] += float(reward)
             done[i] = terminated or truncated
         t += 1
         if on_step is not None:
-            on_step(t)
+            on_step(t, infos)
     return totals
 
 

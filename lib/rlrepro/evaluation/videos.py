@@ -4,6 +4,7 @@ from __future__ import annotations
 import pathlib
 
 import imageio.v2 as imageio
+import mujoco
 import numpy as np
 
 from rlrepro.evaluation.rollouts import run_episodes
@@ -24,8 +25,14 @@ def pendulum_frame(theta: float, size: int = 256) -> np.ndarray:
 
 
 def render(env) -> np.ndarray:
-    """The current frame of ``env``: its own renderer, or the pendulum drawing."""
+    """The current frame of ``env``: its own renderer (MuJoCo's without shadows and reflections,
+    5x faster on a CPU), or the pendulum drawing."""
     base = env.unwrapped
+    if hasattr(base, "mujoco_renderer") and base.render_mode == "rgb_array":
+        scene = base.mujoco_renderer._get_viewer("rgb_array").scn
+        scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
+        scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+        return base.render()
     if hasattr(base, "_env") or getattr(base, "render_mode", None) == "rgb_array":
         return base.render()
     if hasattr(base, "state") and hasattr(base, "max_torque"):  # the classic pendulum
@@ -38,7 +45,7 @@ def record_episode(policy, env, path, seed: int = 0, every: int = 2, fps: int = 
     frame) to ``path``; returns the episode's return."""
     frames = []
 
-    def keep_frame(t):
+    def keep_frame(t, infos):
         if t % every == 0:
             frames.append(render(env))
 

@@ -1,0 +1,317 @@
+"""SAC experts on the MuJoCo tasks of Deep RLSP (Lindner et al. 2021), and the data cut from them.
+
+Three later experiments stand on these experts: Deep RLSP on MuJoCo is given *observed states*
+of the expert's world, GAIL *demonstrations* of it, and the robustness study its tasks. Every
+expert trains in its own folder (resumable, reused when unchanged, like every run of
+``rlrepro.agents.training``); tasks that share their observation and action spaces (the
+cheetah's four) can train as members of one agent in one process (``group_tasks``).
+
+Cut from each task's first expert (seed 0), in the format of ``rlrepro.demonstrations``:
+
+- observed states: for each draw, ``max(observed_states)`` fresh deterministic expert episodes,
+  one uniformly drawn step of each; the set of n states is the first n of them (so the sets of
+  one draw are nested, as if the draws of n = 1 and 10 had been stopped early);
+- demonstrations: one deterministic expert trajectory from ``env.reset()`` per demonstration
+  seed, its first n transitions for each length n (continued from a new reset if the episode
+  ends first, which only a failing expert's does).
+"""
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+from rlrepro.agents.algorithms import AgentConfig
+from rlrepro.agents.training import TrainConfig, finished_result, load_policy, train_seeds
+from rlrepro.demonstrations import Transitions
+from rlrepro.envs import make_env
+from rlrepro.evaluation.rollouts import UniformPolicy, episode_seed, run_episodes
+from rlrepro.params import param
+from rlrepro.runner import Launcher, run_parallel
+
+TASKS = ("inverted_pendulum", "cheetah_fw", "cheetah_bw", "hopper", "cheetah_balancing",
+         "cheetah_jumping")
+# Seed offsets of the episodes the data are cut from: never an evaluation's or a training's.
+OBSERVED_STATES_OFFSET, DEMONSTRATION_OFFSET, SCORE_OFFSET = 2 * 10**6, 3 * 10**6, 4 * 10**6
+
+
+@dataclass(frozen=True)
+class MujocoExpertsConfig:
+    """Parameters of ``notebooks/mujoco_experts.ipynb`` (section ``mujoco_experts``)."""
+
+    tasks: list[str] = param("tasks to train an expert on (rlrepro.envs.mujoco)", choices=TASKS)
+    seeds: int = param("experts per task; the data are cut from seed 0's", min=1)
+    workers: int = param("processes training at once, or jobs of the Slurm array", min=1, max=64)
+    group_tasks: bool = param("train the tasks with the same observation and action spaces and "
+                              "budget (the cheetah's) as members of one agent in one process")
+    steps: dict[str, int] = param("task -> environment steps of its expert", choices=TASKS, min=1)
+    random_steps: int = param("uniform random actions before learning (zoo: 10000)", min=0)
+    updates_per_step: float = param("gradient updates per environment step (zoo: 1)", min=0.01)
+    eval_every: int = param("steps between evaluations of the learning curve", min=1)
+    eval_episodes: int = param("deterministic test episodes per evaluation", min=1)
+    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1)
+    hidden: list[int] = param("hidden layers of the actor and critics (zoo: 256, 256)", min=1)
+    lr: float = param("Adam step size (zoo: 3e-4)", min=1e-7, max=1.0)
+    gamma: float = param("discount (zoo: 0.99)", min=0.0, max=1.0)
+    polyak: float = param("target <- polyak * target + (1 - polyak) * online (zoo: tau 0.005, "
+                          "polyak 0.995)", min=0.0, max=1.0)
+    transitions_per_batch: int = param("transitions per update (zoo: 256)", min=1)
+    buffer_size: int = param("replay buffer size (zoo: 1e6)", min=1)
+    init_alpha: float = param("initial entropy temperature, tuned towards -|A| (zoo: 1.0)",
+                              min=1e-8)
+    final_episodes: int = param("deterministic episodes scoring each expert and the random "
+                                "policy (>= 20 for a 95% interval worth the name)", min=1)
+    observed_states: list[int] = param("sizes n of Deep RLSP's observed-state sets (paper: 1, "
+                                       "10, 50)", min=1)
+    state_draws: int = param("independent draws of every observed-state set", min=1)
+    demonstration_lengths: list[int] = param("transitions in GAIL's demonstrations (paper: 1, "
+                                             "10, 50)", min=1)
+    demonstration_seeds: int = param("demonstrations per length (paper: 3)", min=1)
+    gif_steps: int = param("steps of each expert's GIF", min=1)
+    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"))
+    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
+                               "(rlrepro.runner.Launcher)")
+
+    def check(self):
+        errors = [f"'steps': no budget for task {task!r}" for task in self.tasks
+                  if task not in self.steps]
+        errors += [f"'steps.{task}': eval_every ({self.eval_every}) must divide the budget "
+                   f"({steps}) so that the curve ends at the expert"
+                   for task, steps in self.steps.items()
+                   if task in self.tasks and steps % self.eval_every]
+        return errors
+
+
+def agent_config(cfg: MujocoExpertsConfig) -> AgentConfig:
+    return AgentConfig(algorithm="sac", hidden=tuple(cfg.hidden), lr=cfg.lr, gamma=cfg.gamma,
+                       polyak=cfg.polyak, transitions_per_batch=cfg.transitions_per_batch,
+                       buffer_size=cfg.buffer_size, init_alpha=cfg.init_alpha, device=cfg.device)
+
+
+def train_config(cfg: MujocoExpertsConfig, task: str) -> TrainConfig:
+    return TrainConfig(env=task, total_steps=cfg.steps[task], random_steps=cfg.random_steps,
+                       updates_per_step=cfg.updates_per_step, eval_every=cfg.eval_every,
+                       eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.checkpoint_every)
+
+
+def run_dir(data_dir, profile, task, seed) -> pathlib.Path:
+    return pathlib.Path(data_dir) / "policies" / "mujoco_experts" / profile / task / f"seed{seed}"
+
+
+def dataset_dir(data_dir, profile, task) -> pathlib.Path:
+    return pathlib.Path(data_dir) / "datasets" / "mujoco_experts" / profile / task
+
+
+def observed_states_file(data_dir, profile, task, n, draw) -> pathlib.Path:
+    return dataset_dir(data_dir, profile, task) / f"observed_states_n{n}_draw{draw}.npz"
+
+
+def demonstration_file(data_dir, profile, task, n, seed) -> pathlib.Path:
+    return dataset_dir(data_dir, profile, task) / f"demonstration_n{n}_seed{seed}.npz"
+
+
+def spaces(task: str):
+    env = make_env(task)
+    shapes = (env.observation_space.shape, env.action_space.shape)
+    env.close()
+    return shapes
+
+
+def jobs(cfg: MujocoExpertsConfig, profile: str, data_dir="data") -> list[dict]:
+    """One job per seed and group of tasks trained together (one task each without
+    ``group_tasks``), the longest first."""
+    groups = {}
+    for task in cfg.tasks:
+        key = (spaces(task), cfg.steps[task]) if cfg.group_tasks else task
+        groups.setdefault(key, []).append(task)
+    todo = [dict(tasks=tasks, seed=seed, cfg=cfg,
+                 folders=[str(run_dir(data_dir, profile, t, seed)) for t in tasks])
+            for tasks in groups.values() for seed in range(cfg.seeds)]
+    return sorted(todo, key=lambda job: -cfg.steps[job["tasks"][0]] * len(job["tasks"]))
+
+
+def run(tasks, seed, folders, cfg, report=None) -> list[dict]:
+    """Train (or load) the experts of one job; each one's learning curve."""
+    results = train_seeds(folders, agent_config(cfg), train_config(cfg, tasks[0]),
+                          [seed] * len(tasks), progress=False, report=report, envs=tasks)
+    return [{"task": task, "seed": seed, "steps": [c["step"] for c in result["curve"]],
+             "returns": [c["return"] for c in result["curve"]], "seconds": result["seconds"],
+             "seeds_in_process": result["seeds_in_process"]}
+            for task, result in zip(tasks, results)]
+
+
+def finished(job) -> bool:
+    cfg = job["cfg"]
+    return all(finished_result(folder, agent_config(cfg), train_config(cfg, task), job["seed"])
+               is not None for task, folder in zip(job["tasks"], job["folders"]))
+
+
+def train_all(cfg: MujocoExpertsConfig, profile: str, data_dir="data") -> list[dict]:
+    """Every expert's learning curve, training what is not trained yet."""
+    todo = jobs(cfg, profile, data_dir)
+    total = sum(cfg.steps[job["tasks"][0]] * len(job["tasks"]) for job in todo)
+    results = run_parallel(run, todo, workers=cfg.workers, launcher=cfg.launcher,
+                           desc="training experts", total=total, unit="step", finished=finished,
+                           name=lambda j: f"{', '.join(j['tasks'])}, seed {j['seed']}")
+    return [row for rows in results for row in rows]
+
+
+def play(policy, task: str, seeds: list[int], **options) -> dict:
+    """One episode per seed, all in lockstep (``policy`` has one member per episode): each
+    episode's return, length and mean forward velocity (NaN for tasks without one)."""
+    envs = [make_env(task, **options) for _ in seeds]
+    lengths = np.zeros(len(seeds), dtype=int)
+    velocities = np.zeros(len(seeds))
+
+    def record(t, infos):
+        for i, info in enumerate(infos):
+            if t > 0 and info is not None:
+                lengths[i] += 1
+                velocities[i] += info.get("x_velocity", np.nan)
+
+    returns = run_episodes(policy, envs, seeds, on_step=record)
+    for env in envs:
+        env.close()
+    return {"returns": returns, "lengths": lengths, "forward_velocity": velocities / lengths}
+
+
+def score(cfg: MujocoExpertsConfig, profile: str, task: str, data_dir="data",
+          seed: int = 0) -> dict:
+    """The expert's and the uniformly random policy's episodes (``final_episodes`` each, the
+    same environment seeds)."""
+    seeds = [episode_seed(seed, SCORE_OFFSET + k) for k in range(cfg.final_episodes)]
+    expert, _ = load_policy(run_dir(data_dir, profile, task, seed), copies=len(seeds))
+    act_dim = spaces(task)[1][0]
+    return {"expert": play(expert, task, seeds), "random": play(UniformPolicy(act_dim, seed),
+                                                                  task, seeds)}
+
+
+class TransitionRecorder(gym.Wrapper):
+    """Keeps every transition of the episodes played through it."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.rows = []
+
+    def reset(self, **kwargs):
+        self.obs, info = self.env.reset(**kwargs)
+        return self.obs, info
+
+    def step(self, action):
+        next_obs, reward, terminated, truncated, info = self.env.step(action)
+        self.rows.append((self.obs, np.asarray(action, np.float32), next_obs, reward, terminated))
+        self.obs = next_obs
+        return next_obs, reward, terminated, truncated, info
+
+
+def transitions(task: str, kind: str, rows: list) -> Transitions:
+    obs, actions, next_obs, rewards, terminated = (np.asarray(column) for column in zip(*rows))
+    return Transitions(task, kind, obs.astype(np.float32), actions.astype(np.float32),
+                       next_obs.astype(np.float32), rewards.astype(np.float32),
+                       terminated.astype(np.float32))
+
+
+def cut_data(cfg: MujocoExpertsConfig, profile: str, task: str, data_dir="data") -> list:
+    """Write the task's observed-state sets and demonstrations (see the module's docstring),
+    cut from its expert of seed 0; the files written."""
+    written = []
+    episodes = max(cfg.observed_states)
+    for draw in range(cfg.state_draws):
+        seeds = [episode_seed(draw, OBSERVED_STATES_OFFSET + k) for k in range(episodes)]
+        expert, _ = load_policy(run_dir(data_dir, profile, task, 0), copies=episodes)
+        envs = [TransitionRecorder(make_env(task)) for _ in seeds]
+        run_episodes(expert, envs, seeds)
+        rng = np.random.default_rng([draw, OBSERVED_STATES_OFFSET])
+        drawn = [env.rows[rng.integers(len(env.rows))] for env in envs]
+        for n in cfg.observed_states:
+            path = observed_states_file(data_dir, profile, task, n, draw)
+            written.append(transitions(task, "observed_states", drawn[:n]).save(path))
+    longest = max(cfg.demonstration_lengths)
+    for seed in range(cfg.demonstration_seeds):
+        expert, _ = load_policy(run_dir(data_dir, profile, task, 0))
+        env = TransitionRecorder(gym.wrappers.TimeLimit(make_env(task), longest))
+        episode = 0
+        while len(env.rows) < longest:  # a failing expert's episode may end first
+            run_episodes(expert, [env], [episode_seed(seed, DEMONSTRATION_OFFSET + episode)])
+            episode += 1
+        for n in cfg.demonstration_lengths:
+            path = demonstration_file(data_dir, profile, task, n, seed)
+            written.append(transitions(task, "demonstration", env.rows[:n]).save(path))
+    return written
+
+
+def reference_scores(path) -> dict:
+    """``{task: [(steps, return, label), ...]}``: published SAC scores from the
+    ``reference_scores`` list of ``references/mujoco_experts.yaml``."""
+    import yaml
+
+    scores = {}
+    for row in yaml.safe_load(pathlib.Path(path).read_text()).get("reference_scores", []):
+        scores.setdefault(row["task"], []).append((row["steps"], row["return"], row["label"]))
+    return scores
+
+
+EPISODE_STEPS = 1000  # every task's time limit
+
+
+def claims(metrics: dict) -> dict:
+    """The numbers the issue's bar for a usable expert is checked on (None: task not run)."""
+    returns, lengths = metrics["expert_return"], metrics["expert_episode_length"]
+    return {"inverted_pendulum_return": returns.get("inverted_pendulum"),
+            "cheetah_fw_return": returns.get("cheetah_fw"),
+            "cheetah_bw_return": returns.get("cheetah_bw"),
+            "hopper_alive_fraction": (lengths["hopper"] / EPISODE_STEPS if "hopper" in lengths
+                                      else None)}
+
+
+def verdict_text(metrics: dict, cfg: MujocoExpertsConfig) -> str:
+    """The notebook's analysis, written from this run's numbers (Markdown)."""
+    returns, random = metrics["expert_return"], metrics["random_return"]
+    velocity, lengths = metrics["mean_forward_velocity"], metrics["expert_episode_length"]
+    lines = []
+    for task in cfg.tasks:
+        line = (f"- **{task}**: expert {returns[task]:.0f} against random {random[task]:.0f} over "
+                f"{cfg.final_episodes} episodes")
+        if task == "inverted_pendulum":
+            line += (", balancing the whole episode." if returns[task] >= EPISODE_STEPS else
+                     f": it drops the pole (a balanced episode returns {EPISODE_STEPS}).")
+        elif task in ("cheetah_fw", "cheetah_bw"):
+            wanted = 1 if task == "cheetah_fw" else -1
+            direction = "forward" if velocity[task] > 0 else "backward"
+            ok = np.sign(velocity[task]) == wanted and returns[task] >= 2000
+            line += (f"; it runs {direction} at {abs(velocity[task]):.1f} m/s: "
+                     f"{'a usable expert' if ok else 'short of the bar (>= 2000 the right way)'}.")
+        elif task == "hopper":
+            fraction = lengths[task] / EPISODE_STEPS
+            line += (f"; it stays up for {fraction:.0%} of an episode on average, moving at "
+                     f"{velocity[task]:.1f} m/s: "
+                     f"{'it hops' if fraction > 0.5 and velocity[task] > 0 else 'it falls early'}.")
+        else:
+            line += (f" in its skill reward (forward velocity {velocity[task]:.1f} m/s); whether "
+                     f"it is recognisably the skill is for the GIF to show.")
+        lines.append(line)
+    if cfg.seeds < 5:
+        lines.append(f"Learning curves aggregate {cfg.seeds} seed(s): the mean and the range of "
+                     "the seeds, not an interval.")
+    return "\n".join(lines)
+
+
+# The original experts (rl-baselines-zoo SAC, Deep RLSP's scripts/train_sac.py) and why a profile
+# may differ.
+PAPER = {
+    "steps": ({"inverted_pendulum": 60_000, "cheetah_fw": 2_000_000, "cheetah_bw": 2_000_000,
+               "hopper": 2_000_000}, "shorter runs fit the budget of 2 CPU cores"),
+    "hidden": ([256, 256], "smaller networks train faster on a CPU"),
+    "random_steps": (10_000, "shorter runs start learning sooner"),
+    "transitions_per_batch": (256, ""),
+    "lr": (3e-4, ""),
+    "gamma": (0.99, ""),
+    "polyak": (0.995, ""),
+    "buffer_size": (1_000_000, ""),
+    "updates_per_step": (1.0, ""),
+    "observed_states": ([1, 10, 50], ""),
+    "demonstration_lengths": ([1, 10, 50], ""),
+    "demonstration_seeds": (3, ""),
+}

@@ -1,0 +1,73 @@
+"""The MuJoCo experts stage: the smoke notebook end to end, the data it cuts, resuming experts."""
+import json
+import re
+
+import papermill as pm
+import pytest
+
+from rlrepro import params
+from rlrepro.agents import experts as ex
+from rlrepro.agents.training import train_seeds
+from rlrepro.demonstrations import load
+
+from test_pipeline import run_notebook
+
+
+def test_experts_notebook_writes_metrics_data_and_gifs_and_trains_once(tmp_path):
+    data = tmp_path / "data"
+    run_notebook("mujoco_experts", tmp_path, profile="smoke", data_dir=str(data))
+    cfg = params.load("mujoco_experts", ex.MujocoExpertsConfig, "smoke", {})
+    metrics = json.loads((data / "metrics/mujoco_experts.json").read_text())
+    for key in ("expert_return", "expert_return_ci", "random_return"):
+        assert set(metrics[key]) == set(ex.TASKS), key
+    assert set(metrics["mean_forward_velocity"]) == set(ex.TASKS) - {"inverted_pendulum"}
+    low, high = metrics["expert_return_ci"]["hopper"]
+    assert low <= metrics["expert_return"]["hopper"] <= high
+    figures = {p.name for p in (data / "figures/mujoco_experts").iterdir()}
+    assert {"learning_curves.png"} | {f"{t}.gif" for t in ex.TASKS} <= figures
+    for task in ex.TASKS:
+        for n in cfg.observed_states:
+            states = load(ex.observed_states_file(data, "smoke", task, n, 1), task,
+                          "observed_states", n)
+            assert len(states) == n
+        short, long = (load(ex.demonstration_file(data, "smoke", task, n, 0), task, n=n)
+                       for n in cfg.demonstration_lengths)
+        assert (long.observations[:len(short)] == short.observations).all()  # one trajectory
+    # The cheetah's four tasks trained as members of one process.
+    results = json.loads((data / "results/mujoco_experts.json").read_text())
+    assert {r["task"]: r["seeds_in_process"] for r in results["curves"]}["cheetah_bw"] == 4
+    stamps = {p: p.stat().st_mtime_ns for p in data.glob("policies/mujoco_experts/smoke/*/*/result.json")}
+    assert len(stamps) == len(ex.TASKS)
+    run_notebook("mujoco_experts", tmp_path, profile="smoke", data_dir=str(data))
+    assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"tasks": ["cheetah_fw", "walker"]}, "'tasks[1]': expected one of"),
+    ({"steps": {"cheetah_fw": 300}}, "'steps': no budget for task 'inverted_pendulum'"),
+    ({"observed_states": [0, 10]}, "'observed_states"),
+])
+def test_experts_notebook_rejects_bad_parameters_before_any_work(tmp_path, overrides, message):
+    with pytest.raises(pm.PapermillExecutionError, match=re.escape(message)):
+        run_notebook("mujoco_experts", tmp_path, profile="smoke", data_dir=str(tmp_path / "data"),
+                     overrides=overrides)
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_killed_cheetah_group_resumes_exactly(tmp_path):
+    """Mid-episode checkpoints of MuJoCo tasks resume by replaying the episode's actions: the
+    simulator must reach the saved observation bit for bit."""
+    cfg = params.load("mujoco_experts", ex.MujocoExpertsConfig, "smoke", {})
+    agent, run = ex.agent_config(cfg), ex.train_config(cfg, "cheetah_fw")
+    tasks = ["cheetah_fw", "cheetah_jumping"]
+
+    def folders(name):
+        return [tmp_path / name / task for task in tasks]
+
+    stopped = train_seeds(folders("resumed"), agent, run, [0, 0], envs=tasks, progress=False,
+                          stop_at=150)
+    assert all("stopped_at" in s for s in stopped)
+    resumed = train_seeds(folders("resumed"), agent, run, [0, 0], envs=tasks, progress=False)
+    whole = train_seeds(folders("whole"), agent, run, [0, 0], envs=tasks, progress=False)
+    for r, w in zip(resumed, whole):
+        assert r["curve"] == w["curve"]
