@@ -55,12 +55,13 @@ cfg
 # `result.json`): a finished expert is loaded instead of retrained when its configuration and the
 # agents' code are unchanged, and a killed one resumes from its last checkpoint. With
 # `group_tasks`, the cheetah's tasks (one observation and action space) train as members of one
-# agent in one process, each with its own environment, replay buffer and optimizer state.
+# agent in one process, each with its own environment, replay buffer and optimizer state. With
+# `keep_best` the expert is the policy of its best evaluation (`policy_step`), not the last one.
 
 # %%
 results = ex.train_all(cfg, profile, data)
 runs = pd.DataFrame(results)
-runs[["task", "seed", "seconds", "seeds_in_process"]].assign(
+runs[["task", "seed", "seconds", "seeds_in_process", "policy_step"]].assign(
     minutes=lambda r: (r.seconds / 60).round(1)).drop(columns="seconds")
 
 # %% [markdown]
@@ -79,7 +80,9 @@ for task in cfg.tasks:
                     aggregate({"SAC (ours)": np.array(rows["returns"].tolist())}, reps=500))
 scores = {task: ex.score(cfg, profile, task, data) for task in cfg.tasks}
 random_return = {task: float(s["random"]["returns"].mean()) for task, s in scores.items()}
-fig = plots.learning_curves(curves, baselines=random_return, references=references,
+published = {task: [r for r in references.get(task, []) if r[0] <= cfg.steps[task]]
+             for task in cfg.tasks}  # the scores at budgets this run reaches
+fig = plots.learning_curves(curves, baselines=random_return, references=published,
                             ylabel=f"test return, {label}", title="SAC experts")
 plots.save(fig, figures, "learning_curves")
 
@@ -150,7 +153,6 @@ metrics = {
                               if np.isfinite(v)},
     "minutes": {t: float(runs[runs.task == t].seconds.max() / 60) for t in cfg.tasks},
 }
-metrics["claims"] = ex.claims(metrics)
 details = metrics | {"profile": profile, "curves": results,
                      "episodes": {t: {k: {m: v.tolist() for m, v in s[k].items()}
                                       for k in s} for t, s in scores.items()}}

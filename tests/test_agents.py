@@ -1,4 +1,5 @@
 """The off-policy agents: buffers, learning on a small task, checkpoints, determinism."""
+import dataclasses
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import torch
 from rlrepro.agents.algorithms import ALGORITHMS, AgentConfig, make_agent
 from rlrepro.agents.buffers import EpisodeBuffer, ReplayBuffer
 from rlrepro.agents.training import CHECKPOINT, CheckpointError, TrainConfig, load_policy, train
+from rlrepro.evaluation.rollouts import evaluate
 
 
 class PointMass(gym.Env):
@@ -120,6 +122,22 @@ def test_resume_keeps_the_fractional_update_credit(tmp_path):
     assert checkpoint["update_credit"] == 0.5 and checkpoint["info"]
     resumed = train(tmp_path / "resumed", agent, run, progress=False)
     assert resumed["curve"] == whole["curve"]
+
+
+def test_keep_best_saves_the_best_evaluations_policy_across_a_resume(tmp_path):
+    """Re-evaluating the saved policy on the evaluation seeds gives the curve's best return."""
+    agent, run = small_run("sac", steps=1000, keep_best=True)
+    train(tmp_path / "run", agent, run, progress=False, stop_at=500)
+    result = train(tmp_path / "run", agent, run, progress=False)
+    returns = [c["return"] for c in result["curve"]]
+    best = len(returns) - 1 - int(np.argmax(returns[::-1]))  # the latest of equals
+    assert result["policy_step"] == result["curve"][best]["step"]
+    policy, _ = load_policy(tmp_path / "run")
+    again = evaluate(policy, [gym.make(TASK)], run.eval_episodes, [0])
+    assert float(again.mean()) == pytest.approx(returns[best], abs=1e-6)
+    last = train(tmp_path / "last", agent, dataclasses.replace(run, keep_best=False),
+                 progress=False)
+    assert last["policy_step"] == run.total_steps and last["curve"] == result["curve"]
 
 
 def test_a_killed_process_resumes_from_its_last_checkpoint(tmp_path):

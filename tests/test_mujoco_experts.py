@@ -58,7 +58,7 @@ def test_a_killed_cheetah_group_resumes_exactly(tmp_path):
     """Mid-episode checkpoints of MuJoCo tasks resume by replaying the episode's actions: the
     simulator must reach the saved observation bit for bit."""
     cfg = params.load("mujoco_experts", ex.MujocoExpertsConfig, "smoke", {})
-    agent, run = ex.agent_config(cfg), ex.train_config(cfg, "cheetah_fw")
+    agent, run = ex.agent_config(cfg, "cheetah_fw"), ex.train_config(cfg, "cheetah_fw")
     tasks = ["cheetah_fw", "cheetah_jumping"]
 
     def folders(name):

@@ -159,3 +159,13 @@ def test_the_algorithm_table_drives_the_networks():
         recurrent = any(isinstance(m, torch.nn.LSTM) for m in agent.actor.modules())
         assert recurrent == spec.recurrent
         assert (agent.actor.encoder is agent.critic.encoders[0]) == spec.shared_summarizer
+
+
+@pytest.mark.parametrize("tune", [True, False])
+def test_sac_tunes_its_temperature_only_when_asked(tune):
+    agent = make_agent(2, 1, AgentConfig(algorithm="sac", init_alpha=0.01, tune_alpha=tune,
+                                         **SMALL), seed=0)
+    buffer = fill(ReplayBuffer(100, 2, 1, seed=0))
+    for _ in range(5):
+        info = agent.update(sample_members([buffer], 8))
+    assert (info["alpha"].item() != pytest.approx(0.01, rel=1e-6)) == tune

@@ -99,8 +99,11 @@ def learning_curves(curves: dict, *, baselines: dict | None = None,
             ax.fill_between(steps, low, high, color=colour, alpha=0.2)
         if baselines and task in baselines:
             ax.axhline(baselines[task], color="gray", ls="--", lw=1, label="random")
-        for k, (step, value, label) in enumerate((references or {}).get(task, [])):
-            ax.plot([step], [value], marker="*^sDv"[k % 5], color="black", ls="none", ms=9,
+        sources = {}  # label -> its steps and values, one marker per source
+        for step, value, label in (references or {}).get(task, []):
+            sources.setdefault(label, []).append((step, value))
+        for k, (label, points) in enumerate(sources.items()):
+            ax.plot(*zip(*points), marker="*^sDv"[k % 5], color="black", ls="none", ms=8,
                     label=label)
         ax.set(title=task, xlabel="environment steps", ylabel=ylabel)
         if references and task in references:  # their labels differ from task to task

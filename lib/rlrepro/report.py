@@ -82,8 +82,9 @@ def write_experiment(details: dict, setup, shared: tuple[str, ...] = ()) -> pd.D
     references = setup.root / "references"
     setup.results_file.parent.mkdir(parents=True, exist_ok=True)
     setup.results_file.write_text(json.dumps(details, indent=1))
-    headline_numbers = {"profile": setup.profile, **{key: details[key] for key in shared},
-                        **headline(details, setup.experiment, references)}
+    headline_numbers = {"profile": setup.profile,
+                        **headline(details, setup.experiment, references),
+                        **{key: details[key] for key in shared}}  # whole, claimed or not
     setup.metrics_file.parent.mkdir(parents=True, exist_ok=True)
     setup.metrics_file.write_text(json.dumps(headline_numbers, indent=1))
     return pd.DataFrame(claim_rows(setup.experiment, headline_numbers, references))

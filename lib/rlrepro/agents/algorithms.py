@@ -72,6 +72,8 @@ class AgentConfig:
     buffer_size: int = param("transitions kept in the replay buffer", default=1_000_000, min=1)
     init_alpha: float = param("SAC: initial entropy temperature (tuned towards entropy -|A|)",
                               default=1.0, min=1e-8)
+    tune_alpha: bool = param("SAC: tune the temperature (False: keep init_alpha, as the "
+                             "original Deep RLSP Hopper expert's 0.01)", default=True)
     exploration_noise: float = param("DDPG/TD3: std of the Gaussian action noise while "
                                      "training", default=0.1, min=0.0)
     target_noise: float = param("TD3: std of the target-policy smoothing noise", default=0.2,
@@ -380,11 +382,12 @@ class SAC(Agent):
     def __init__(self, obs_dim, act_dim, config, seeds=(0,)):
         super().__init__(obs_dim, act_dim, config, seeds)
         self.log_alpha = torch.full((self.members,), math.log(config.init_alpha),
-                                    device=self.device, requires_grad=True)
+                                    device=self.device, requires_grad=config.tune_alpha)
         self.target_entropy = -float(act_dim)
         # The temperature steps with the actor: one backward pass and one Adam step for both
         # (their losses share no parameters, so this equals two separate steps).
-        self.optimizers["actor"].add_parameters([self.log_alpha])
+        if config.tune_alpha:
+            self.optimizers["actor"].add_parameters([self.log_alpha])
 
     def _alpha(self):
         """Each member's temperature, shaped to scale ``(members, B, L)``."""
@@ -401,9 +404,11 @@ class SAC(Agent):
         q = self.critic(critic_features, actions).min(1).values
         alpha = self._alpha().detach()
         actor_loss = member_mean(alpha * log_prob - q, mask)
-        alpha_loss = -member_mean(self.log_alpha.view(-1, 1, 1)
-                                  * (log_prob.detach() + self.target_entropy), mask)
-        self._step("actor", (actor_loss + alpha_loss).sum())
+        loss = actor_loss.sum()
+        if self.config.tune_alpha:
+            loss = loss - member_mean(self.log_alpha.view(-1, 1, 1)
+                                      * (log_prob.detach() + self.target_entropy), mask).sum()
+        self._step("actor", loss)
         return {"actor_loss": actor_loss.detach(), "alpha": alpha.view(-1),
                 "entropy": -member_mean(log_prob.detach(), mask)}
 

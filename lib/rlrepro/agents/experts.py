@@ -17,6 +17,7 @@ Cut from each task's first expert (seed 0), in the format of ``rlrepro.demonstra
 """
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 from dataclasses import dataclass
 
@@ -52,6 +53,8 @@ class MujocoExpertsConfig:
     eval_every: int = param("steps between evaluations of the learning curve", min=1)
     eval_episodes: int = param("deterministic test episodes per evaluation", min=1)
     checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1)
+    keep_best: bool = param("the expert is the policy of its best evaluation, not the last one "
+                            "(the original kept the last)")
     hidden: list[int] = param("hidden layers of the actor and critics (zoo: 256, 256)", min=1)
     lr: float = param("Adam step size (zoo: 3e-4)", min=1e-7, max=1.0)
     gamma: float = param("discount (zoo: 0.99)", min=0.0, max=1.0)
@@ -59,8 +62,11 @@ class MujocoExpertsConfig:
                           "polyak 0.995)", min=0.0, max=1.0)
     transitions_per_batch: int = param("transitions per update (zoo: 256)", min=1)
     buffer_size: int = param("replay buffer size (zoo: 1e6)", min=1)
-    init_alpha: float = param("initial entropy temperature, tuned towards -|A| (zoo: 1.0)",
-                              min=1e-8)
+    init_alpha: float = param("initial entropy temperature (zoo: 1.0)", min=1e-8)
+    tune_alpha: bool = param("tune the temperature towards entropy -|A| (zoo: auto)")
+    task_settings: dict[str, dict] = param(
+        "task -> settings of its expert that differ from the ones above (keys among "
+        "TASK_KEYS), e.g. the original's fixed temperature on Hopper", choices=TASKS)
     final_episodes: int = param("deterministic episodes scoring each expert and the random "
                                 "policy (>= 20 for a 95% interval worth the name)", min=1)
     observed_states: list[int] = param("sizes n of Deep RLSP's observed-state sets (paper: 1, "
@@ -77,6 +83,9 @@ class MujocoExpertsConfig:
     def check(self):
         errors = [f"'steps': no budget for task {task!r}" for task in self.tasks
                   if task not in self.steps]
+        errors += [f"'task_settings.{task}': unknown keys {sorted(set(values) - set(TASK_KEYS))}; "
+                   f"expected some of {list(TASK_KEYS)}"
+                   for task, values in self.task_settings.items() if set(values) - set(TASK_KEYS)]
         errors += [f"'steps.{task}': eval_every ({self.eval_every}) must divide the budget "
                    f"({steps}) so that the curve ends at the expert"
                    for task, steps in self.steps.items()
@@ -84,16 +93,30 @@ class MujocoExpertsConfig:
         return errors
 
 
-def agent_config(cfg: MujocoExpertsConfig) -> AgentConfig:
-    return AgentConfig(algorithm="sac", hidden=tuple(cfg.hidden), lr=cfg.lr, gamma=cfg.gamma,
-                       polyak=cfg.polyak, transitions_per_batch=cfg.transitions_per_batch,
-                       buffer_size=cfg.buffer_size, init_alpha=cfg.init_alpha, device=cfg.device)
+# The settings a task may set for its expert alone (``task_settings``).
+TASK_KEYS = ("hidden", "lr", "gamma", "polyak", "transitions_per_batch", "buffer_size",
+             "init_alpha", "tune_alpha", "random_steps")
+
+
+def settings(cfg: MujocoExpertsConfig, task: str) -> dict:
+    """The task's expert settings: the section's, with the task's own on top."""
+    return {key: getattr(cfg, key) for key in TASK_KEYS} | cfg.task_settings.get(task, {})
+
+
+def agent_config(cfg: MujocoExpertsConfig, task: str) -> AgentConfig:
+    s = settings(cfg, task)
+    return AgentConfig(algorithm="sac", hidden=tuple(s["hidden"]), lr=s["lr"], gamma=s["gamma"],
+                       polyak=s["polyak"], transitions_per_batch=s["transitions_per_batch"],
+                       buffer_size=s["buffer_size"], init_alpha=s["init_alpha"],
+                       tune_alpha=s["tune_alpha"], device=cfg.device)
 
 
 def train_config(cfg: MujocoExpertsConfig, task: str) -> TrainConfig:
-    return TrainConfig(env=task, total_steps=cfg.steps[task], random_steps=cfg.random_steps,
+    return TrainConfig(env=task, total_steps=cfg.steps[task],
+                       random_steps=settings(cfg, task)["random_steps"],
                        updates_per_step=cfg.updates_per_step, eval_every=cfg.eval_every,
-                       eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.checkpoint_every)
+                       eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.checkpoint_every,
+                       keep_best=cfg.keep_best)
 
 
 def run_dir(data_dir, profile, task, seed) -> pathlib.Path:
@@ -121,10 +144,13 @@ def spaces(task: str):
 
 def jobs(cfg: MujocoExpertsConfig, profile: str, data_dir="data") -> list[dict]:
     """One job per seed and group of tasks trained together (one task each without
-    ``group_tasks``), the longest first."""
+    ``group_tasks``: tasks of one observation and action space and the same settings), the
+    longest first."""
     groups = {}
     for task in cfg.tasks:
-        key = (spaces(task), cfg.steps[task]) if cfg.group_tasks else task
+        same = (spaces(task), agent_config(cfg, task),
+                dataclasses.replace(train_config(cfg, task), env=""))
+        key = same if cfg.group_tasks else task
         groups.setdefault(key, []).append(task)
     todo = [dict(tasks=tasks, seed=seed, cfg=cfg,
                  folders=[str(run_dir(data_dir, profile, t, seed)) for t in tasks])
@@ -134,17 +160,17 @@ def jobs(cfg: MujocoExpertsConfig, profile: str, data_dir="data") -> list[dict]:
 
 def run(tasks, seed, folders, cfg, report=None) -> list[dict]:
     """Train (or load) the experts of one job; each one's learning curve."""
-    results = train_seeds(folders, agent_config(cfg), train_config(cfg, tasks[0]),
+    results = train_seeds(folders, agent_config(cfg, tasks[0]), train_config(cfg, tasks[0]),
                           [seed] * len(tasks), progress=False, report=report, envs=tasks)
     return [{"task": task, "seed": seed, "steps": [c["step"] for c in result["curve"]],
              "returns": [c["return"] for c in result["curve"]], "seconds": result["seconds"],
-             "seeds_in_process": result["seeds_in_process"]}
+             "seeds_in_process": result["seeds_in_process"], "policy_step": result["policy_step"]}
             for task, result in zip(tasks, results)]
 
 
 def finished(job) -> bool:
     cfg = job["cfg"]
-    return all(finished_result(folder, agent_config(cfg), train_config(cfg, task), job["seed"])
+    return all(finished_result(folder, agent_config(cfg, task), train_config(cfg, task), job["seed"])
                is not None for task, folder in zip(job["tasks"], job["folders"]))
 
 
@@ -256,16 +282,6 @@ def reference_scores(path) -> dict:
 EPISODE_STEPS = 1000  # every task's time limit
 
 
-def claims(metrics: dict) -> dict:
-    """The numbers the issue's bar for a usable expert is checked on (None: task not run)."""
-    returns, lengths = metrics["expert_return"], metrics["expert_episode_length"]
-    return {"inverted_pendulum_return": returns.get("inverted_pendulum"),
-            "cheetah_fw_return": returns.get("cheetah_fw"),
-            "cheetah_bw_return": returns.get("cheetah_bw"),
-            "hopper_alive_fraction": (lengths["hopper"] / EPISODE_STEPS if "hopper" in lengths
-                                      else None)}
-
-
 def verdict_text(metrics: dict, cfg: MujocoExpertsConfig) -> str:
     """The notebook's analysis, written from this run's numbers (Markdown)."""
     returns, random = metrics["expert_return"], metrics["random_return"]
@@ -298,20 +314,32 @@ def verdict_text(metrics: dict, cfg: MujocoExpertsConfig) -> str:
     return "\n".join(lines)
 
 
-# The original experts (rl-baselines-zoo SAC, Deep RLSP's scripts/train_sac.py) and why a profile
-# may differ.
+# The original experts (HumanCompatibleAI/deep-rlsp's policies/*.zip: stable-baselines 2 SAC,
+# rl-baselines-zoo settings; references/mujoco_experts.yaml) and why a profile may differ.
+ORIGINAL_TASK_SETTINGS = {
+    "inverted_pendulum": {"hidden": [64, 64], "transitions_per_batch": 64, "buffer_size": 50_000,
+                          "random_steps": 100},
+    **{task: {"gamma": 0.98, "polyak": 0.99} for task in ("cheetah_fw", "cheetah_bw")},
+    "hopper": {"tune_alpha": False, "init_alpha": 0.01, "random_steps": 1000},
+}
 PAPER = {
     "steps": ({"inverted_pendulum": 60_000, "cheetah_fw": 2_000_000, "cheetah_bw": 2_000_000,
-               "hopper": 2_000_000}, "shorter runs fit the budget of 2 CPU cores"),
+               "hopper": 2_000_000}, "shorter runs fit the budget of 2 CPU cores (the skills are "
+                                     "ours: no original budget)"),
     "hidden": ([256, 256], "smaller networks train faster on a CPU"),
+    "transitions_per_batch": (256, "smaller batches: faster updates on a CPU"),
+    "lr": (3e-4, "a larger step for the shorter runs"),
     "random_steps": (10_000, "shorter runs start learning sooner"),
-    "transitions_per_batch": (256, ""),
-    "lr": (3e-4, ""),
+    "task_settings": (ORIGINAL_TASK_SETTINGS, "one setting for every task at this budget"),
     "gamma": (0.99, ""),
     "polyak": (0.995, ""),
     "buffer_size": (1_000_000, ""),
+    "init_alpha": (1.0, ""),
+    "tune_alpha": (True, ""),
     "updates_per_step": (1.0, ""),
-    "observed_states": ([1, 10, 50], ""),
-    "demonstration_lengths": ([1, 10, 50], ""),
-    "demonstration_seeds": (3, ""),
+    "keep_best": (False, "short runs at a large step size oscillate (Hopper): the best "
+                         "evaluated policy is the expert"),
+    "observed_states": ([1, 10, 50], "smaller sets for seconds-long smoke runs"),
+    "demonstration_lengths": ([1, 10, 50], "shorter demonstrations for smoke runs"),
+    "demonstration_seeds": (3, "fewer demonstrations for smoke runs"),
 }

@@ -53,6 +53,10 @@ class TrainConfig:
                                   default=5_000, min=1)
     concat: int = param("memoryless baseline on a window of the last k observations (0: off)",
                         default=0, min=0)
+    keep_best: bool = param("save the policy of the best evaluation (the latest of equals) "
+                            "instead of the last one, as RL Zoo's best_model: for experts that "
+                            "short runs leave oscillating; learning curves are unchanged",
+                            default=False)
 
 
 # The sources a trained policy depends on (an experiment's module, which picks configurations
@@ -162,10 +166,11 @@ class _Member:
     obs: object = None
     curve: list = dataclasses.field(default_factory=list)
     episode_returns: list = dataclasses.field(default_factory=list)
+    best: dict | None = None  # with keep_best: {"step", "return", "modules"} of the best evaluation
 
     def loop_state(self):
-        return {name: getattr(self, name) for name in
-                ("episode", "episode_step", "episode_return", "obs", "curve", "episode_returns")}
+        return {name: getattr(self, name) for name in ("episode", "episode_step", "episode_return",
+                                                       "obs", "curve", "episode_returns", "best")}
 
 
 def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainConfig,
@@ -288,6 +293,11 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
             for i, m in enumerate(members):
                 m.curve.append({"step": step, "return": float(returns[i].mean()),
                                 **{k: float(v[i]) for k, v in info.items()}})
+                if train_config.keep_best and (m.best is None
+                                               or m.curve[-1]["return"] >= m.best["return"]):
+                    modules = agent.member_state_dict(i)["modules"]
+                    m.best = {"step": step, "return": m.curve[-1]["return"],
+                              "modules": {k: v.clone() for k, v in modules.items()}}
             bar.set_postfix(eval=" ".join(f"{r:.1f}" for r in returns.mean(1)))
         bar.update(1)
         unreported += len(members)
@@ -305,11 +315,14 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
     elapsed = seconds + time.time() - started
     results = {}
     for i, m in enumerate(members):
+        policy = m.best if m.best is not None else {"step": step,
+                                                    **agent.member_state_dict(i)}
         _save({"fingerprint": m.fingerprint, "obs_dim": obs_dim, "act_dim": act_dim,
-               "modules": agent.member_state_dict(i)["modules"]}, m.run_dir / POLICY)
+               "modules": policy["modules"]}, m.run_dir / POLICY)
         result = {"fingerprint": m.fingerprint, "curve": m.curve,
                   "episode_returns": m.episode_returns,
                   "final_return": m.curve[-1]["return"] if m.curve else None,
+                  "policy_step": policy["step"],
                   "seconds": elapsed, "seeds_in_process": len(members)}
         (m.run_dir / RESULT).write_text(json.dumps(result, indent=1))
         (m.run_dir / CHECKPOINT).unlink(missing_ok=True)  # the replay buffer is no longer needed
