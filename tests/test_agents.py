@@ -196,6 +196,21 @@ def test_recurrent_acting_carries_state():
     assert not np.allclose(a1, a2), "the same observation after a different history acts differently"
 
 
+@pytest.mark.parametrize("algorithm", ["sac", "td3"])
+def test_acting_on_many_states_acts_on_each_alone(algorithm):
+    agent = make_agent(3, 2, AgentConfig(algorithm=algorithm, **SMALL), seeds=[0, 1])
+    obs = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+    together = agent.act_on_states(obs, deterministic=True)
+    assert together.shape == (2, 5, 2)
+    for k in range(5):
+        alone, _ = agent.act(obs[:, k], deterministic=True)
+        assert np.allclose(together[:, k], alone, atol=1e-6)
+    explored = agent.act_on_states(obs)
+    assert np.all(np.abs(explored) <= 1.0) and not np.allclose(explored, together)
+    with pytest.raises(ValueError, match="recurrent agent acts on its history"):
+        make_agent(3, 2, AgentConfig(algorithm="rsac", **SMALL)).act_on_states(obs[:1])
+
+
 def test_unknown_algorithm_is_a_clear_error():
     with pytest.raises(ValueError, match="algorithm: expected one of"):
         AgentConfig(algorithm="ppo")

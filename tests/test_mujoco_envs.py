@@ -6,6 +6,7 @@ import pytest
 from rlrepro.envs import make_env, names
 from rlrepro.envs.mujoco import (BALANCE_PITCH, MUJOCO_IDS, balancing_reward, jumping_reward,
                                  observe, set_state)
+from rlrepro.evaluation.videos import render
 
 TASKS = list(MUJOCO_IDS)
 WITH_TIME_FEATURE = {"cheetah_fw", "cheetah_bw", "hopper", "cheetah_balancing", "cheetah_jumping"}
@@ -177,3 +178,22 @@ def test_skill_rewards_subtract_the_control_cost():
     _, rewards, infos = run(env, steps=10)
     np.testing.assert_allclose(rewards, [i["reward_skill"] + i["reward_ctrl"] for i in infos])
     assert all(i["reward_ctrl"] < 0 for i in infos)
+
+
+@pytest.mark.parametrize("name", ["cheetah_fw", "hopper"])
+def test_a_rendered_body_stays_in_view_far_from_its_start(name):
+    """The camera follows the body: 20 m down the track it is still in the picture."""
+    env = make_env(name, render_mode="rgb_array", width=96, height=96)
+    env.reset(seed=0)
+    start = render(env).astype(int)  # the first frame places the camera
+    simulator = env.unwrapped
+    qpos = simulator.data.qpos.copy()
+    qpos[0] += 20.0
+    simulator.set_state(qpos, simulator.data.qvel)
+    far = render(env).astype(int)
+    env.close()
+
+    def body(frame):  # the bodies are tan or brown, the floor grey
+        return ((frame[..., 0] - frame[..., 2]) > 40).sum()
+
+    assert body(start) > 30 and body(far) > 0.5 * body(start)

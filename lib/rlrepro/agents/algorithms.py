@@ -207,16 +207,32 @@ class Agent:
         """Recurrent state at the start of an episode (None: the summarizer starts from zeros)."""
         return None
 
-    @torch.no_grad()
     def act(self, obs, state=None, deterministic=False):
         """Actions in [-1, 1] ``(members, act_dim)`` for each member's newest observation
         ``(members, obs_dim)``, and the next recurrent state."""
-        x = torch.as_tensor(obs, dtype=torch.float32, device=self.device).view(self.members, 1, 1, -1)
-        features, state = self.actor.encoder(x, state)
+        obs = torch.as_tensor(obs, dtype=torch.float32, device=self.device).view(self.members, 1, -1)
+        action, state = self._act(obs, state, deterministic)
+        return action[:, 0], state
+
+    def act_on_states(self, obs, deterministic=False):
+        """Actions ``(members, n, act_dim)`` for ``n`` observations per member
+        ``(members, n, obs_dim)``, each acted on alone (memoryless agents): e.g. Deep RLSP
+        rolling its policy forward from many simulated states at once."""
+        if self.config.recurrent:
+            raise ValueError("act_on_states: a recurrent agent acts on its history; use act")
+        obs = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        return self._act(obs.view(self.members, -1, obs.shape[-1]), None, deterministic)[0]
+
+    @torch.no_grad()
+    def _act(self, obs, state, deterministic):
+        """Actions ``(members, n, act_dim)`` for observations ``(members, n, obs_dim)``."""
+        members, n, _ = obs.shape
+        features, state = self.actor.encoder(obs.view(members, n, 1, -1), state)
         action, _ = self.actor(features, deterministic, self.noise, with_log_prob=False)
-        action = action.view(self.members, -1).cpu().numpy()
+        action = action.view(members, n, -1).cpu().numpy()
         if not deterministic and not self.stochastic:
-            noise = [rng.normal(0.0, self.config.exploration_noise, self.act_dim) for rng in self.rngs]
+            noise = [rng.normal(0.0, self.config.exploration_noise, (n, self.act_dim))
+                     for rng in self.rngs]
             action = np.clip(action + np.stack(noise), -1.0, 1.0).astype(np.float32)
         return action, state
 

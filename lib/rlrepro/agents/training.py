@@ -26,6 +26,7 @@ from rlrepro.agents.algorithms import AgentConfig, concat_members, config_from_d
 from rlrepro.agents.buffers import sample_members
 from rlrepro.envs import make_env
 from rlrepro.evaluation.rollouts import episode_seed, evaluate
+from rlrepro.models import learned_reward
 from rlrepro.params import param
 
 CHECKPOINT, POLICY, RESULT = "checkpoint.pt", "policy.pt", "result.json"
@@ -57,13 +58,19 @@ class TrainConfig:
                             "instead of the last one, as RL Zoo's best_model: for experts that "
                             "short runs leave oscillating; learning curves are unchanged",
                             default=False)
+    reward: str = param("file of a learned reward to train on instead of the task's "
+                        "(rlrepro.models.learned_reward; '' = the task's); evaluations still "
+                        "score the task's true return", default="")
+    ignore_termination: bool = param("episodes end only at the time limit (Deep RLSP trains on "
+                                     "an inferred reward so)", default=False)
 
 
 # The sources a trained policy depends on (an experiment's module, which picks configurations
 # and analyses results, is not among them).
 POLICY_SOURCES = ("agents/algorithms.py", "agents/buffers.py", "agents/networks.py",
                   "agents/optim.py", "agents/training.py", "envs/registry.py", "envs/pomdp.py",
-                  "envs/mujoco.py", "models/mlp.py", "evaluation/rollouts.py")
+                  "envs/mujoco.py", "models/mlp.py", "models/state_vae.py",
+                  "models/learned_reward.py", "evaluation/rollouts.py")
 
 
 def code_version() -> str:
@@ -76,8 +83,11 @@ def code_version() -> str:
 
 
 def _fingerprint(agent_config: AgentConfig, train_config: TrainConfig, seed: int) -> dict:
+    """What a run is: its configurations, seed, code and the learned reward it trains on."""
+    reward = train_config.reward and hashlib.sha256(
+        pathlib.Path(train_config.reward).read_bytes()).hexdigest()[:16]
     return {"agent": dataclasses.asdict(agent_config), "train": dataclasses.asdict(train_config),
-            "seed": seed, "code": code_version()}
+            "seed": seed, "code": code_version(), **({"reward": reward} if reward else {})}
 
 
 def finished_result(run_dir, agent_config: AgentConfig, train_config: TrainConfig,
@@ -155,7 +165,7 @@ class _Member:
 
     run_dir: pathlib.Path
     seed: int
-    env_name: str
+    config: TrainConfig  # its task and reward
     fingerprint: dict
     env: object = None
     eval_env: object = None
@@ -175,7 +185,8 @@ class _Member:
 
 def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainConfig,
                 seeds: list[int], progress: bool = True, stop_at: int | None = None,
-                report=None, envs: list[str] | None = None) -> list[dict]:
+                report=None, envs: list[str] | None = None,
+                rewards: list[str] | None = None) -> list[dict]:
     """Train (or resume, or just load) one run per seed, all in this process; their results.
 
     The runs are the members of one agent (``rlrepro.agents.algorithms``), each with its own
@@ -188,12 +199,18 @@ def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainCo
     (``rlrepro.runner``). ``stop_at`` ends early at the first checkpoint at or after that step,
     as if the process were killed (for tests). ``envs`` gives each run its own task (default:
     ``train_config.env`` for all): runs of one agent configuration on tasks with the same
-    observation and action shapes (the cheetah's tasks) train together in the same way.
+    observation and action shapes (the cheetah's tasks) train together in the same way;
+    ``rewards`` gives each its own learned reward (``TrainConfig.reward``).
     """
     report = report or (lambda steps: None)
     envs = envs or [train_config.env] * len(seeds)
-    configs = [dataclasses.replace(train_config, env=env) for env in envs]
-    members = [_Member(pathlib.Path(d), seed, config.env, _fingerprint(agent_config, config, seed))
+    rewards = rewards or [train_config.reward] * len(seeds)
+    configs = [dataclasses.replace(train_config, env=env, reward=reward)
+               for env, reward in zip(envs, rewards, strict=True)]
+    for config in configs:
+        if config.reward and not pathlib.Path(config.reward).is_file():
+            raise FileNotFoundError(f"reward: no learned reward file {config.reward}")
+    members = [_Member(pathlib.Path(d), seed, config, _fingerprint(agent_config, config, seed))
                for d, seed, config in zip(run_dirs, seeds, configs, strict=True)]
     results = {}  # run folder -> result
     for m, config in zip(members, configs):
@@ -220,9 +237,12 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
                  stop_at, report) -> dict:
     """Train members that start (or resume) at the same step; ``{run folder: result}``."""
     for m in members:
-        m.env = make_env(m.env_name, concat=train_config.concat)
-        m.eval_env = make_env(m.env_name, concat=train_config.concat)
-    shapes = {m.env_name: (m.env.observation_space.shape, m.env.action_space.shape) for m in members}
+        reward = learned_reward.load(m.config.reward) if m.config.reward else None
+        m.env = make_env(m.config.env, concat=train_config.concat, reward=reward,
+                         ignore_termination=train_config.ignore_termination)
+        m.eval_env = make_env(m.config.env, concat=train_config.concat)
+    shapes = {m.config.env: (m.env.observation_space.shape, m.env.action_space.shape)
+              for m in members}
     if len(set(shapes.values())) > 1:
         raise ValueError(f"envs: runs trained together need one observation and action shape, "
                          f"got {shapes}")
@@ -258,7 +278,7 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
         for m in members:
             os.replace(m.run_dir / (CHECKPOINT + ".tmp"), m.run_dir / CHECKPOINT)
 
-    runs = ", ".join(f"{m.env_name} seed {m.seed}" for m in members)
+    runs = ", ".join(f"{m.config.env} seed {m.seed}" for m in members)
     bar = tqdm(total=train_config.total_steps, initial=step, disable=not progress,
                desc=f"{agent_config.algorithm} {runs}")
     last_checkpoint, unreported = step, step * len(members)

@@ -131,9 +131,17 @@ class TimeFeature(gym.Wrapper):
                 truncated or self.t >= self.max_steps, info)
 
 
+# The model camera that follows the body, for the tasks that move away: gymnasium 1.x renders
+# HalfCheetah-v5 from a fixed free camera, which a running cheetah leaves within 2 m.
+TRACKING_CAMERA = {"HalfCheetah-v5": "track", "Hopper-v5": "track"}
+
+
 def make_task(base: str, time_feature: bool = True, skill: str | None = None, **kwargs) -> gym.Env:
     """The gymnasium task ``base`` (e.g. ``HalfCheetah-v5``, built with ``kwargs``), with a
-    skill reward and the time feature if asked: the entry point of the ``rlrepro/...`` ids."""
+    skill reward and the time feature if asked: the entry point of the ``rlrepro/...`` ids.
+    Rendered, it is seen from the camera that follows the body unless another is asked for."""
+    if "render_mode" in kwargs and not {"camera_id", "camera_name"} & set(kwargs):
+        kwargs.setdefault("camera_name", TRACKING_CAMERA.get(base))
     env = gym.make(base, **kwargs)
     if skill is not None:
         env = SkillReward(env, skill)

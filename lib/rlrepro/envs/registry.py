@@ -72,10 +72,32 @@ class ConcatObservations(gym.Wrapper):
         return np.concatenate(self.frames).astype(np.float32), *rest
 
 
-def make_env(name: str, concat: int = 0, **options) -> gym.Env:
+class LearnedReward(gym.Wrapper):
+    """Pays ``reward(s')``, a learned function of the state after the step, instead of the task's
+    reward (kept in ``info["true_reward"]``; None keeps paying it). With ``ignore_termination``
+    an episode ends only at its time limit, as Deep RLSP trains on an inferred reward: where the
+    task ends an episode (a fallen Hopper) would otherwise tell the policy about the true
+    reward."""
+
+    def __init__(self, env, reward: Callable | None, ignore_termination: bool = False):
+        super().__init__(env)
+        self.reward, self.ignore_termination = reward, ignore_termination
+
+    def step(self, action):
+        obs, true_reward, terminated, truncated, info = self.env.step(action)
+        reward = (true_reward if self.reward is None
+                  else float(self.reward(np.asarray(obs)[None])[0]))
+        return (obs, reward, terminated and not self.ignore_termination, truncated,
+                {**info, "true_reward": true_reward})
+
+
+def make_env(name: str, concat: int = 0, reward: Callable | None = None,
+             ignore_termination: bool = False, **options) -> gym.Env:
     """The task ``name`` (a registered name or a gymnasium id); continuous actions in [-1, 1],
-    float32 observations; ``concat=k > 1`` observes the last k observations. ``options`` go to
-    the task's constructor (e.g. ``render_mode="rgb_array"`` for GIFs of a MuJoCo task)."""
+    float32 observations; ``concat=k > 1`` observes the last k observations. ``reward`` (a
+    function of a batch of next states, e.g. ``models.learned_reward.LatentReward``) replaces
+    the task's reward (``LearnedReward``). ``options`` go to the task's constructor (e.g.
+    ``render_mode="rgb_array"`` for GIFs of a MuJoCo task)."""
     if name in _TASKS:
         env = _TASKS[name].factory(**options)
     elif name in gym.registry:
@@ -85,6 +107,8 @@ def make_env(name: str, concat: int = 0, **options) -> gym.Env:
     if isinstance(env.action_space, gym.spaces.Box):
         ones = np.ones(env.action_space.shape, dtype=np.float32)
         env = gym.wrappers.RescaleAction(env, -ones, ones)
+    if reward is not None or ignore_termination:
+        env = LearnedReward(env, reward, ignore_termination)
     if concat > 1:
         env = ConcatObservations(env, concat)
     if isinstance(env.observation_space, gym.spaces.Box):

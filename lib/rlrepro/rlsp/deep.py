@@ -26,6 +26,7 @@ from torch import nn
 
 from rlrepro.envs.gridworlds import TabularModel
 from rlrepro.models.mlp import mlp
+from rlrepro.rlsp.estimator import clipped_gradient, simulate_past_and_future
 from rlrepro.rlsp.tabular import state_distributions, value_iteration
 
 
@@ -53,15 +54,6 @@ def step(model: TabularModel, states, actions, rng):
         return model.next_state[states, actions]
     P = model.transitions
     return sample_rows(P.indptr, P.indices, P.data, states * model.n_actions + actions, rng)
-
-
-def rollout_features(model, policies, starts, rng):
-    """Roll the time-dependent ``policies`` forward from ``starts``; sum the visited features."""
-    states, total = starts, model.features[starts].copy()
-    for pi in policies:
-        states = step(model, states, sample_actions(pi[states], rng), rng)
-        total += model.features[states]
-    return total
 
 
 class ExactInverseModels:
@@ -236,17 +228,15 @@ class LearnedInverseModels:
 
 def estimate_gradient(model, theta, horizon, p0, inverse_models, *, n_trajectories=200,
                       temperature=1.0, max_norm=10.0, rng=None):
-    """Deep RLSP's estimate of ``d/dtheta log p(s_0 | theta)``: backward minus forward features."""
+    """Deep RLSP's estimate of ``d/dtheta log p(s_0 | theta)``: backward minus forward features
+    (``rlsp.estimator``); log pi = (Q - V) / temperature, so the feature difference estimates
+    the gradient of Q - V."""
     rng = rng if rng is not None else np.random.default_rng()
     policies = value_iteration(model, model.features @ theta, horizon, temperature)
     inverse_models.prepare(policies, p0)
-    states = np.full(n_trajectories, model.observed_state)
-    backward = model.features[states].copy()
-    for t in range(horizon - 2, -1, -1):
-        states = inverse_models.backward_step(t, states, rng)
-        backward += model.features[states]
-    forward = rollout_features(model, policies, states, rng)
-    # log pi = (Q - V) / temperature: the feature difference estimates the gradient of Q - V.
-    gradient = (backward - forward).mean(axis=0) / temperature
-    norm = np.linalg.norm(gradient)
-    return gradient * (max_norm / norm) if norm > max_norm else gradient
+    backward, forward, _ = simulate_past_and_future(
+        np.full(n_trajectories, model.observed_state), len(policies),
+        lambda t, states: inverse_models.backward_step(t, states, rng),
+        lambda t, states: step(model, states, sample_actions(policies[t][states], rng), rng),
+        lambda states: model.features[states])
+    return clipped_gradient(backward, forward, temperature=temperature, max_norm=max_norm)
