@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
+from rlrepro.agents.algorithms import AgentConfig
 from rlrepro.envs import make_env
-from rlrepro.rlsp.mujoco import SimulatorBatch, estimate_gradient
+from rlrepro.models.inverse_dynamics import InverseDynamics, InverseDynamicsConfig
+from rlrepro.models.inverse_dynamics import fit as fit_dynamics
+from rlrepro.models.inverse_policy import InversePolicyConfig
+from rlrepro.models.state_vae import StateVAE, StateVAEConfig
+from rlrepro.models.state_vae import fit as fit_vae
+from rlrepro.rlsp.mujoco import DeepRLSPConfig, SimulatorBatch, deep_rlsp, estimate_gradient
 
 HORIZON = 8
 
@@ -68,3 +74,52 @@ def test_the_exact_past_and_the_policy_that_made_it_give_a_zero_gradient():
                                     SimulatorBatch("inverted_pendulum", 4), pushed, features, rng)
     assert np.abs(gradient).max() > 1e-2
     assert np.linalg.norm(gradient) <= 10.0 + 1e-9
+
+
+@pytest.fixture(scope="module")
+def pendulum_models():
+    """A small VAE and inverse dynamics fit to random InvertedPendulum transitions."""
+    env, rng = make_env("inverted_pendulum"), np.random.default_rng(0)
+    rows = []
+    for episode in range(40):
+        obs, _ = env.reset(seed=episode)
+        for _ in range(100):
+            action = rng.uniform(-1, 1, 1).astype(np.float32)
+            next_obs, _, terminated, truncated, _ = env.step(action)
+            rows.append((obs, action, next_obs))
+            obs = next_obs
+            if terminated or truncated:
+                break
+    states, actions, next_states = map(np.array, zip(*rows))
+    vae_cfg = StateVAEConfig(latent_dim=4, hidden_layers=1, hidden_size=32, lr=1e-3, epochs=10,
+                             batch_size=64)
+    vae = StateVAE(4, vae_cfg)
+    fit_vae(vae, states, vae_cfg)
+    dynamics_cfg = InverseDynamicsConfig(hidden_layers=2, hidden_size=64, lr=1e-3, epochs=10,
+                                         batch_size=64)
+    dynamics = InverseDynamics(4, 1, dynamics_cfg)
+    fit_dynamics(dynamics, states, actions, next_states, dynamics_cfg)
+    return vae, dynamics, states
+
+
+@pytest.mark.parametrize("threshold, horizons", [(float("inf"), [1, 2, 3]),
+                                                 (0.0, [1, 1, 2, 2, 3, 3])])
+def test_deep_rlsp_ascends_its_gradient_and_grows_the_horizon_when_it_settles(
+        pendulum_models, threshold, horizons):
+    vae, dynamics, states = pendulum_models
+    cfg = DeepRLSPConfig(horizons=(1, 2, 3), max_epochs_per_horizon=2, threshold=threshold,
+                         n_trajectories=16, solver_steps=100, episode_steps=30,
+                         inverse_policy_pairs=128)
+    history = deep_rlsp("inverted_pendulum", states[:3], vae, dynamics, states,
+                        AgentConfig(algorithm="sac", hidden=(16, 16), transitions_per_batch=32),
+                        cfg, InversePolicyConfig(hidden_layers=1, hidden_size=16, lr=1e-3,
+                                                 batch_size=32))
+    assert [h["horizon"] for h in history] == horizons
+    theta = vae.encode(states[:3], sample=False).numpy().sum(axis=0)
+    theta /= np.linalg.norm(theta)
+    for record in history:  # theta moves by the learning rate times the clipped gradient
+        gradient = np.array(record["gradient"])
+        step = gradient * min(1.0, cfg.max_gradient_norm / np.linalg.norm(gradient))
+        theta = theta + cfg.learning_rate * step
+        assert np.allclose(record["theta"], theta, atol=1e-5)
+        assert np.linalg.norm(gradient) > 0
