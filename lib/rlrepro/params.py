@@ -24,6 +24,7 @@ SCHEMAS = {
     "gridworld_rlsp": "rlrepro.rlsp.experiment:GridworldRLSPConfig",
     "recurrent_offpolicy": "rlrepro.agents.experiment:RecurrentOffPolicyConfig",
     "mujoco_experts": "rlrepro.agents.experts:MujocoExpertsConfig",
+    "mujoco_rlsp": "rlrepro.rlsp.mujoco_experiment:MujocoRLSPConfig",
 }
 
 

@@ -1,0 +1,511 @@
+"""Deep RLSP on MuJoCo, the experiment of ``notebooks/mujoco_rlsp.ipynb`` (Lindner et al., ICLR
+2021, Sec. 3.3-3.4, Table 1): infer a reward from a few observed states of an expert's world,
+train a fresh SAC on it, and score that policy by the task's TRUE return.
+
+Per task, cached in ``data/models/mujoco_rlsp/<profile>/<task>/``:
+
+1. feature data: random rollouts (and, where random episodes end at once, as the pendulum's,
+   rollouts of the expert acting stochastically: the original's mix);
+2. the state VAE (features ``phi``) and the inverse dynamics, fit once on them.
+
+Per (task, n observed states, draw), in ``data/policies/mujoco_rlsp/<profile>/<task>/n<n>_draw<d>/``:
+
+3. the inferred reward of each method (``<method>/reward.pt``): Deep RLSP's ``theta`` (the
+   ascent of ``rlsp.mujoco.deep_rlsp``; its epochs in ``deep_rlsp/history.json``),
+   AverageFeatures' normalised mean feature of the observed states, Waypoints' max over them;
+4. an evaluation SAC trained on each reward (``<method>/eval/``, a run folder of
+   ``agents.training``: cached, resumable), its curve scored on the true return.
+
+The observed states come from the experts stage (``data/datasets/mujoco_experts/<profile>/``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import pathlib
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlrepro.agents import experts
+from rlrepro.agents.algorithms import AgentConfig
+from rlrepro.agents.training import TrainConfig, finished_result, load_policy, train_seeds
+from rlrepro.demonstrations import load as load_transitions
+from rlrepro.envs import make_env
+from rlrepro.evaluation.rollouts import UniformPolicy, episode_seed, run_episodes
+from rlrepro.models import inverse_dynamics as dynamics_model
+from rlrepro.models import state_vae
+from rlrepro.models.inverse_policy import InversePolicyConfig
+from rlrepro.models.learned_reward import LatentReward
+from rlrepro.params import param
+from rlrepro.rlsp.mujoco import DeepRLSPConfig, deep_rlsp
+from rlrepro.runner import Launcher, run_parallel
+
+TASKS = ("inverted_pendulum", "cheetah_fw", "cheetah_bw", "hopper")
+METHODS = ("deep_rlsp", "average_features", "waypoints")
+FEATURE_OFFSET, FINAL_OFFSET = 5 * 10**6, 6 * 10**6  # episode seeds of the feature data, scores
+
+
+@dataclass(frozen=True)
+class MujocoRLSPConfig:
+    """Parameters of ``notebooks/mujoco_rlsp.ipynb`` (section ``mujoco_rlsp``)."""
+
+    tasks: list[str] = param("tasks whose expert's states are observed", choices=TASKS)
+    n_states: list[int] = param("sizes of the observed-state sets (paper: 1, 10, 50; the "
+                                "experts stage's observed_states)", min=1)
+    seeds: int = param("observed-state sets per size (the experts' draws), each a seed of every "
+                       "method (paper: 3)", min=1)
+    methods: list[str] = param("reward inference methods", choices=METHODS)
+    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64)
+    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs")
+    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"))
+    # Feature data and models (the original's scripts/train_vae.py, train_inverse_dynamics.py).
+    feature_episodes: int = param("random rollouts the VAE and inverse dynamics learn from "
+                                  "(paper: 100)", min=1)
+    expert_episodes: dict[str, int] = param("task -> rollouts of its expert acting "
+                                            "stochastically added to the feature data (paper: "
+                                            "the pendulum's mix, whose random episodes end at "
+                                            "once)", choices=TASKS, min=0)
+    feature_steps: int = param("steps per feature rollout at most (paper: 1000)", min=1)
+    latent_dim: int = param("size of phi(s) (paper: 30)", min=1)
+    vae_layers: int = param("hidden layers of the VAE's encoder and decoder (paper: 2)", min=1)
+    vae_size: int = param("units per VAE layer (paper: 512)", min=1)
+    vae_lr: float = param("VAE step size (paper: 1e-5)", min=1e-8)
+    vae_epochs: int = param("VAE passes through the feature data (paper: 100)", min=1)
+    dynamics_layers: int = param("hidden layers of the inverse dynamics (paper: 5)", min=1)
+    dynamics_size: int = param("units per inverse-dynamics layer (paper: 1024)", min=1)
+    dynamics_lr: float = param("inverse-dynamics step size (paper: 1e-5)", min=1e-8)
+    dynamics_epochs: int = param("inverse-dynamics passes through the data (paper: 100)", min=1)
+    model_batch: int = param("batch of the VAE and inverse dynamics (paper: 500)", min=1)
+    inverse_policy_layers: int = param("hidden layers of the inverse policy (paper: 3)", min=1)
+    inverse_policy_size: int = param("units per inverse-policy layer (paper: 512)", min=1)
+    inverse_policy_lr: float = param("inverse-policy step size (paper: 1e-4)", min=1e-8)
+    inverse_policy_pairs: int = param("(s', a) pairs the inverse policy is refit on each epoch "
+                                      "(paper: 100k)", min=1)
+    # Deep RLSP's ascent (rlsp.mujoco.DeepRLSPConfig).
+    horizons: list[int] = param("horizon curriculum (paper: 1..30)", min=1)
+    max_epochs_per_horizon: int = param("epochs per horizon at most (paper: 10)", min=1)
+    threshold: float = param("next horizon when the mean of the last 10 gradients is shorter "
+                             "(paper: 2.0)", min=0.0)
+    n_trajectories: int = param("simulated trajectories per gradient (paper: 200)", min=1)
+    learning_rate: float = param("step of the ascent on theta (paper: 0.01)", min=0.0)
+    solver_steps: dict[str, int] = param("task -> SAC steps between gradient steps (paper: "
+                                         "pendulum 50k, cheetah 10k, hopper 20k)",
+                                         choices=TASKS, min=1)
+    episode_steps: dict[str, int] = param("task -> length of the solver's training episodes "
+                                          "(paper: 30; pendulum 1000)", choices=TASKS, min=1)
+    reset_solver: dict[str, bool] = param("task -> a fresh SAC every epoch (paper: pendulum)",
+                                          choices=TASKS)
+    reset_probability: float = param("share of solver episodes started in simulated or observed "
+                                     "states (paper: 0.2)", min=0.0, max=1.0)
+    reweight: bool = param("weigh trajectories by their walk's cosine similarity with an "
+                           "initial state (paper: on)")
+    # The SACs: the solver inside Deep RLSP and the evaluation policy on each inferred reward.
+    hidden: list[int] = param("hidden layers of every SAC (paper: 256, 256; pendulum 64, 64)",
+                              min=1)
+    lr: float = param("SAC step size (paper: 3e-4)", min=1e-7, max=1.0)
+    transitions_per_batch: int = param("SAC batch (paper: 256)", min=1)
+    eval_steps: dict[str, int] = param("task -> steps of the evaluation SAC on an inferred reward "
+                                       "(paper: 2M; pendulum 60k)", choices=TASKS, min=1)
+    eval_random_steps: int = param("uniform random actions before the evaluation SAC learns "
+                                   "(paper: 10k)", min=0)
+    eval_every: int = param("steps between evaluations of the true return", min=1)
+    eval_episodes: int = param("true-return episodes per evaluation", min=1)
+    final_episodes: int = param("deterministic episodes scoring each final policy (paper: 10; "
+                                ">= 20 for an interval)", min=1)
+
+    def check(self):
+        errors = []
+        for key in ("solver_steps", "episode_steps", "eval_steps"):
+            errors += [f"'{key}': no value for task {task!r}" for task in self.tasks
+                       if task not in getattr(self, key)]
+        errors += [f"'eval_steps.{task}': eval_every ({self.eval_every}) must divide it"
+                   for task, steps in self.eval_steps.items() if steps % self.eval_every]
+        return errors
+
+
+# --- feature data and models ----------------------------------------------------------------
+
+def models_dir(data_dir, profile, task) -> pathlib.Path:
+    return pathlib.Path(data_dir) / "models" / "mujoco_rlsp" / profile / task
+
+
+def runs_dir(data_dir, profile, task, n, draw) -> pathlib.Path:
+    return (pathlib.Path(data_dir) / "policies" / "mujoco_rlsp" / profile / task /
+            f"n{n}_draw{draw}")
+
+
+def _key(*parts) -> str:
+    """A short hash of what a cached file was made from."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def feature_data(cfg: MujocoRLSPConfig, profile: str, task: str, data_dir="data") -> dict:
+    """Transitions (s, a, s') of random rollouts and of the task's expert acting
+    stochastically (``expert_episodes``); cached."""
+    path = models_dir(data_dir, profile, task) / "feature_data.npz"
+    key = _key(cfg.feature_episodes, cfg.expert_episodes.get(task, 0), cfg.feature_steps)
+    if path.is_file():
+        with np.load(path) as saved:
+            if str(saved["key"]) == key:
+                return {name: saved[name] for name in ("states", "actions", "next_states")}
+    act_dim = experts.spaces(task)[1][0]
+    policies = [(UniformPolicy(act_dim, 0), cfg.feature_episodes, True)]
+    if cfg.expert_episodes.get(task, 0):
+        expert, _ = load_policy(experts.run_dir(data_dir, profile, task, 0),
+                                copies=cfg.expert_episodes[task])
+        policies.append((expert, cfg.expert_episodes[task], False))
+    rows = []
+    for k, (policy, episodes, deterministic) in enumerate(policies):  # episodes in lockstep
+        envs = [experts.TransitionRecorder(gym.wrappers.TimeLimit(make_env(task),
+                                                                  cfg.feature_steps))
+                for _ in range(episodes)]
+        seeds = [episode_seed(k, FEATURE_OFFSET + i) for i in range(episodes)]
+        run_episodes(policy, envs, seeds, deterministic=deterministic)
+        rows += [row for env in envs for row in env.rows]
+    data = {"states": np.array([r[0] for r in rows], np.float32),
+            "actions": np.array([r[1] for r in rows], np.float32),
+            "next_states": np.array([r[2] for r in rows], np.float32)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, key=key, **data)
+    return data
+
+
+def vae_config(cfg: MujocoRLSPConfig) -> state_vae.StateVAEConfig:
+    return state_vae.StateVAEConfig(latent_dim=cfg.latent_dim, hidden_layers=cfg.vae_layers,
+                                    hidden_size=cfg.vae_size, lr=cfg.vae_lr,
+                                    epochs=cfg.vae_epochs, batch_size=cfg.model_batch)
+
+
+def dynamics_config(cfg: MujocoRLSPConfig) -> dynamics_model.InverseDynamicsConfig:
+    return dynamics_model.InverseDynamicsConfig(
+        hidden_layers=cfg.dynamics_layers, hidden_size=cfg.dynamics_size, lr=cfg.dynamics_lr,
+        epochs=cfg.dynamics_epochs, batch_size=cfg.model_batch)
+
+
+def feature_models(cfg: MujocoRLSPConfig, profile: str, task: str, data_dir="data"):
+    """The task's state VAE and inverse dynamics, fit once on its feature data (cached), and the
+    losses of their training (None when loaded)."""
+    data = feature_data(cfg, profile, task, data_dir)
+    obs_dim, act_dim = data["states"].shape[1], data["actions"].shape[1]
+    path = models_dir(data_dir, profile, task) / "models.pt"
+    key = _key(dataclasses.asdict(vae_config(cfg)), dataclasses.asdict(dynamics_config(cfg)),
+               hashlib.sha256(data["states"].tobytes()).hexdigest())
+    vae = state_vae.StateVAE(obs_dim, vae_config(cfg))
+    dynamics = dynamics_model.InverseDynamics(obs_dim, act_dim, dynamics_config(cfg))
+    if path.is_file():
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        if saved["key"] == key:
+            vae.load_state_dict(saved["vae"])
+            dynamics.load_state_dict(saved["dynamics"])
+            return vae, dynamics, None
+    losses = {"vae": state_vae.fit(vae, data["states"], vae_config(cfg)),
+              "inverse_dynamics": dynamics_model.fit(dynamics, data["states"], data["actions"],
+                                                     data["next_states"], dynamics_config(cfg))}
+    torch.save({"key": key, "vae": vae.state_dict(), "dynamics": dynamics.state_dict()}, path)
+    (path.parent / "losses.json").write_text(json.dumps(losses))
+    return vae, dynamics, losses
+
+
+# --- reward inference -----------------------------------------------------------------------
+
+def observed_states(profile, task, n, draw, data_dir="data") -> np.ndarray:
+    path = experts.observed_states_file(data_dir, profile, task, n, draw)
+    return load_transitions(path, task, "observed_states", n).observations
+
+
+def rlsp_config(cfg: MujocoRLSPConfig, task: str) -> DeepRLSPConfig:
+    return DeepRLSPConfig(horizons=tuple(cfg.horizons),
+                          max_epochs_per_horizon=cfg.max_epochs_per_horizon,
+                          threshold=cfg.threshold, n_trajectories=cfg.n_trajectories,
+                          learning_rate=cfg.learning_rate, reweight=cfg.reweight,
+                          solver_steps=cfg.solver_steps[task],
+                          reset_solver=cfg.reset_solver.get(task, False),
+                          episode_steps=cfg.episode_steps[task],
+                          reset_probability=cfg.reset_probability,
+                          inverse_policy_pairs=cfg.inverse_policy_pairs)
+
+
+def sac_config(cfg: MujocoRLSPConfig) -> AgentConfig:
+    return AgentConfig(algorithm="sac", hidden=tuple(cfg.hidden), lr=cfg.lr,
+                       transitions_per_batch=cfg.transitions_per_batch, device=cfg.device)
+
+
+def infer_rewards(cfg: MujocoRLSPConfig, profile: str, task: str, n: int, draw: int,
+                  data_dir="data") -> dict:
+    """Each method's reward file for one observed-state set (cached), and Deep RLSP's epochs."""
+    folder = runs_dir(data_dir, profile, task, n, draw)
+    observed = observed_states(profile, task, n, draw, data_dir)
+    vae, dynamics, _ = feature_models(cfg, profile, task, data_dir)
+    phi = vae.encode(observed, sample=False)
+    out = {}
+    for method in cfg.methods:
+        path = folder / method / "reward.pt"
+        key = _key(method, observed.tolist(), _model_key(data_dir, profile, task),
+                   dataclasses.asdict(rlsp_config(cfg, task)) if method == "deep_rlsp" else None,
+                   dataclasses.asdict(sac_config(cfg)) if method == "deep_rlsp" else None,
+                   [cfg.inverse_policy_layers, cfg.inverse_policy_size, cfg.inverse_policy_lr])
+        done = path.with_name("key.txt")
+        history_file = path.with_name("history.json")
+        if not (path.is_file() and done.is_file() and done.read_text() == key):
+            if method == "average_features":
+                theta = phi.sum(0) / phi.sum(0).norm()
+                LatentReward(vae, theta).save(path)
+            elif method == "waypoints":
+                LatentReward(vae, phi / phi.norm(dim=1, keepdim=True), "max").save(path)
+            else:
+                inverse_policy = InversePolicyConfig(
+                    hidden_layers=cfg.inverse_policy_layers,
+                    hidden_size=cfg.inverse_policy_size, lr=cfg.inverse_policy_lr,
+                    batch_size=cfg.model_batch)
+                history = deep_rlsp(task, observed, vae, dynamics,
+                                    feature_data(cfg, profile, task, data_dir)["states"],
+                                    sac_config(cfg), rlsp_config(cfg, task), inverse_policy,
+                                    seed=draw)
+                theta = np.array(history[-1]["theta"]) if history else phi.sum(0).numpy()
+                LatentReward(vae, theta / np.linalg.norm(theta)).save(path)
+                history_file.write_text(json.dumps(history))
+            done.write_text(key)
+        out[method] = {"reward": str(path),
+                       "history": (json.loads(history_file.read_text())
+                                   if history_file.is_file() else None)}
+    return out
+
+
+def _model_key(data_dir, profile, task) -> str:
+    path = models_dir(data_dir, profile, task) / "models.pt"
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+# --- evaluation -------------------------------------------------------------------------------
+
+def eval_config(cfg: MujocoRLSPConfig, task: str) -> TrainConfig:
+    """A fresh SAC on an inferred reward, termination ignored (the original's evaluation)."""
+    return TrainConfig(env=task, total_steps=cfg.eval_steps[task],
+                       random_steps=cfg.eval_random_steps, eval_every=cfg.eval_every,
+                       eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.eval_every,
+                       ignore_termination=True)
+
+
+def eval_folder(data_dir, profile, task, n, draw, method) -> pathlib.Path:
+    return runs_dir(data_dir, profile, task, n, draw) / method / "eval"
+
+
+def run_task(task, cfg: MujocoRLSPConfig, profile, data_dir, report=None) -> list[dict]:
+    """One task's job: its models, every reward, and the evaluation SACs on them, trained as
+    the members of one agent; one row per (n, draw, method) with the true-return curve."""
+    rewards = {(n, draw): infer_rewards(cfg, profile, task, n, draw, data_dir)
+               for n in cfg.n_states for draw in range(cfg.seeds)}
+    runs = [(n, draw, method, rewards[n, draw][method])
+            for (n, draw) in rewards for method in cfg.methods]
+    folders = [eval_folder(data_dir, profile, task, n, draw, method)
+               for n, draw, method, _ in runs]
+    results = train_seeds(folders, sac_config(cfg), eval_config(cfg, task),
+                          [draw for _, draw, _, _ in runs], progress=False, report=report,
+                          rewards=[r["reward"] for *_, r in runs])
+    return [{"task": task, "n": n, "draw": draw, "method": method, "history": r["history"],
+             "steps": [c["step"] for c in result["curve"]],
+             "true_returns": [c["return"] for c in result["curve"]],
+             "seconds": result["seconds"]}
+            for (n, draw, method, r), result in zip(runs, results)]
+
+
+def finished(job) -> bool:
+    """Whether every evaluation policy of the job is trained on its current reward file."""
+    cfg, task = job["cfg"], job["task"]
+    for n in cfg.n_states:
+        for draw in range(cfg.seeds):
+            for method in cfg.methods:
+                folder = eval_folder(job["data_dir"], job["profile"], task, n, draw, method)
+                reward = folder.parent / "reward.pt"
+                if not reward.is_file() or finished_result(
+                        folder, sac_config(cfg),
+                        dataclasses.replace(eval_config(cfg, task), reward=str(reward)),
+                        draw) is None:
+                    return False
+    return True
+
+
+def run_all(cfg: MujocoRLSPConfig, profile: str, data_dir="data") -> list[dict]:
+    """Every task's rows, training what is not trained yet (one job per task, the longest
+    first)."""
+    tasks = sorted(cfg.tasks, key=lambda t: -cfg.eval_steps[t])
+    jobs = [dict(task=task, cfg=cfg, profile=profile, data_dir=str(data_dir)) for task in tasks]
+    results = run_parallel(run_task, jobs, workers=cfg.workers, launcher=cfg.launcher,
+                           desc="Deep RLSP and evaluation", name=lambda j: j["task"],
+                           finished=finished)
+    return [row for rows in results for row in rows]
+
+
+def score(cfg: MujocoRLSPConfig, profile: str, row: dict, data_dir="data") -> dict:
+    """``final_episodes`` deterministic episodes of one evaluation policy on the true task:
+    their returns, lengths and forward velocities (``agents.experts.play``)."""
+    folder = eval_folder(data_dir, profile, row["task"], row["n"], row["draw"], row["method"])
+    seeds = [episode_seed(row["draw"], FINAL_OFFSET + k) for k in range(cfg.final_episodes)]
+    policy, _ = load_policy(folder, copies=len(seeds))
+    return experts.play(policy, row["task"], seeds)
+
+
+# --- analysis -------------------------------------------------------------------------------
+
+GIF_STEPS = 300  # steps of an evaluation policy's GIF
+DIRECTION = {"cheetah_fw": 1.0, "cheetah_bw": -1.0}  # the way the expert runs
+
+
+def expert_scores(data_dir) -> dict:
+    """The experts stage's expert and random returns (``data/metrics/mujoco_experts.json``)."""
+    path = pathlib.Path(data_dir) / "metrics" / "mujoco_experts.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; run the mujoco_experts stage first "
+                                f"(dvc repro mujoco_experts)")
+    metrics = json.loads(path.read_text())
+    return {key: metrics[key] for key in ("expert_return", "random_return")}
+
+
+def check_inputs(cfg: MujocoRLSPConfig, profile: str, data_dir="data"):
+    """Every observed-state set the run needs exists and is well formed (a clear error naming
+    the file otherwise), and every task has an expert score."""
+    scores = expert_scores(data_dir)
+    missing = [t for t in cfg.tasks if t not in scores["expert_return"]]
+    if missing:
+        raise ValueError(f"tasks: no expert of {missing} in data/metrics/mujoco_experts.json; "
+                         f"add them to the mujoco_experts stage's tasks")
+    for task in cfg.tasks:
+        for n in cfg.n_states:
+            for draw in range(cfg.seeds):
+                observed_states(profile, task, n, draw, data_dir)
+
+
+def table(cfg: MujocoRLSPConfig, profile: str, runs, experts_: dict, data_dir="data"):
+    """One row per (task, n, method): the final policies' true return over all their episodes
+    (mean and 95% bootstrap interval, pooled over draws), normalised (0 random, 1 expert), and
+    the mean forward velocity."""
+    import pandas as pd
+
+    from rlrepro.evaluation.statistics import mean_interval
+
+    out = []
+    for (task, n, method), group in runs.groupby(["task", "n", "method"]):
+        played = [score(cfg, profile, row, data_dir) for row in group.to_dict("records")]
+        returns = np.concatenate([p["returns"] for p in played])
+        velocity = float(np.nanmean(np.concatenate([p["forward_velocity"] for p in played])))
+        mean, low, high = (float(v[0]) for v in mean_interval({"x": returns[:, None]})["x"])
+        expert, random = experts_["expert_return"][task], experts_["random_return"][task]
+        out.append({"task": task, "n": int(n), "method": method, "true_return": mean,
+                    "low": low, "high": high,
+                    "normalised": (mean - random) / (expert - random),
+                    "forward_velocity": velocity if np.isfinite(velocity) else None,
+                    "label": f"{mean:.0f}\n[{low:.0f}, {high:.0f}]"})
+    return pd.DataFrame(out)
+
+
+def table_markdown(frame, experts_: dict):
+    """Table 1 as text: a column per method, the expert and random policy beside them."""
+    cells = frame.assign(cell=lambda f: [f"{r:.0f} [{lo:.0f}, {hi:.0f}]" for r, lo, hi in
+                                         zip(f.true_return, f.low, f.high)])
+    wide = cells.pivot(index=["task", "n"], columns="method", values="cell").reset_index()
+    wide["expert"] = [f"{experts_['expert_return'][t]:.0f}" for t in wide.task]
+    wide["random"] = [f"{experts_['random_return'][t]:.0f}" for t in wide.task]
+    return wide
+
+
+def metrics(frame, experts_: dict) -> dict:
+    """The numbers the scorecard and later stages read (n as strings, as the issue asks)."""
+    def nested(column):
+        out = {}
+        for row in frame.to_dict("records"):
+            out.setdefault(row["task"], {}).setdefault(row["method"], {})[str(row["n"])] = \
+                row[column]
+        return out
+
+    directed = frame[frame.task.isin(list(DIRECTION))].assign(
+        directed=lambda f: [v * DIRECTION[t] for t, v in zip(f.task, f.forward_velocity)])
+    out = {"true_return": nested("true_return"),
+           "true_return_ci": {t: {m: {n: [lo, hi] for n, lo, hi in zip(
+               g.n.astype(str), g.low, g.high)} for m, g in tg.groupby("method")}
+               for t, tg in frame.groupby("task")},
+           "normalised_return": nested("normalised"),
+           "velocity_in_expert_direction": {
+               t: {m: {str(n): v for n, v in zip(g.n, g.directed)} for m, g in tg.groupby("method")}
+               for t, tg in directed.groupby("task")},
+           "expert_return": experts_["expert_return"], "random_return": experts_["random_return"]}
+    out["claims"] = claims(frame)
+    return out
+
+
+def claims(frame) -> dict:
+    """Deep RLSP against AverageFeatures on the cheetah, at the largest observed-state set:
+    the largest margin in normalised true return over the tasks run (None if not run)."""
+    largest = frame[(frame.n == frame.n.max()) & frame.task.isin(list(DIRECTION))]
+    margins = []
+    for _, group in largest.groupby("task"):
+        score = dict(zip(group.method, group.normalised))
+        if {"deep_rlsp", "average_features"} <= set(score):
+            margins.append(score["deep_rlsp"] - score["average_features"])
+    return {"deep_rlsp_over_average_features_max": max(margins) if margins else None}
+
+
+def verdict_text(metrics_: dict, cfg: MujocoRLSPConfig) -> str:
+    """The notebook's analysis, written from this run's numbers (Markdown)."""
+    n = str(max(cfg.n_states))
+    lines = []
+    for task, methods in metrics_["normalised_return"].items():
+        scores = ", ".join(f"{m} {v[n]:.2f}" for m, v in methods.items() if n in v)
+        line = f"- **{task}**, n = {n}, normalised true return: {scores}"
+        velocities = metrics_["velocity_in_expert_direction"].get(task)
+        if velocities:
+            moving = {m: v[n] for m, v in velocities.items() if n in v}
+            line += ("; speed in the expert's direction (m/s): "
+                     + ", ".join(f"{m} {v:.2f}" for m, v in moving.items()))
+        lines.append(line + ".")
+    margin = metrics_["claims"]["deep_rlsp_over_average_features_max"]
+    if margin is not None:
+        lines.append(f"- Deep RLSP over AverageFeatures on the cheetah, largest margin: "
+                     f"{margin:+.2f} normalised ({'Deep RLSP better' if margin > 0.1 else 'no clear difference'}).")
+    return "\n".join(lines)
+
+
+# The original's settings (HumanCompatibleAI/deep-rlsp run_mujoco.py, scripts/train_vae.py,
+# train_inverse_dynamics.py, mujoco_evaluate_inferred_reward.py) and why a profile may differ.
+PAPER = {
+    "tasks": (["inverted_pendulum", "cheetah_fw", "cheetah_bw", "hopper"],
+              "fewer tasks fit the budget of 2 CPU cores"),
+    "n_states": ([1, 10, 50], ""),
+    "seeds": (3, "fewer observed-state sets for 2 CPU cores"),
+    "feature_episodes": (100, "fewer rollouts: smaller models learn from less"),
+    "feature_steps": (1000, ""),
+    "latent_dim": (30, ""),
+    "vae_layers": (2, ""),
+    "vae_size": (512, "smaller networks train faster on a CPU"),
+    "vae_lr": (1e-5, "a larger step for fewer epochs"),
+    "vae_epochs": (100, "fewer epochs"),
+    "dynamics_layers": (5, "smaller networks train faster on a CPU"),
+    "dynamics_size": (1024, "smaller networks train faster on a CPU"),
+    "dynamics_lr": (1e-5, "a larger step for fewer epochs"),
+    "dynamics_epochs": (100, "fewer epochs"),
+    "model_batch": (500, ""),
+    "inverse_policy_layers": (3, ""),
+    "inverse_policy_size": (512, "smaller networks train faster on a CPU"),
+    "inverse_policy_lr": (1e-4, ""),
+    "inverse_policy_pairs": (100_000, "fewer pairs per refit"),
+    "horizons": (list(range(1, 31)), "a shorter curriculum"),
+    "max_epochs_per_horizon": (10, "fewer epochs"),
+    "threshold": (2.0, ""),
+    "n_trajectories": (200, ""),
+    "learning_rate": (0.01, "a larger step for the seconds-long smoke runs"),
+    "solver_steps": ({"inverted_pendulum": 50_000, "cheetah_fw": 10_000, "cheetah_bw": 10_000,
+                      "hopper": 20_000}, "fewer SAC steps between gradient steps"),
+    "reset_probability": (0.2, ""),
+    "reweight": (True, ""),
+    "hidden": ([256, 256], "smaller networks train faster on a CPU"),
+    "lr": (3e-4, "a larger step for the shorter runs"),
+    "transitions_per_batch": (256, "smaller batches: faster updates on a CPU"),
+    "eval_steps": ({"inverted_pendulum": 60_000, "cheetah_fw": 2_000_000,
+                    "cheetah_bw": 2_000_000, "hopper": 2_000_000},
+                   "shorter evaluation runs fit the budget of 2 CPU cores"),
+    "eval_random_steps": (10_000, "shorter runs start learning sooner"),
+    "final_episodes": (10, "more episodes for a 95% interval"),
+}

@@ -1,0 +1,66 @@
+"""The Deep RLSP on MuJoCo stage: the smoke notebook end to end on the experts' smoke data."""
+import json
+import re
+import shutil
+
+import papermill as pm
+import pytest
+
+from rlrepro import params
+from rlrepro.rlsp import mujoco_experiment as mx
+
+from test_pipeline import run_notebook
+
+
+@pytest.fixture(scope="module")
+def experts_data(tmp_path_factory):
+    """The experts stage's smoke outputs, made once for this module."""
+    tmp = tmp_path_factory.mktemp("experts")
+    run_notebook("mujoco_experts", tmp, profile="smoke", data_dir=str(tmp / "data"))
+    return tmp / "data"
+
+
+def copy_of(experts_data, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(experts_data, data)
+    return data
+
+
+def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(experts_data, tmp_path):
+    data = copy_of(experts_data, tmp_path)
+    run_notebook("mujoco_rlsp", tmp_path, profile="smoke", data_dir=str(data))
+    cfg = params.load("mujoco_rlsp", mx.MujocoRLSPConfig, "smoke", {})
+    metrics = json.loads((data / "metrics/mujoco_rlsp.json").read_text())
+    for task in cfg.tasks:
+        for method in cfg.methods:
+            returns = metrics["true_return"][task][method]
+            assert set(returns) == {str(n) for n in cfg.n_states}
+            for n, value in returns.items():
+                low, high = metrics["true_return_ci"][task][method][n]
+                assert low <= value <= high
+    assert set(metrics["expert_return"]) >= set(cfg.tasks)
+    figures = {p.name for p in (data / "figures/mujoco_rlsp").iterdir()}
+    assert {"table1.png", "evaluation_curves.png"} <= figures
+    assert {f"{t}_{m}.gif" for t in cfg.tasks for m in cfg.methods} <= figures
+    results = json.loads((data / "results/mujoco_rlsp.json").read_text())
+    history = [r["history"] for r in results["runs"] if r["method"] == "deep_rlsp"]
+    assert all(len(h) >= len(cfg.horizons) for h in history)  # an epoch per horizon at least
+    stamps = {p: p.stat().st_mtime_ns for p in data.glob("policies/mujoco_rlsp/smoke/**/*.json")}
+    stamps |= {p: p.stat().st_mtime_ns for p in data.glob("models/mujoco_rlsp/smoke/*/*.pt")}
+    assert len(stamps) > len(cfg.tasks) * len(cfg.n_states) * len(cfg.methods)
+    run_notebook("mujoco_rlsp", tmp_path, profile="smoke", data_dir=str(data))
+    assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"n_states": [1, 7]}, "observed_states_n7_draw0.npz: no such file"),
+    ({"tasks": ["walker"]}, "'tasks[0]': expected one of"),
+    ({"eval_steps": {"inverted_pendulum": 250}}, "'eval_steps': no value for task 'cheetah_fw'"),
+])
+def test_rlsp_notebook_rejects_bad_inputs_before_any_work(experts_data, tmp_path, overrides,
+                                                          message):
+    data = copy_of(experts_data, tmp_path)
+    with pytest.raises(pm.PapermillExecutionError, match=re.escape(message)):
+        run_notebook("mujoco_rlsp", tmp_path, profile="smoke", data_dir=str(data),
+                     overrides=overrides)
+    assert not (data / "models").exists() and not (data / "policies/mujoco_rlsp").exists()
