@@ -1,0 +1,119 @@
+"""GAIL: the discriminator separates expert from random transitions, the reward pays what it
+calls expert more (imitation's sign convention), bad demonstrations stop a run before training,
+and a run resumes exactly from its checkpoint."""
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from rlrepro.agents.ppo import PPOConfig
+from rlrepro.demonstrations import Transitions
+from rlrepro.envs import make_env
+from rlrepro.evaluation.rollouts import evaluate
+from rlrepro.imitation.gail import (GAIL, GAILConfig, generator_reward, load_policy,
+                                    train_gail)
+
+torch.set_num_threads(1)
+
+TASK = "inverted_pendulum"  # 4 observations, 1 action
+WEIGHTS = np.array([1.0, -1.0, 0.5, 2.0], np.float32)
+
+
+def transitions(n, expert, seed, obs_dim=4, act_dim=1, task=TASK):
+    """Observations ~ N(0, 1); the expert's action tanh(w . s), a random one uniform in [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    obs = rng.normal(size=(n, obs_dim)).astype(np.float32)
+    actions = (np.tanh(obs[:, :4] @ WEIGHTS)[:, None].repeat(act_dim, 1) if expert
+               else rng.uniform(-1, 1, (n, act_dim))).astype(np.float32)
+    return Transitions(task, "demonstration", obs, actions, obs.copy(), np.zeros(n, np.float32),
+                       np.zeros(n, np.float32))
+
+
+def env_factory():
+    return make_env(TASK)
+
+
+def test_the_discriminator_separates_expert_from_random_transitions_on_held_out_data():
+    expert, random = transitions(500, True, 0), transitions(2048, False, 1)
+    config = GAILConfig(disc_batch_size=512, disc_minibatch_size=128)
+    gail = GAIL(expert, [env_factory()], config, seed=0)
+    first = gail.train_discriminator(torch.from_numpy(random.observations),
+                                     torch.from_numpy(random.actions))
+    for _ in range(150):
+        last = gail.train_discriminator(torch.from_numpy(random.observations),
+                                        torch.from_numpy(random.actions))
+    assert last["disc_loss"] < first["disc_loss"]
+
+    test_expert, test_random = transitions(1000, True, 2), transitions(1000, False, 3)
+    with torch.no_grad():
+        on_expert = gail.logits(test_expert.observations, test_expert.actions)
+        on_random = gail.logits(test_random.observations, test_random.actions)
+    accuracy = 0.5 * ((on_expert > 0).float().mean() + (on_random <= 0).float().mean())
+    assert accuracy >= 0.8, accuracy  # chance: 0.5
+
+    # The reward pays what the discriminator calls expert more, and expert transitions more.
+    rewards_expert = gail.reward(test_expert.observations, test_expert.actions)
+    rewards_random = gail.reward(test_random.observations, test_random.actions)
+    assert rewards_expert.mean() > rewards_random.mean() + 0.5
+    logits = torch.cat([on_expert, on_random]).numpy()
+    rewards = np.concatenate([rewards_expert, rewards_random])
+    assert np.all(rewards[logits > 0] > np.log(2)) and np.all(rewards[logits <= 0] <= np.log(2))
+    assert np.all(np.diff(rewards[np.argsort(logits)]) >= 0)
+
+
+def test_the_reward_is_minus_log_one_minus_d_as_imitation_writes_it():
+    """-log(1 - D), D = sigmoid(logit) = P(expert), is imitation v0.1.1's
+    -log_sigmoid(disc_logits_gen_is_high) with its generator logit -logit, i.e.
+    -log sigmoid(-logit)."""
+    logits = torch.linspace(-8, 8, 101, dtype=torch.float64)
+    d = torch.sigmoid(logits)
+    ours = generator_reward(logits)
+    torch.testing.assert_close(ours, -torch.log(1 - d))
+    torch.testing.assert_close(ours, -F.logsigmoid(-logits))
+    assert torch.all(ours > 0) and torch.all(torch.diff(ours) > 0)
+    assert torch.isfinite(generator_reward(torch.tensor([-1e4, 1e4]))).all()
+
+
+@pytest.mark.parametrize("demos, as_file, message", [
+    (transitions(3, True, 0, obs_dim=5), False,
+     r"demonstrations of task 'inverted_pendulum': 'observations' has shape \(3, 5\), "
+     r"expected \(3, 4\)"),
+    (transitions(3, True, 0, act_dim=2), False, r"'actions' has shape \(3, 2\), expected \(3, 1\)"),
+    (transitions(3, True, 0, task="hopper"), False,
+     "transitions of task 'hopper', expected 'inverted_pendulum'"),
+    (transitions(3, True, 0, obs_dim=5), True, r"demo.npz: 'observations' has shape \(3, 5\), "
+                                               r"expected \(3, 4\)"),
+    (transitions(3, True, 0, task="hopper"), True,
+     "demo.npz: transitions of task 'hopper', expected 'inverted_pendulum'"),
+])
+def test_bad_demonstrations_stop_the_run_before_training(tmp_path, demos, as_file, message):
+    source = demos.save(tmp_path / "demo.npz") if as_file else demos
+    folder = tmp_path / "run"
+    with pytest.raises(ValueError, match=message):
+        train_gail(source, env_factory, GAILConfig(total_steps=10), 0, folder, task=TASK,
+                   progress=False)
+    assert not folder.exists()
+
+
+def test_a_resumed_run_ends_as_the_uninterrupted_one_and_a_finished_run_is_loaded(tmp_path):
+    config = GAILConfig(total_steps=4 * 256, disc_batch_size=128, disc_minibatch_size=64,
+                        eval_every=2, eval_episodes=2, checkpoint_every=1,
+                        ppo=PPOConfig(n_envs=2, n_steps=128, minibatches=4, epochs=2))
+    demos = transitions(10, True, 0)
+    run = dict(demonstrations=demos, env_factory=env_factory, cfg=config, seed=3,
+               task=TASK, progress=False)
+    expected = train_gail(folder=tmp_path / "a", **run)
+    assert [entry["round"] for entry in expected["log"]] == [1, 2, 3, 4]
+    assert all(0 <= entry[k] <= 1 for entry in expected["log"]
+               for k in ("disc_acc_expert", "disc_acc_gen"))
+    assert "eval_return" in expected["log"][1] and "eval_return" not in expected["log"][0]
+
+    assert train_gail(folder=tmp_path / "b", stop_at=2 * 256, **run) == {"stopped_at": 512}
+    resumed = train_gail(folder=tmp_path / "b", **run)
+    assert resumed["log"] == expected["log"]
+    assert resumed["final_returns"] == expected["final_returns"]
+    assert train_gail(folder=tmp_path / "a", **run) == expected  # loaded, not retrained
+
+    policy = load_policy(tmp_path / "a", env_factory())
+    returns = evaluate(policy, [env_factory()], config.eval_episodes, [3])[0]
+    assert returns.tolist() == expected["final_returns"]
