@@ -82,3 +82,21 @@ def smoke_repro(shell, tmp_path_factory):
     shell.git("commit", "-q", "-m", "sources", cwd=repo)
     shell.dvc("repro", cwd=repo)
     return repo
+
+
+@pytest.fixture(scope="session")
+def experts_data(tmp_path_factory):
+    """The experts stage's smoke outputs (experts, observed states, demonstrations), made once
+    for the session: the Deep RLSP and GAIL notebooks start from them."""
+    from test_pipeline import run_notebook
+
+    tmp = tmp_path_factory.mktemp("experts")
+    run_notebook("mujoco_experts", tmp, profile="smoke", data_dir=str(tmp / "data"))
+    return tmp / "data"
+
+
+def copy_of(experts_data, tmp_path):
+    """A test's own copy of the experts' outputs."""
+    data = tmp_path / "data"
+    shutil.copytree(experts_data, data)
+    return data

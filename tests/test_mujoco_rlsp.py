@@ -1,7 +1,6 @@
 """The Deep RLSP on MuJoCo stage: the smoke notebook end to end on the experts' smoke data."""
 import json
 import re
-import shutil
 
 import papermill as pm
 import pytest
@@ -9,21 +8,8 @@ import pytest
 from rlrepro import params
 from rlrepro.rlsp import mujoco_experiment as mx
 
+from conftest import copy_of
 from test_pipeline import run_notebook
-
-
-@pytest.fixture(scope="module")
-def experts_data(tmp_path_factory):
-    """The experts stage's smoke outputs, made once for this module."""
-    tmp = tmp_path_factory.mktemp("experts")
-    run_notebook("mujoco_experts", tmp, profile="smoke", data_dir=str(tmp / "data"))
-    return tmp / "data"
-
-
-def copy_of(experts_data, tmp_path):
-    data = tmp_path / "data"
-    shutil.copytree(experts_data, data)
-    return data
 
 
 def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(experts_data, tmp_path):
@@ -40,11 +26,22 @@ def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(experts_dat
                 assert low <= value <= high
     assert set(metrics["expert_return"]) >= set(cfg.tasks)
     figures = {p.name for p in (data / "figures/mujoco_rlsp").iterdir()}
-    assert {"table1.png", "evaluation_curves.png"} <= figures
+    assert {"table1.png", "evaluation_curves.png", "deep_rlsp_epochs.png",
+            "skill_discriminator.png"} <= figures
+    skills = [t for t in cfg.tasks if t in mx.SKILLS]
+    assert skills and set(metrics["skill_discriminator"]) == set(skills)
+    for skill in skills:
+        accuracy = metrics["skill_discriminator"][skill]
+        assert set(accuracy["deep_rlsp"]) == {str(n) for n in cfg.n_states}
+        assert set(accuracy["reference"]) == {"skill itself", "random"}
+        assert all(0.0 <= a <= 1.0 for m in [*cfg.methods, "reference"]
+                   for a in accuracy[m].values())
     assert {f"{t}_{m}.gif" for t in cfg.tasks for m in cfg.methods} <= figures
     results = json.loads((data / "results/mujoco_rlsp.json").read_text())
     history = [r["history"] for r in results["runs"] if r["method"] == "deep_rlsp"]
     assert all(len(h) >= len(cfg.horizons) for h in history)  # an epoch per horizon at least
+    assert all(isinstance(e["true_return"], float) and isinstance(e["inferred_return"], float)
+               for h in history for e in h)
     stamps = {p: p.stat().st_mtime_ns for p in data.glob("policies/mujoco_rlsp/smoke/**/*.json")}
     stamps |= {p: p.stat().st_mtime_ns for p in data.glob("models/mujoco_rlsp/smoke/*/*.pt")}
     assert len(stamps) > len(cfg.tasks) * len(cfg.n_states) * len(cfg.methods)

@@ -25,6 +25,7 @@ SCHEMAS = {
     "recurrent_offpolicy": "rlrepro.agents.experiment:RecurrentOffPolicyConfig",
     "mujoco_experts": "rlrepro.agents.experts:MujocoExpertsConfig",
     "mujoco_rlsp": "rlrepro.rlsp.mujoco_experiment:MujocoRLSPConfig",
+    "gail_baseline": "rlrepro.imitation.experiment:GailBaselineConfig",
 }
 
 

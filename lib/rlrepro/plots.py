@@ -35,14 +35,17 @@ def table_heatmap(values, annotations, *, title, vmin=0.0, vmax=1.0, cmap="RdYlG
     return fig
 
 
-def line_sweep(frame, *, x, y, hue, col=None, logx=True, title="", ylim=(0.4, 1.05)):
-    """One line per ``hue`` value over ``x``, optionally one panel per ``col`` value."""
-    grid = sns.relplot(data=frame, x=x, y=y, hue=hue, col=col, kind="line", marker="o",
-                       height=3.2, aspect=1.2, facet_kws={"sharey": True})
+def line_sweep(frame, *, x, y, hue, col=None, row=None, logx=True, title="",
+               ylim=(0.4, 1.05), sharey=True):
+    """One line per ``hue`` value over ``x``, optionally one panel per ``col`` (and ``row``)
+    value; ``ylim=None`` lets each panel fit its data."""
+    grid = sns.relplot(data=frame, x=x, y=y, hue=hue, col=col, row=row, kind="line",
+                       marker="o", height=3.2, aspect=1.2, facet_kws={"sharey": sharey})
     for ax in grid.axes.flat:
         if logx:
             ax.set_xscale("log", base=2)
-        ax.set_ylim(*ylim)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
     grid.figure.suptitle(title, y=1.03)
     return grid.figure
 

@@ -18,6 +18,7 @@ Cut from each task's first expert (seed 0), in the format of ``rlrepro.demonstra
 from __future__ import annotations
 
 import dataclasses
+import json
 import pathlib
 from dataclasses import dataclass
 
@@ -343,3 +344,13 @@ PAPER = {
     "demonstration_lengths": ([1, 10, 50], "shorter demonstrations for smoke runs"),
     "demonstration_seeds": (3, "fewer demonstrations for smoke runs"),
 }
+
+
+def expert_scores(data_dir) -> dict:
+    """The experts stage's expert and random returns (``data/metrics/mujoco_experts.json``)."""
+    path = pathlib.Path(data_dir) / "metrics" / "mujoco_experts.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; run the mujoco_experts stage first "
+                                f"(dvc repro mujoco_experts)")
+    metrics = json.loads(path.read_text())
+    return {key: metrics[key] for key in ("expert_return", "random_return")}

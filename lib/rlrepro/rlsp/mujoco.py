@@ -156,7 +156,7 @@ class Solver:
         self.env = gym.wrappers.TimeLimit(make_env(task, reward=reward, ignore_termination=True),
                                           cfg.episode_steps)
         obs_dim, act_dim = self.env.observation_space.shape[0], self.env.action_space.shape[0]
-        self.agent_config, self.cfg, self.seed = agent_config, cfg, seed
+        self.reward, self.agent_config, self.cfg, self.seed = reward, agent_config, cfg, seed
         self.agent = make_agent(obs_dim, act_dim, agent_config, seeds=[seed])
         self.buffer = self.agent.make_buffer(seed)
         self.rng = np.random.default_rng([seed, 1])

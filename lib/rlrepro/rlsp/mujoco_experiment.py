@@ -4,8 +4,8 @@ train a fresh SAC on it, and score that policy by the task's TRUE return.
 
 Per task, cached in ``data/models/mujoco_rlsp/<profile>/<task>/``:
 
-1. feature data: random rollouts (and, where random episodes end at once, as the pendulum's,
-   rollouts of the expert acting stochastically: the original's mix);
+1. feature data: random rollouts with termination ignored (and, for the pendulum, rollouts of
+   the expert acting stochastically: the original's mix);
 2. the state VAE (features ``phi``) and the inverse dynamics, fit once on them.
 
 Per (task, n observed states, draw), in ``data/policies/mujoco_rlsp/<profile>/<task>/n<n>_draw<d>/``:
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
+import pandas as pd
 import torch
 
 from rlrepro.agents import experts
@@ -36,17 +37,20 @@ from rlrepro.agents.training import TrainConfig, finished_result, load_policy, t
 from rlrepro.demonstrations import load as load_transitions
 from rlrepro.envs import make_env
 from rlrepro.evaluation.rollouts import UniformPolicy, episode_seed, run_episodes
+from rlrepro.evaluation.statistics import mean_interval
 from rlrepro.models import inverse_dynamics as dynamics_model
 from rlrepro.models import state_vae
 from rlrepro.models.inverse_policy import InversePolicyConfig
 from rlrepro.models.learned_reward import LatentReward
+from rlrepro.models.policy_discriminator import DiscriminatorConfig, discriminator_score
 from rlrepro.params import param
 from rlrepro.rlsp.mujoco import DeepRLSPConfig, deep_rlsp
 from rlrepro.runner import Launcher, run_parallel
 
-TASKS = ("inverted_pendulum", "cheetah_fw", "cheetah_bw", "hopper")
+TASKS = experts.TASKS  # the experts stage's tasks
+SKILLS = ("cheetah_balancing", "cheetah_jumping")  # scored by a discriminator too (Sec. 3.4)
 METHODS = ("deep_rlsp", "average_features", "waypoints")
-FEATURE_OFFSET, FINAL_OFFSET = 5 * 10**6, 6 * 10**6  # episode seeds of the feature data, scores
+FEATURE_OFFSET, FINAL_OFFSET, EPOCH_OFFSET = 5 * 10**6, 6 * 10**6, 7 * 10**6  # episode seeds
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,8 @@ class MujocoRLSPConfig:
                                   "(paper: 100)", min=1)
     expert_episodes: dict[str, int] = param("task -> rollouts of its expert acting "
                                             "stochastically added to the feature data (paper: "
-                                            "the pendulum's mix, whose random episodes end at "
-                                            "once)", choices=TASKS, min=0)
+                                            "the pendulum's mix of random and expert data)",
+                                            choices=TASKS, min=0)
     feature_steps: int = param("steps per feature rollout at most (paper: 1000)", min=1)
     latent_dim: int = param("size of phi(s) (paper: 30)", min=1)
     vae_layers: int = param("hidden layers of the VAE's encoder and decoder (paper: 2)", min=1)
@@ -145,9 +149,13 @@ def _key(*parts) -> str:
 
 def feature_data(cfg: MujocoRLSPConfig, profile: str, task: str, data_dir="data") -> dict:
     """Transitions (s, a, s') of random rollouts and of the task's expert acting
-    stochastically (``expert_episodes``); cached."""
+    stochastically (``expert_episodes``), every rollout ``feature_steps`` long with termination
+    ignored, as the original's: the VAE and the inverse dynamics must know the states a policy
+    reaches after a fall (a fallen pendulum), or the linear reward on their out-of-distribution
+    features is unbounded there and the evaluation SAC learns to fall; cached."""
     path = models_dir(data_dir, profile, task) / "feature_data.npz"
-    key = _key(cfg.feature_episodes, cfg.expert_episodes.get(task, 0), cfg.feature_steps)
+    key = _key(cfg.feature_episodes, cfg.expert_episodes.get(task, 0), cfg.feature_steps,
+               "termination ignored")
     if path.is_file():
         with np.load(path) as saved:
             if str(saved["key"]) == key:
@@ -160,9 +168,8 @@ def feature_data(cfg: MujocoRLSPConfig, profile: str, task: str, data_dir="data"
         policies.append((expert, cfg.expert_episodes[task], False))
     rows = []
     for k, (policy, episodes, deterministic) in enumerate(policies):  # episodes in lockstep
-        envs = [experts.TransitionRecorder(gym.wrappers.TimeLimit(make_env(task),
-                                                                  cfg.feature_steps))
-                for _ in range(episodes)]
+        envs = [experts.TransitionRecorder(gym.wrappers.TimeLimit(
+            make_env(task, ignore_termination=True), cfg.feature_steps)) for _ in range(episodes)]
         seeds = [episode_seed(k, FEATURE_OFFSET + i) for i in range(episodes)]
         run_episodes(policy, envs, seeds, deterministic=deterministic)
         rows += [row for env in envs for row in env.rows]
@@ -264,7 +271,7 @@ def infer_rewards(cfg: MujocoRLSPConfig, profile: str, task: str, n: int, draw: 
                 history = deep_rlsp(task, observed, vae, dynamics,
                                     feature_data(cfg, profile, task, data_dir)["states"],
                                     sac_config(cfg), rlsp_config(cfg, task), inverse_policy,
-                                    seed=draw)
+                                    seed=draw, on_epoch=score_epoch(task, draw))
                 theta = np.array(history[-1]["theta"]) if history else phi.sum(0).numpy()
                 LatentReward(vae, theta / np.linalg.norm(theta)).save(path)
                 history_file.write_text(json.dumps(history))
@@ -273,6 +280,22 @@ def infer_rewards(cfg: MujocoRLSPConfig, profile: str, task: str, n: int, draw: 
                        "history": (json.loads(history_file.read_text())
                                    if history_file.is_file() else None)}
     return out
+
+
+def score_epoch(task: str, draw: int):
+    """Deep RLSP's ``on_epoch``: one deterministic episode of the current policy on the task,
+    adding to the epoch's record its true return and its return under the current reward
+    normalised as the evaluation uses it (``theta / |theta|``): the curves of Sec. 3.3."""
+    def on_epoch(record, solver):
+        env = make_env(task, reward=solver.reward)
+        true_return = []
+        seed = episode_seed(draw, EPOCH_OFFSET + record["epoch"])
+        inferred = run_episodes(solver.agent, [env], [seed], on_step=lambda t, infos: (
+            true_return.append(infos[0]["true_reward"]) if t and infos[0] else None))[0]
+        env.close()
+        record["true_return"] = float(np.sum(true_return))
+        record["inferred_return"] = float(inferred / np.linalg.norm(record["theta"]))
+    return on_epoch
 
 
 def _model_key(data_dir, profile, task) -> str:
@@ -349,26 +372,53 @@ def score(cfg: MujocoRLSPConfig, profile: str, row: dict, data_dir="data") -> di
     return experts.play(policy, row["task"], seeds)
 
 
+def observations(policy, task: str, seeds: list[int]) -> list[np.ndarray]:
+    """The observations of one deterministic episode per seed (``policy`` has a member per
+    seed), each ``(T, obs_dim)``."""
+    envs = [experts.TransitionRecorder(make_env(task)) for _ in seeds]
+    run_episodes(policy, envs, seeds)
+    for env in envs:
+        env.close()
+    return [np.array([row[0] for row in env.rows], np.float32) for env in envs]
+
+
+def skill_scores(cfg: MujocoRLSPConfig, profile: str, runs, data_dir="data"):
+    """For each skill task run: how well a discriminator tells the skill's episodes (its
+    expert's, ``final_episodes`` of them) from each evaluation policy's, pooled over draws
+    (``models.policy_discriminator``); with the references a second set of the skill's own
+    episodes (~0.5) and the uniformly random policy (~1). One row per (skill, n, method)."""
+    out = []
+    episodes = cfg.final_episodes
+    for task in [t for t in cfg.tasks if t in SKILLS]:
+        skill_seeds = [episode_seed(0, FINAL_OFFSET + k) for k in range(episodes)]
+        expert, _ = load_policy(experts.run_dir(data_dir, profile, task, 0), copies=episodes)
+        skill = observations(expert, task, skill_seeds)
+        others = {(0, 0, "skill itself"): (expert, 1),  # the references, as n = 0
+                  (0, 0, "random"): (UniformPolicy(experts.spaces(task)[1][0], 0), 1)}
+        for row in runs[runs.task == task].to_dict("records"):
+            folder = eval_folder(data_dir, profile, task, row["n"], row["draw"], row["method"])
+            others[row["n"], row["draw"], row["method"]] = (
+                load_policy(folder, copies=episodes)[0], row["draw"] + 2)
+        played = {}
+        for (n, draw, method), (policy, stream) in others.items():
+            seeds = [episode_seed(stream, FINAL_OFFSET + k) for k in range(episodes)]
+            played.setdefault((n, method), []).extend(observations(policy, task, seeds))
+        for (n, method), policy_episodes in played.items():
+            score = discriminator_score(skill, policy_episodes, DiscriminatorConfig())
+            out.append({"task": task, "n": n, "method": method, **score})
+    return pd.DataFrame(out)
+
+
 # --- analysis -------------------------------------------------------------------------------
 
 GIF_STEPS = 300  # steps of an evaluation policy's GIF
 DIRECTION = {"cheetah_fw": 1.0, "cheetah_bw": -1.0}  # the way the expert runs
 
 
-def expert_scores(data_dir) -> dict:
-    """The experts stage's expert and random returns (``data/metrics/mujoco_experts.json``)."""
-    path = pathlib.Path(data_dir) / "metrics" / "mujoco_experts.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing; run the mujoco_experts stage first "
-                                f"(dvc repro mujoco_experts)")
-    metrics = json.loads(path.read_text())
-    return {key: metrics[key] for key in ("expert_return", "random_return")}
-
-
 def check_inputs(cfg: MujocoRLSPConfig, profile: str, data_dir="data"):
     """Every observed-state set the run needs exists and is well formed (a clear error naming
     the file otherwise), and every task has an expert score."""
-    scores = expert_scores(data_dir)
+    scores = experts.expert_scores(data_dir)
     missing = [t for t in cfg.tasks if t not in scores["expert_return"]]
     if missing:
         raise ValueError(f"tasks: no expert of {missing} in data/metrics/mujoco_experts.json; "
@@ -383,10 +433,6 @@ def table(cfg: MujocoRLSPConfig, profile: str, runs, experts_: dict, data_dir="d
     """One row per (task, n, method): the final policies' true return over all their episodes
     (mean and 95% bootstrap interval, pooled over draws), normalised (0 random, 1 expert), and
     the mean forward velocity."""
-    import pandas as pd
-
-    from rlrepro.evaluation.statistics import mean_interval
-
     out = []
     for (task, n, method), group in runs.groupby(["task", "n", "method"]):
         played = [score(cfg, profile, row, data_dir) for row in group.to_dict("records")]
@@ -412,8 +458,9 @@ def table_markdown(frame, experts_: dict):
     return wide
 
 
-def metrics(frame, experts_: dict) -> dict:
-    """The numbers the scorecard and later stages read (n as strings, as the issue asks)."""
+def metrics(frame, experts_: dict, skills=None) -> dict:
+    """The numbers the scorecard and later stages read (n as strings, as the issue asks); with
+    ``skills`` (``skill_scores``) the discriminator's held-out accuracy and loss per skill."""
     def nested(column):
         out = {}
         for row in frame.to_dict("records"):
@@ -432,20 +479,37 @@ def metrics(frame, experts_: dict) -> dict:
                t: {m: {str(n): v for n, v in zip(g.n, g.directed)} for m, g in tg.groupby("method")}
                for t, tg in directed.groupby("task")},
            "expert_return": experts_["expert_return"], "random_return": experts_["random_return"]}
-    out["claims"] = claims(frame)
+    for key, column in (("skill_discriminator", "accuracy"), ("skill_discriminator_loss", "loss")):
+        out[key] = {}
+        if skills is not None and len(skills):
+            for row in skills.to_dict("records"):
+                method, n = ((row["method"], str(row["n"])) if row["n"] else
+                             ("reference", row["method"]))
+                out[key].setdefault(row["task"], {}).setdefault(method, {})[n] = row[column]
+    out["claims"] = claims(frame, skills)
     return out
 
 
-def claims(frame) -> dict:
-    """Deep RLSP against AverageFeatures on the cheetah, at the largest observed-state set:
-    the largest margin in normalised true return over the tasks run (None if not run)."""
+def claims(frame, skills=None) -> dict:
+    """Deep RLSP against AverageFeatures at the largest observed-state set: the largest margin
+    in normalised true return over the cheetah tasks run, and in the discriminator's accuracy
+    (AverageFeatures' minus Deep RLSP's) over the skills run (None where not run)."""
     largest = frame[(frame.n == frame.n.max()) & frame.task.isin(list(DIRECTION))]
     margins = []
     for _, group in largest.groupby("task"):
         score = dict(zip(group.method, group.normalised))
         if {"deep_rlsp", "average_features"} <= set(score):
             margins.append(score["deep_rlsp"] - score["average_features"])
-    return {"deep_rlsp_over_average_features_max": max(margins) if margins else None}
+    skill_margins = []
+    if skills is not None and len(skills):
+        largest = skills[skills.n == skills.n.max()]
+        for _, group in largest.groupby("task"):
+            accuracy = dict(zip(group.method, group.accuracy))
+            if {"deep_rlsp", "average_features"} <= set(accuracy):
+                skill_margins.append(accuracy["average_features"] - accuracy["deep_rlsp"])
+    return {"deep_rlsp_over_average_features_max": max(margins) if margins else None,
+            "skill_deep_rlsp_over_average_features_max":
+                max(skill_margins) if skill_margins else None}
 
 
 def verdict_text(metrics_: dict, cfg: MujocoRLSPConfig) -> str:
@@ -463,8 +527,14 @@ def verdict_text(metrics_: dict, cfg: MujocoRLSPConfig) -> str:
         lines.append(line + ".")
     margin = metrics_["claims"]["deep_rlsp_over_average_features_max"]
     if margin is not None:
+        outcome = "Deep RLSP better" if margin > 0.1 else "no clear difference"
         lines.append(f"- Deep RLSP over AverageFeatures on the cheetah, largest margin: "
-                     f"{margin:+.2f} normalised ({'Deep RLSP better' if margin > 0.1 else 'no clear difference'}).")
+                     f"{margin:+.2f} normalised ({outcome}).")
+    for skill, methods in metrics_.get("skill_discriminator", {}).items():
+        scores = ", ".join(f"{m} {v[n]:.2f}" for m, v in methods.items() if n in v)
+        reference = ", ".join(f"{k} {v:.2f}" for k, v in methods.get("reference", {}).items())
+        lines.append(f"- **{skill}**, n = {n}, discriminator accuracy (0.5 = indistinguishable "
+                     f"from the skill): {scores}; references: {reference}.")
     return "\n".join(lines)
 
 

@@ -1,0 +1,262 @@
+"""The GAIL baseline of ``notebooks/gail_baseline.ipynb`` (Lindner et al., ICLR 2021, Table 1):
+GAIL sees state-action demonstrations of the same experts whose states Deep RLSP sees, 1, 10
+or 50 transitions of one expert episode (the experts stage's ``demonstration_n<n>_seed<s>``),
+and its policy is scored by the task's TRUE return, beside Deep RLSP and its ablations (read
+from ``data/metrics/mujoco_rlsp.json``), the expert and the random policy.
+
+Each (task, n, demonstration seed) is one run folder of ``imitation.gail.train_gail`` in
+``data/policies/gail_baseline/<profile>/<task>/n<n>_seed<s>/``: cached, resumable.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from rlrepro.agents import experts
+from rlrepro.agents.ppo import PPOConfig
+from rlrepro.demonstrations import load as load_transitions
+from rlrepro.envs import make_env
+from rlrepro.evaluation.rollouts import episode_seed
+from rlrepro.evaluation.statistics import mean_interval
+from rlrepro.imitation.gail import CHECKPOINT, RESULT, GAILConfig, load_policy, train_gail
+from rlrepro.params import param
+from rlrepro.runner import Launcher, run_parallel
+
+FINAL_OFFSET = 8 * 10**6  # episode seeds of the final scores
+
+
+@dataclass(frozen=True)
+class GailBaselineConfig:
+    """Parameters of ``notebooks/gail_baseline.ipynb`` (section ``gail_baseline``)."""
+
+    tasks: list[str] = param("tasks whose expert's demonstrations GAIL imitates",
+                             choices=experts.TASKS)
+    n_transitions: list[int] = param("demonstration sizes (paper: 1, 10, 50 transitions of one "
+                                     "expert episode; the experts stage's demonstrations)", min=1)
+    seeds: int = param("demonstration seeds per size, each a GAIL run (paper: 3)", min=1)
+    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64)
+    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs")
+    total_steps: dict[str, int] = param("task -> generator environment steps (paper: 2M "
+                                        "on HalfCheetah)", choices=experts.TASKS, min=1)
+    # The generator: PPO (agents.ppo.PPOConfig), imitation v0.1.1's settings at paper.
+    hidden: list[int] = param("hidden tanh layers of the generator (paper: 32, 32)", min=1)
+    lr: float = param("generator's Adam step size (paper: 3e-4)", min=1e-8, max=1.0)
+    n_envs: int = param("generator environments in lockstep (paper: 8)", min=1)
+    n_steps: int = param("steps per environment per rollout batch (paper: 256)", min=1)
+    minibatches: int = param("minibatches per pass through a batch (paper: 32)", min=1)
+    epochs: int = param("passes through each batch (paper: 10)", min=1)
+    # The discriminator (imitation.gail.GAILConfig).
+    disc_hidden: list[int] = param("hidden ReLU layers of the discriminator (paper: 32, 32)",
+                                   min=1)
+    disc_lr: float = param("discriminator's Adam step size (paper: 1e-3)", min=1e-8, max=1.0)
+    disc_batch_size: int = param("generator transitions per round the discriminator learns "
+                                 "from (paper: 2048)", min=1)
+    disc_minibatch_size: int = param("generator transitions per discriminator step, each with "
+                                     "as many expert ones (paper: 512)", min=1)
+    reward_on_raw_obs: bool = param("pay the generator from raw observations as imitation "
+                                    "v0.1.1 did (its discriminator trained on normalised ones)")
+    eval_every: int = param("rounds (n_envs * n_steps steps) between evaluations of the true "
+                            "return", min=1)
+    eval_episodes: int = param("true-return episodes per evaluation", min=1)
+    final_episodes: int = param("deterministic episodes scoring each final policy (>= 20 for "
+                                "an interval)", min=1)
+
+    def check(self):
+        errors = [f"'total_steps': no value for task {task!r}" for task in self.tasks
+                  if task not in self.total_steps]
+        if self.disc_batch_size % self.disc_minibatch_size:
+            errors.append(f"'disc_minibatch_size': {self.disc_minibatch_size} must divide "
+                          f"disc_batch_size {self.disc_batch_size}")
+        return errors
+
+
+def gail_config(cfg: GailBaselineConfig, task: str) -> GAILConfig:
+    ppo = PPOConfig(hidden=tuple(cfg.hidden), lr=cfg.lr, n_envs=cfg.n_envs, n_steps=cfg.n_steps,
+                    minibatches=cfg.minibatches, epochs=cfg.epochs)
+    return GAILConfig(total_steps=cfg.total_steps[task], disc_hidden=tuple(cfg.disc_hidden),
+                      disc_lr=cfg.disc_lr, disc_batch_size=cfg.disc_batch_size,
+                      disc_minibatch_size=cfg.disc_minibatch_size,
+                      reward_on_raw_obs=cfg.reward_on_raw_obs, eval_every=cfg.eval_every,
+                      eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.eval_every, ppo=ppo)
+
+
+def run_folder(data_dir, profile, task, n, seed) -> pathlib.Path:
+    return (pathlib.Path(data_dir) / "policies" / "gail_baseline" / profile / task /
+            f"n{n}_seed{seed}")
+
+
+def demonstrations(profile, task, n, seed, data_dir="data"):
+    """The experts stage's demonstration of ``n`` transitions, checked against the task's
+    shapes (a ValueError naming the file and the expected shape otherwise)."""
+    path = experts.demonstration_file(data_dir, profile, task, n, seed)
+    return load_transitions(path, task, "demonstration", n), path
+
+
+def check_inputs(cfg: GailBaselineConfig, profile: str, data_dir="data"):
+    """Every demonstration file the run needs is there and of the right task and shape, and
+    every task has an expert score, before any training."""
+    scores = experts.expert_scores(data_dir)
+    missing = [t for t in cfg.tasks if t not in scores["expert_return"]]
+    if missing:
+        raise ValueError(f"tasks: no expert of {missing} in data/metrics/mujoco_experts.json; "
+                         f"add them to the mujoco_experts stage's tasks")
+    for task in cfg.tasks:
+        for n in cfg.n_transitions:
+            for seed in range(cfg.seeds):
+                demonstrations(profile, task, n, seed, data_dir)
+
+
+def run_one(task, n, seed, cfg: GailBaselineConfig, profile, data_dir) -> dict:
+    """One GAIL run (trained, resumed or loaded): its round log and final evaluation."""
+    demos, _ = demonstrations(profile, task, n, seed, data_dir)
+    result = train_gail(demos, lambda: make_env(task), gail_config(cfg, task), seed,
+                        run_folder(data_dir, profile, task, n, seed), task=task, progress=False)
+    return {"task": task, "n": n, "seed": seed, "log": result["log"],
+            "seconds": result["seconds"]}
+
+
+def finished(job) -> bool:
+    """Whether the job's run folder holds a finished result (then it only loads)."""
+    folder = run_folder(job["data_dir"], job["profile"], job["task"], job["n"], job["seed"])
+    return (folder / RESULT).is_file() and (folder / CHECKPOINT).is_file()
+
+
+def run_all(cfg: GailBaselineConfig, profile: str, data_dir="data") -> list[dict]:
+    """Every run's row, training what is not trained yet (the longest first)."""
+    jobs = [dict(task=task, n=n, seed=seed, cfg=cfg, profile=profile, data_dir=str(data_dir))
+            for task in sorted(cfg.tasks, key=lambda t: -cfg.total_steps[t])
+            for n in cfg.n_transitions for seed in range(cfg.seeds)]
+    return run_parallel(run_one, jobs, workers=cfg.workers, launcher=cfg.launcher,
+                        desc="GAIL runs", name=lambda j: f"{j['task']} n={j['n']} seed {j['seed']}",
+                        finished=finished)
+
+
+def score(cfg: GailBaselineConfig, profile: str, task, n, seed, data_dir="data") -> dict:
+    """``final_episodes`` deterministic episodes of one GAIL policy on the true task."""
+    folder = run_folder(data_dir, profile, task, n, seed)
+    policy = load_policy(folder, make_env(task))
+    seeds = [episode_seed(seed, FINAL_OFFSET + k) for k in range(cfg.final_episodes)]
+    return experts.play(policy, task, seeds)
+
+
+def table(cfg: GailBaselineConfig, profile: str, runs, experts_: dict, data_dir="data"):
+    """One row per (task, n): GAIL's true return over all final episodes of its seeds (mean and
+    95% bootstrap interval), normalised (0 random, 1 expert)."""
+    out = []
+    for (task, n), group in runs.groupby(["task", "n"]):
+        returns = np.concatenate([score(cfg, profile, task, n, seed, data_dir)["returns"]
+                                  for seed in group.seed])
+        mean, low, high = (float(v[0]) for v in mean_interval({"x": returns[:, None]})["x"])
+        expert, random = experts_["expert_return"][task], experts_["random_return"][task]
+        out.append({"task": task, "n": int(n), "method": "gail", "true_return": mean,
+                    "low": low, "high": high, "normalised": (mean - random) / (expert - random)})
+    return pd.DataFrame(out)
+
+
+def side_by_side(frame, rlsp_metrics: dict | None, experts_: dict) -> pd.DataFrame:
+    """GAIL next to Deep RLSP, AverageFeatures and Waypoints (``data/metrics/mujoco_rlsp.json``,
+    at the same n where it has them), the expert and random: one row per (task, n), each cell
+    the true return with its 95% interval."""
+    rows = []
+    for row in frame.to_dict("records"):
+        task, n = row["task"], str(row["n"])
+        cells = {"gail": f"{row['true_return']:.0f} [{row['low']:.0f}, {row['high']:.0f}]"}
+        if rlsp_metrics:
+            for method, values in rlsp_metrics["true_return"].get(task, {}).items():
+                if n in values:
+                    low, high = rlsp_metrics["true_return_ci"][task][method][n]
+                    cells[method] = f"{values[n]:.0f} [{low:.0f}, {high:.0f}]"
+        rows.append({"task": task, "n": row["n"], **cells,
+                     "expert": f"{experts_['expert_return'][task]:.0f}",
+                     "random": f"{experts_['random_return'][task]:.0f}"})
+    return pd.DataFrame(rows)
+
+
+def rlsp_metrics(data_dir) -> dict | None:
+    """The Deep RLSP stage's metrics, or None if that stage has not run (GAIL alone then)."""
+    path = pathlib.Path(data_dir) / "metrics" / "mujoco_rlsp.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def metrics(frame, experts_: dict, rlsp: dict | None) -> dict:
+    """The numbers the scorecard reads (n as strings, as the issue asks)."""
+    nested = lambda column: {t: {"gail": {str(n): v for n, v in zip(g.n, g[column])}}  # noqa: E731
+                             for t, g in frame.groupby("task")}
+    out = {"true_return": nested("true_return"),
+           "true_return_ci": {t: {"gail": {str(n): [lo, hi] for n, lo, hi in
+                                           zip(g.n, g.low, g.high)}}
+                              for t, g in frame.groupby("task")},
+           "normalised_return": nested("normalised"),
+           "expert_return": experts_["expert_return"], "random_return": experts_["random_return"]}
+    out["claims"] = claims(frame, rlsp, experts_)
+    return out
+
+
+def claims(frame, rlsp: dict | None, experts_: dict) -> dict:
+    """The paper's pattern: GAIL from a single transition does not recover the task (its best
+    normalised return over tasks at n = 1), and the largest normalised margin of Deep RLSP over
+    GAIL at the smallest n both ran (None where not run)."""
+    single = frame[frame.n == 1]
+    gail_one = float(single.normalised.max()) if len(single) else None
+    margins = []
+    if rlsp:
+        for row in frame.to_dict("records"):
+            value = rlsp["true_return"].get(row["task"], {}).get("deep_rlsp", {}).get(str(row["n"]))
+            if value is not None and row["n"] == frame.n.min():
+                expert = experts_["expert_return"][row["task"]]
+                random = experts_["random_return"][row["task"]]
+                margins.append((value - random) / (expert - random) - row["normalised"])
+    return {"gail_single_transition_best": gail_one,
+            "gail_single_transition_fails": None if gail_one is None else 1.0 - gail_one,
+            "deep_rlsp_over_gail_smallest_n_max": max(margins) if margins else None}
+
+
+def verdict_text(metrics_: dict, rlsp: dict | None) -> str:
+    """The notebook's analysis, written from this run's numbers (Markdown)."""
+    lines = []
+    for task, values in metrics_["normalised_return"].items():
+        gail = ", ".join(f"n = {n}: {v:.2f}" for n, v in values["gail"].items())
+        lines.append(f"- **{task}**, GAIL's normalised true return (0 random, 1 expert): {gail}.")
+    claims_ = metrics_["claims"]
+    if claims_["gail_single_transition_best"] is not None:
+        best = claims_["gail_single_transition_best"]
+        outcome = ("it does not recover the task" if best < 0.5 else
+                   "it recovers the task somewhere")
+        lines.append(f"- From one transition GAIL reaches at best {best:.2f} of the expert's "
+                     f"normalised return ({outcome}).")
+    if claims_["deep_rlsp_over_gail_smallest_n_max"] is not None:
+        lines.append(f"- Deep RLSP over GAIL at the smallest n, largest margin: "
+                     f"{claims_['deep_rlsp_over_gail_smallest_n_max']:+.2f} normalised.")
+    elif rlsp is None:
+        lines.append("- No Deep RLSP metrics yet (run the mujoco_rlsp stage): GAIL alone.")
+    return "\n".join(lines)
+
+
+# imitation v0.1.1's settings (scripts/config/train_adversarial.py, common.py) and why a
+# profile may differ.
+PAPER = {
+    "tasks": (["inverted_pendulum", "cheetah_fw", "cheetah_bw", "hopper"],
+              "fewer tasks fit the budget of 2 CPU cores"),
+    "n_transitions": ([1, 10, 50], ""),
+    "seeds": (3, "fewer demonstration seeds for 2 CPU cores"),
+    "total_steps": ({"inverted_pendulum": 2_000_000, "cheetah_fw": 2_000_000,
+                     "cheetah_bw": 2_000_000, "hopper": 2_000_000},
+                    "shorter runs fit the budget of 2 CPU cores"),
+    "hidden": ([32, 32], ""),
+    "lr": (3e-4, ""),
+    "n_envs": (8, ""),
+    "n_steps": (256, ""),
+    "minibatches": (32, ""),
+    "epochs": (10, ""),
+    "disc_hidden": ([32, 32], ""),
+    "disc_lr": (1e-3, ""),
+    "disc_batch_size": (2048, ""),
+    "disc_minibatch_size": (512, ""),
+    "reward_on_raw_obs": (True, "the original's mismatch (discriminator trained on normalised "
+                                "observations, reward computed on raw ones) is kept at paper only"),
+    "final_episodes": (10, "more episodes for a 95% interval"),
+}
