@@ -78,8 +78,8 @@ def test_episode_buffer_pads_masks_and_keeps_the_last_next_observation(segment_l
         assert batch["terminated"][b, n - 1] == float(obs[-1] in (4, 107))
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_every_agent_learns_a_small_task(tmp_path, algorithm):
+@pytest.mark.parametrize("algorithm", [a for a, spec in ALGORITHMS.items() if not spec.prior])
+def test_every_agent_learns_a_small_task(tmp_path, algorithm):  # sac_prior: test_skill_prior.py
     torch.set_num_threads(1)
     result = train(tmp_path, *small_run(algorithm, steps=2000), progress=False)
     returns = [c["return"] for c in result["curve"]]

@@ -26,6 +26,7 @@ SCHEMAS = {
     "mujoco_experts": "rlrepro.agents.experts:MujocoExpertsConfig",
     "mujoco_rlsp": "rlrepro.rlsp.mujoco_experiment:MujocoRLSPConfig",
     "gail_baseline": "rlrepro.imitation.experiment:GailBaselineConfig",
+    "skill_prior_dpmm": "rlrepro.skills.experiment:SkillPriorConfig",
 }
 
 

@@ -1,10 +1,13 @@
 """DDPG, TD3 and SAC, memoryless or recurrent, behind one class interface.
 
-One update serves all seven agents. A memoryless agent trains on transitions (sequences of
+One update serves all eight agents. A memoryless agent trains on transitions (sequences of
 length 1, see ``buffers``); a recurrent agent (RDPG, RTD3, RSAC; Yang & Nguyen 2021) puts an
 LSTM/GRU summarizer in front of each network and trains on episodes or segments with masked
 losses. ``rsac_s`` shares one summarizer between the actor and the critics, trained only through
-the critic loss (the actor sees its features detached).
+the critic loss (the actor sees its features detached). ``sac_prior`` is SAC whose entropy
+bonus is replaced by the divergence from a learned prior over actions,
+``KL(pi(.|s) || prior(.|s))`` (SPiRL's high level, Pertsch et al. 2020), the temperature tuned
+towards a target divergence.
 
 An agent holds one or several *members*: independent runs of one configuration, one per seed,
 trained together (every weight has a leading member axis, see ``networks``). Each member has its
@@ -34,12 +37,13 @@ from rlrepro.params import param
 
 @dataclass(frozen=True)
 class Algorithm:
-    """What distinguishes the seven agents: one row of :data:`ALGORITHMS`."""
+    """What distinguishes the eight agents: one row of :data:`ALGORITHMS`."""
 
     family: str  # the update rule: ddpg, td3 or sac
     recurrent: bool  # an LSTM/GRU summarizer in front of every network, trained on sequences
     shared_summarizer: bool  # one summarizer for actor and critics, trained by the critic loss
     critics: int  # Q-functions; the target is the minimum over them
+    prior: bool = False  # SAC regularised towards a learned prior instead of by its entropy
 
 
 ALGORITHMS = {
@@ -50,6 +54,8 @@ ALGORITHMS = {
     "rtd3": Algorithm("td3", recurrent=True, shared_summarizer=False, critics=2),
     "rsac": Algorithm("sac", recurrent=True, shared_summarizer=False, critics=2),
     "rsac_s": Algorithm("sac", recurrent=True, shared_summarizer=True, critics=2),
+    "sac_prior": Algorithm("sac", recurrent=False, shared_summarizer=False, critics=2,
+                           prior=True),
 }
 
 
@@ -74,6 +80,9 @@ class AgentConfig:
                               default=1.0, min=1e-8)
     tune_alpha: bool = param("SAC: tune the temperature (False: keep init_alpha, as the "
                              "original Deep RLSP Hopper expert's 0.01)", default=True)
+    target_divergence: float = param("sac_prior: the temperature is tuned so that KL(pi || "
+                                     "prior) approaches this (SPiRL: maze 1, kitchen 5)",
+                                     default=1.0, min=0.0)
     exploration_noise: float = param("DDPG/TD3: std of the Gaussian action noise while "
                                      "training", default=0.1, min=0.0)
     target_noise: float = param("TD3: std of the target-policy smoothing noise", default=0.2,
@@ -391,15 +400,23 @@ def concat_members(trees: list):
 
 
 class SAC(Agent):
-    """Soft actor-critic with twin critics and automatic entropy tuning; also RSAC, RSAC-s."""
+    """Soft actor-critic with twin critics and automatic entropy tuning; also RSAC, RSAC-s, and
+    with a learned ``prior`` (``sac_prior``) the KL-regularised SAC of SPiRL's high level.
+
+    The temperature weighs a *regulariser*: ``log pi(a|s)`` (minus the entropy), tuned towards
+    ``|A|`` (an entropy of ``-|A|``); or ``log pi(a|s) - prior(s, a)``, the single-sample estimate
+    of ``KL(pi || prior)``, tuned towards ``target_divergence``.
+    """
 
     stochastic = True
 
-    def __init__(self, obs_dim, act_dim, config, seeds=(0,)):
+    def __init__(self, obs_dim, act_dim, config, seeds=(0,), prior=None):
         super().__init__(obs_dim, act_dim, config, seeds)
         self.log_alpha = torch.full((self.members,), math.log(config.init_alpha),
                                     device=self.device, requires_grad=config.tune_alpha)
-        self.target_entropy = -float(act_dim)
+        self.prior = prior  # log-density of actions under the prior, (obs, actions) -> (...)
+        self.target_regulariser = (config.target_divergence if config.spec.prior
+                                   else float(act_dim))
         # The temperature steps with the actor: one backward pass and one Adam step for both
         # (their losses share no parameters, so this equals two separate steps).
         if config.tune_alpha:
@@ -409,24 +426,39 @@ class SAC(Agent):
         """Each member's temperature, shaped to scale ``(members, B, L)``."""
         return self.log_alpha.exp().view(-1, 1, 1)
 
+    def _regulariser(self, features, actions, log_prob):
+        """What the temperature weighs (see the class docstring), ``(members, B, L)``; the
+        features of a memoryless agent are its observations."""
+        if not self.config.spec.prior:
+            return log_prob
+        if self.prior is None:
+            raise ValueError(f"{self.config.algorithm}: training needs the learned prior "
+                             f"(make_agent(..., prior=...))")
+        return log_prob - self.prior(features, actions)
+
     def next_value(self, obs, next_actor_features):
         next_actions, log_prob = self.actor(next_actor_features, noise=self.noise)
         target_features = self.critic_target.encode(obs)[..., 1:, :]
         q = self.critic_target(target_features, next_actions).min(1).values
-        return q - self._alpha() * log_prob
+        return q - self._alpha() * self._regulariser(next_actor_features, next_actions, log_prob)
 
     def improve_actor(self, actor_features, critic_features, mask):
         actions, log_prob = self.actor(actor_features, noise=self.noise)
         q = self.critic(critic_features, actions).min(1).values
         alpha = self._alpha().detach()
-        actor_loss = member_mean(alpha * log_prob - q, mask)
+        regulariser = self._regulariser(actor_features, actions, log_prob)
+        actor_loss = member_mean(alpha * regulariser - q, mask)
         loss = actor_loss.sum()
         if self.config.tune_alpha:
             loss = loss - member_mean(self.log_alpha.view(-1, 1, 1)
-                                      * (log_prob.detach() + self.target_entropy), mask).sum()
+                                      * (regulariser.detach() - self.target_regulariser),
+                                      mask).sum()
         self._step("actor", loss)
-        return {"actor_loss": actor_loss.detach(), "alpha": alpha.view(-1),
+        info = {"actor_loss": actor_loss.detach(), "alpha": alpha.view(-1),
                 "entropy": -member_mean(log_prob.detach(), mask)}
+        if self.config.spec.prior:
+            info["divergence"] = member_mean(regulariser.detach(), mask)
+        return info
 
     def state_dict(self):
         return super().state_dict() | {"log_alpha": self.log_alpha.detach().clone()}
@@ -471,11 +503,14 @@ class TD3(Agent):
 
 
 def make_agent(obs_dim: int, act_dim: int, config: AgentConfig, seed: int = 0, *,
-               seeds: Sequence[int] | None = None) -> Agent:
+               seeds: Sequence[int] | None = None, prior=None) -> Agent:
     """The agent ``config.algorithm`` names: one run seeded ``seed``, or one member per seed of
-    ``seeds`` trained together."""
-    cls = SAC if config.family == "sac" else TD3
-    return cls(obs_dim, act_dim, config, [seed] if seeds is None else list(seeds))
+    ``seeds`` trained together. ``sac_prior`` trains with ``prior(obs, actions)``, the
+    log-density of actions in [-1, 1] under a learned prior (it acts without one)."""
+    seeds = [seed] if seeds is None else list(seeds)
+    if config.family == "sac":
+        return SAC(obs_dim, act_dim, config, seeds, prior=prior)
+    return TD3(obs_dim, act_dim, config, seeds)
 
 
 def config_from_dict(values: dict) -> AgentConfig:

@@ -24,9 +24,9 @@ from tqdm.auto import tqdm
 
 from rlrepro.agents.algorithms import AgentConfig, concat_members, config_from_dict, make_agent
 from rlrepro.agents.buffers import sample_members
-from rlrepro.envs import make_env
+from rlrepro.envs import make_env, task
 from rlrepro.evaluation.rollouts import episode_seed, evaluate
-from rlrepro.models import learned_reward
+from rlrepro.models import learned_reward, skill_prior
 from rlrepro.params import param
 
 CHECKPOINT, POLICY, RESULT = "checkpoint.pt", "policy.pt", "result.json"
@@ -63,31 +63,57 @@ class TrainConfig:
                         "score the task's true return", default="")
     ignore_termination: bool = param("episodes end only at the time limit (Deep RLSP trains on "
                                      "an inferred reward so)", default=False)
+    skills: str = param("file of a skill model (rlrepro.models.skill_prior): the agent acts in "
+                        "its skill space, each skill run by the frozen decoder for H steps, and "
+                        "sac_prior is regularised towards its prior (SPiRL's high level); steps "
+                        "count skills; '' = act directly", default="")
 
 
-# The sources a trained policy depends on (an experiment's module, which picks configurations
-# and analyses results, is not among them).
+# The sources every trained policy depends on (an experiment's module, which picks
+# configurations and analyses results, is not among them); a run adds its task's module and the
+# models it trains on (``run_sources``).
+PACKAGE = pathlib.Path(__file__).parents[1]
 POLICY_SOURCES = ("agents/algorithms.py", "agents/buffers.py", "agents/networks.py",
-                  "agents/optim.py", "agents/training.py", "envs/registry.py", "envs/pomdp.py",
-                  "envs/mujoco.py", "models/mlp.py", "models/state_vae.py",
-                  "models/learned_reward.py", "evaluation/rollouts.py")
+                  "agents/optim.py", "agents/training.py", "envs/registry.py", "models/mlp.py",
+                  "evaluation/rollouts.py")
+REWARD_SOURCES = ("models/state_vae.py", "models/learned_reward.py")
+SKILL_SOURCES = ("models/skill_prior.py",)
 
 
-def code_version() -> str:
-    """Hash of ``POLICY_SOURCES``: a finished run is reused only if equal."""
-    package = pathlib.Path(__file__).parents[1]
+def code_version(sources) -> str:
+    """Hash of the package files ``sources``: a finished run is reused only if equal."""
     digest = hashlib.sha256()
-    for source in POLICY_SOURCES:
-        digest.update((package / source).read_bytes())
+    for source in sources:
+        digest.update((PACKAGE / source).read_bytes())
     return digest.hexdigest()[:16]
 
 
+def run_sources(train_config: TrainConfig) -> tuple[str, ...]:
+    """The package files a run's policy depends on: the common ones, the module that registered
+    its task, and those of a learned reward or skill model it trains on."""
+    sources = POLICY_SOURCES
+    try:
+        module = pathlib.Path(task(train_config.env).source).resolve()
+        sources += (module.relative_to(PACKAGE.resolve()).as_posix(),)
+    except ValueError:  # a gymnasium id, or a task registered outside the package
+        pass
+    return (sources + (REWARD_SOURCES if train_config.reward else ())
+            + (SKILL_SOURCES if train_config.skills else ()))
+
+
+def _file_hash(path) -> str:
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()[:16]
+
+
 def _fingerprint(agent_config: AgentConfig, train_config: TrainConfig, seed: int) -> dict:
-    """What a run is: its configurations, seed, code and the learned reward it trains on."""
-    reward = train_config.reward and hashlib.sha256(
-        pathlib.Path(train_config.reward).read_bytes()).hexdigest()[:16]
-    return {"agent": dataclasses.asdict(agent_config), "train": dataclasses.asdict(train_config),
-            "seed": seed, "code": code_version(), **({"reward": reward} if reward else {})}
+    """What a run is: its configurations, seed and code; the learned reward or skill model it
+    trains on by its content, not its path (a moved folder still holds finished runs)."""
+    train = dataclasses.asdict(train_config)
+    for key in ("reward", "skills"):
+        if train[key]:
+            train[key] = _file_hash(train[key])
+    return {"agent": dataclasses.asdict(agent_config), "train": train, "seed": seed,
+            "code": code_version(run_sources(train_config))}
 
 
 def finished_result(run_dir, agent_config: AgentConfig, train_config: TrainConfig,
@@ -210,6 +236,11 @@ def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainCo
     for config in configs:
         if config.reward and not pathlib.Path(config.reward).is_file():
             raise FileNotFoundError(f"reward: no learned reward file {config.reward}")
+        if config.skills and not pathlib.Path(config.skills).is_file():
+            raise FileNotFoundError(f"skills: no skill model file {config.skills}")
+    if agent_config.spec.prior and not train_config.skills:
+        raise ValueError(f"{agent_config.algorithm}: needs TrainConfig.skills, the skill model "
+                         f"whose prior it is regularised towards")
     members = [_Member(pathlib.Path(d), seed, config, _fingerprint(agent_config, config, seed))
                for d, seed, config in zip(run_dirs, seeds, configs, strict=True)]
     results = {}  # run folder -> result
@@ -236,11 +267,12 @@ def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainCo
 def _train_group(members: list[_Member], states: list, agent_config, train_config, progress,
                  stop_at, report) -> dict:
     """Train members that start (or resume) at the same step; ``{run folder: result}``."""
+    skills = skill_prior.load(train_config.skills) if train_config.skills else None
     for m in members:
         reward = learned_reward.load(m.config.reward) if m.config.reward else None
         m.env = make_env(m.config.env, concat=train_config.concat, reward=reward,
-                         ignore_termination=train_config.ignore_termination)
-        m.eval_env = make_env(m.config.env, concat=train_config.concat)
+                         ignore_termination=train_config.ignore_termination, skills=skills)
+        m.eval_env = make_env(m.config.env, concat=train_config.concat, skills=skills)
     shapes = {m.config.env: (m.env.observation_space.shape, m.env.action_space.shape)
               for m in members}
     if len(set(shapes.values())) > 1:
@@ -248,7 +280,8 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
                          f"got {shapes}")
     obs_dim = members[0].env.observation_space.shape[0]
     act_dim = members[0].env.action_space.shape[0]
-    agent = make_agent(obs_dim, act_dim, agent_config, seeds=[m.seed for m in members])
+    agent = make_agent(obs_dim, act_dim, agent_config, seeds=[m.seed for m in members],
+                       prior=skills.action_log_prior if skills is not None else None)
     for m in members:
         m.buffer = agent.make_buffer(m.seed)
     # Everything the loop carries from one step to the next, so that a resumed run continues

@@ -9,6 +9,7 @@ of its names.
 from __future__ import annotations
 
 import collections
+import inspect
 from dataclasses import dataclass
 from typing import Callable
 
@@ -24,6 +25,7 @@ class Task:
     factory: Callable[..., gym.Env]  # builds the raw environment (given make_env's options)
     description: str
     full_state: str | None = None  # the fully observed task behind a partially observed one
+    source: str | None = None  # file of the module that registered it (part of a policy's code)
 
 
 _TASKS: dict[str, Task] = {}
@@ -31,10 +33,12 @@ _TASKS: dict[str, Task] = {}
 
 def register(name: str, factory: Callable[[], gym.Env], description: str,
              full_state: str | None = None):
-    """Add a task; registering the same name twice is an error (two modules would disagree)."""
+    """Add a task; registering the same name twice is an error (two modules would disagree).
+    The calling module's file is recorded as the task's source."""
     if name in _TASKS:
         raise ValueError(f"environment {name!r} is already registered")
-    _TASKS[name] = Task(name, factory, description, full_state)
+    _TASKS[name] = Task(name, factory, description, full_state,
+                        inspect.currentframe().f_back.f_code.co_filename)
 
 
 def task(name: str) -> Task:
@@ -91,12 +95,39 @@ class LearnedReward(gym.Wrapper):
                 {**info, "true_reward": true_reward})
 
 
+class SkillActions(gym.Wrapper):
+    """The high level of a hierarchical agent (SPiRL): an action in [-1, 1]^d is a skill, which
+    the frozen low level ``skills.act(obs, skill)`` turns into the task's actions for
+    ``skills.horizon`` steps (fewer if the episode ends); the reward is theirs summed and
+    ``info["steps"]`` counts them (e.g. ``models.skill_prior.SkillModel``)."""
+
+    def __init__(self, env, skills):
+        super().__init__(env)
+        self.skills = skills
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (skills.latent_dim,), np.float32)
+
+    def reset(self, **kwargs):
+        self.obs, info = self.env.reset(**kwargs)
+        return self.obs, info
+
+    def step(self, action):
+        total = 0.0
+        for steps in range(1, self.skills.horizon + 1):
+            self.obs, reward, terminated, truncated, info = self.env.step(
+                self.skills.act(self.obs, action))
+            total += float(reward)
+            if terminated or truncated:
+                break
+        return self.obs, total, terminated, truncated, {**info, "steps": steps}
+
+
 def make_env(name: str, concat: int = 0, reward: Callable | None = None,
-             ignore_termination: bool = False, **options) -> gym.Env:
+             ignore_termination: bool = False, skills=None, **options) -> gym.Env:
     """The task ``name`` (a registered name or a gymnasium id); continuous actions in [-1, 1],
     float32 observations; ``concat=k > 1`` observes the last k observations. ``reward`` (a
     function of a batch of next states, e.g. ``models.learned_reward.LatentReward``) replaces
-    the task's reward (``LearnedReward``). ``options`` go to the task's constructor (e.g.
+    the task's reward (``LearnedReward``); with ``skills`` the actions are skills
+    (``SkillActions``). ``options`` go to the task's constructor (e.g.
     ``render_mode="rgb_array"`` for GIFs of a MuJoCo task)."""
     if name in _TASKS:
         env = _TASKS[name].factory(**options)
@@ -109,6 +140,8 @@ def make_env(name: str, concat: int = 0, reward: Callable | None = None,
         env = gym.wrappers.RescaleAction(env, -ones, ones)
     if reward is not None or ignore_termination:
         env = LearnedReward(env, reward, ignore_termination)
+    if skills is not None:
+        env = SkillActions(env, skills)
     if concat > 1:
         env = ConcatObservations(env, concat)
     if isinstance(env.observation_space, gym.spaces.Box):

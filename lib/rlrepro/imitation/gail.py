@@ -57,7 +57,7 @@ from rlrepro import demonstrations as demonstration_files
 from rlrepro.agents.optim import FusedAdam
 from rlrepro.agents.ppo import PPO, PPOConfig, save_state
 from rlrepro.agents.ppo import config_from_dict as ppo_config_from_dict
-from rlrepro.agents.training import CheckpointError
+from rlrepro.agents.training import CheckpointError, code_version
 from rlrepro.agents.training import _load as read_checkpoint  # the one checkpoint reader
 from rlrepro.demonstrations import Transitions
 from rlrepro.evaluation.rollouts import episode_seed, evaluate
@@ -154,14 +154,6 @@ def _digest(demos: Transitions) -> str:
     digest = hashlib.sha256(f"{demos.task}/{demos.kind}".encode())
     for key in ("observations", "actions", "next_observations"):
         digest.update(np.ascontiguousarray(getattr(demos, key), dtype=np.float32).tobytes())
-    return digest.hexdigest()[:16]
-
-
-def code_version() -> str:
-    package = pathlib.Path(__file__).parents[1]
-    digest = hashlib.sha256()
-    for source in SOURCES:
-        digest.update((package / source).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -285,7 +277,7 @@ def train_gail(demonstrations, env_factory: Callable, cfg: GAILConfig, seed: int
                          task, source)
     fingerprint = json.loads(json.dumps({"config": dataclasses.asdict(cfg), "seed": seed,
                                          "demonstrations": _digest(demos), "task": demos.task,
-                                         "code": code_version()}))
+                                         "code": code_version(SOURCES)}))
     result_path, checkpoint_path = folder / RESULT, folder / CHECKPOINT
     if result_path.exists():
         result = json.loads(result_path.read_text())

@@ -1,0 +1,249 @@
+"""SPiRL's closed-loop skill model, and GASP's variant regularised towards a DPMM.
+
+A *skill* is a latent code ``z`` for ``H`` consecutive actions (Pertsch et al. 2020, "Accelerating
+Reinforcement Learning with Learned Skill Priors", closed-loop variant):
+
+- encoder ``q(z | s_0..H-1, a_0..H-1)``: each step's (action, state) through a linear layer, an
+  LSTM, and an MLP on its last output to the mean and log-std of ``z``;
+- closed-loop decoder ``a_t = D(s_t, z)``: the skill reacts to the states it meets;
+- learned prior ``p(z | o_0)``: a diagonal Gaussian over the skill to run from the first
+  observation (log-std clamped to [-10, 2]). The high-level policy is regularised towards it.
+
+Loss (means over batch and elements): action reconstruction (unit-variance Gaussian NLL) +
+``kl_weight * KL(q || N(0, I))`` + ``KL(stop_grad(q) || p(z | o_0))``.
+
+GASP (``regulariser="dpmm"``) replaces ``N(0, I)`` in the second term by a Dirichlet-process
+mixture fit to the posterior samples at scheduled epochs (``skills.dpmm``):
+``sum_k r_k(z) KL(q || N(mu_k, var_k))`` with the responsibilities ``r_k`` held constant; before
+its first fit the Gaussian term is used.
+
+The encoder and decoder see the first ``state_dim`` coordinates of an observation (the maze's
+position and velocity, SPiRL's 4-D state); the prior sees all of it (with the local wall view,
+the substitute for SPiRL's image). Differences from the original: inputs are standardised by the
+data's mean and std; no batch normalisation in the decoder and prior; GASP's weighted KL is a
+mean over the latent dimensions like SPiRL's Gaussian term (GASP sums them, a ~10x larger
+effective weight), so that the two models differ only in the shape of the regulariser.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import pathlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.distributions import Normal, kl_divergence
+from tqdm.auto import tqdm
+
+from rlrepro.models.fitting import as_tensor, device_of, mean_std, seeded
+from rlrepro.models.mlp import mlp
+from rlrepro.params import param
+
+REGULARISERS = ("gaussian", "dpmm")
+LOG_STD_RANGE = (-10.0, 2.0)  # the prior's log-std clamp (SPiRL)
+SKILL_RANGE = 2.0  # a high-level action a in [-1, 1]^d is the skill z = 2 a (SPiRL: the prior
+                   # is close to N(0, I), so [-2, 2] holds nearly all of it)
+
+
+@dataclass(frozen=True)
+class SkillModelConfig:
+    """Sizes and training of the skill model; the defaults are SPiRL's maze settings."""
+
+    horizon: int = param("H, actions per skill (SPiRL: 10)", default=10, min=1)
+    latent_dim: int = param("size of the skill code z (SPiRL: 10)", default=10, min=1)
+    hidden_size: int = param("units of the encoder's LSTM and of every MLP layer (SPiRL: 128)",
+                             default=128, min=1)
+    decoder_layers: int = param("hidden layers of the closed-loop decoder (SPiRL: 5)", default=5,
+                                min=1)
+    prior_layers: int = param("hidden layers of the learned prior (SPiRL: 6)", default=6, min=1)
+    state_dim: int = param("leading observation coordinates the encoder and decoder see "
+                           "(SPiRL maze: 4, position and velocity)", default=4, min=1)
+    kl_weight: float = param("beta, the weight of the KL to N(0, I) or to the DPMM (SPiRL maze: "
+                             "1e-2)", default=1e-2, min=0.0)
+    regulariser: str = param("what q(z) is pulled towards: gaussian (SPiRL) or dpmm (GASP)",
+                             default="gaussian", choices=REGULARISERS)
+    lr: float = param("RAdam step size (SPiRL: 1e-3)", default=1e-3, min=1e-8, max=1.0)
+    batch_size: int = param("skill windows per step (SPiRL: 128)", default=128, min=1)
+    epochs: int = param("training epochs (SPiRL: until convergence; GASP's schedule: 100)",
+                        default=100, min=1)
+    steps_per_epoch: int = param("gradient steps per epoch", default=200, min=1)
+    dpmm_components: int = param("GASP: at most this many mixture components (truncation)",
+                                 default=20, min=1)
+    dpmm_concentration: float = param("GASP: the Dirichlet process's concentration (gamma0 5)",
+                                      default=5.0, min=1e-6)
+    dpmm_points: int = param("GASP: posterior samples of the epoch the mixture is fit to "
+                             "(a random subset)", default=20_000, min=10)
+
+
+def fit_epochs(epochs: int) -> list[int]:
+    """GASP's schedule of the epochs after which the DPMM is refit: the first epoch, then
+    ``next += floor(exp(4 e / epochs))``, denser early (33 fits in 100 epochs)."""
+    schedule, upcoming = [], 0
+    for epoch in range(epochs):
+        if epoch == upcoming:
+            schedule.append(epoch)
+            upcoming += math.floor(math.exp(4 * epoch / epochs))
+    return schedule
+
+
+class SkillModel(nn.Module):
+    """Encoder, closed-loop decoder and learned prior (see the module docstring)."""
+
+    def __init__(self, obs_dim: int, act_dim: int, cfg: SkillModelConfig = SkillModelConfig(),
+                 seed: int = 0):
+        super().__init__()
+        self.cfg, self.act_dim = cfg, act_dim
+        act = functools.partial(nn.LeakyReLU, 0.2)
+        hidden, latent = cfg.hidden_size, cfg.latent_dim
+        with seeded(seed):
+            self.embed = nn.Linear(act_dim + cfg.state_dim, hidden)
+            self.lstm = nn.LSTM(hidden, hidden, batch_first=True)
+            self.encoder_head = mlp([hidden, hidden, 2 * latent], act)
+            self.decoder = mlp([cfg.state_dim + latent, *[hidden] * cfg.decoder_layers, act_dim],
+                               act)
+            self.prior_net = mlp([obs_dim, *[hidden] * cfg.prior_layers, 2 * latent], act)
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_std", torch.ones(obs_dim))
+
+    def _normalise(self, obs):
+        return (obs - self.obs_mean) / self.obs_std
+
+    def posterior(self, observations, actions) -> Normal:
+        """``q(z | window)`` for ``observations (B, >=H, obs_dim)`` and ``actions (B, H, act)``."""
+        states = self._normalise(observations[:, :actions.shape[1]])[..., :self.cfg.state_dim]
+        out, _ = self.lstm(self.embed(torch.cat([actions, states], -1)))
+        mean, log_std = self.encoder_head(out[:, -1]).chunk(2, -1)
+        return Normal(mean, log_std.exp())
+
+    def decode(self, observations, z) -> torch.Tensor:
+        """The skill's actions at ``observations (..., obs_dim)`` for codes ``z (..., latent)``."""
+        states = self._normalise(observations)[..., :self.cfg.state_dim]
+        return self.decoder(torch.cat([states, z], -1))
+
+    def prior(self, observations) -> Normal:
+        """``p(z | o)``, the learned prior at the first observation of a skill."""
+        mean, log_std = self.prior_net(self._normalise(observations)).chunk(2, -1)
+        return Normal(mean, log_std.clamp(*LOG_STD_RANGE).exp())
+
+    @property
+    def horizon(self) -> int:
+        return self.cfg.horizon
+
+    @property
+    def latent_dim(self) -> int:
+        return self.cfg.latent_dim
+
+    @torch.no_grad()
+    def act(self, observation, action) -> np.ndarray:
+        """The low level: the task's action at one observation for the high-level action
+        ``action`` in [-1, 1]^d (the skill ``SKILL_RANGE * action``), clipped to [-1, 1]."""
+        device = device_of(self)
+        z = SKILL_RANGE * as_tensor(action, device)
+        decoded = self.decode(as_tensor(observation, device), z)
+        return decoded.clamp(-1.0, 1.0).cpu().numpy()
+
+    def action_log_prior(self, observations, actions) -> torch.Tensor:
+        """The log-density of high-level actions ``(..., d)`` in [-1, 1] under the learned prior
+        at ``observations (..., obs_dim)``: the prior's density of ``z = SKILL_RANGE * a`` times
+        the change of variables, ``(...)``. No gradient reaches the (frozen) model."""
+        with torch.no_grad():
+            prior = self.prior(observations)
+        return (prior.log_prob(SKILL_RANGE * actions).sum(-1)
+                + actions.shape[-1] * math.log(SKILL_RANGE))
+
+    def save(self, path) -> pathlib.Path:
+        path = pathlib.Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"obs_dim": len(self.obs_mean), "act_dim": self.act_dim,
+                    "config": dataclasses.asdict(self.cfg), "model": self.state_dict()}, path)
+        return path
+
+    def losses(self, observations, actions, generator: torch.Generator, dpmm=None) -> dict:
+        """Each loss term of one batch of windows; ``dpmm`` (fitted) for GASP's regulariser."""
+        q = self.posterior(observations, actions)
+        z = q.mean + q.stddev * torch.randn(q.mean.shape, generator=generator,
+                                            device=q.mean.device)
+        steps = actions.shape[1]
+        reconstruction = 0.5 * ((self.decode(observations[:, :steps],
+                                              z[:, None].expand(-1, steps, -1)) - actions) ** 2)
+        if dpmm is not None and dpmm.fitted:
+            r = dpmm.responsibilities(z.detach())  # (B, K), constants
+            means, variances = (torch.as_tensor(a) for a in (dpmm.means, dpmm.variances))
+            kl = kl_divergence(Normal(q.mean[:, None], q.stddev[:, None]),
+                               Normal(means, variances.sqrt()))  # (B, K, latent)
+            regulariser = (r[..., None] * kl).sum(1).mean()
+        else:
+            regulariser = kl_divergence(q, Normal(torch.zeros_like(q.mean),
+                                                  torch.ones_like(q.mean))).mean()
+        prior = kl_divergence(Normal(q.mean.detach(), q.stddev.detach()),
+                              self.prior(observations[:, 0])).mean()
+        return {"reconstruction": reconstruction.mean(), "regulariser": regulariser,
+                "prior": prior, "z": z.detach()}
+
+    @torch.no_grad()
+    def reconstruction_error(self, observations, actions) -> float:
+        """Mean squared error of the decoded posterior-mean skill on the windows' actions."""
+        device = device_of(self)
+        observations, actions = as_tensor(observations, device), as_tensor(actions, device)
+        z = self.posterior(observations, actions).mean
+        steps = actions.shape[1]
+        decoded = self.decode(observations[:, :steps], z[:, None].expand(-1, steps, -1))
+        return float(((decoded - actions) ** 2).mean())
+
+
+def fit(model: SkillModel, sample_windows, observations, seed: int = 0, dpmm=None,
+        progress: bool = False, on_epoch=None) -> list[dict]:
+    """Train ``model`` on windows drawn by ``sample_windows(batch, rng) -> (obs, actions)``
+    (numpy); ``observations`` (all of the data's) set the input normalisation. With
+    ``regulariser="dpmm"`` the ``dpmm`` (``skills.dpmm.DPMM``) is refit on the epoch's posterior
+    samples after each epoch of :func:`fit_epochs`. Returns one record per epoch (mean losses,
+    and for GASP the number of components); ``on_epoch(record)`` is called after each."""
+    cfg = model.cfg
+    if cfg.regulariser == "dpmm" and dpmm is None:
+        raise ValueError("fit: regulariser 'dpmm' needs a DPMM to fit")
+    device = device_of(model)
+    model.obs_mean[:], model.obs_std[:] = mean_std(as_tensor(observations, device))
+    rng = np.random.default_rng(seed)
+    generator = torch.Generator(device).manual_seed(seed)
+    optimizer = torch.optim.RAdam(model.parameters(), lr=cfg.lr)
+    refits = set(fit_epochs(cfg.epochs)) if cfg.regulariser == "dpmm" else set()
+    history = []
+    for epoch in tqdm(range(cfg.epochs), desc="skill model", unit="epoch", disable=not progress):
+        totals, samples = {}, []
+        for _ in range(cfg.steps_per_epoch):
+            obs, actions = (as_tensor(x, device) for x in sample_windows(cfg.batch_size, rng))
+            terms = model.losses(obs, actions, generator, dpmm)
+            samples.append(terms.pop("z"))
+            loss = terms["reconstruction"] + cfg.kl_weight * terms["regulariser"] + terms["prior"]
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            for name, value in terms.items():
+                totals[name] = totals.get(name, 0.0) + float(value.detach()) / cfg.steps_per_epoch
+        record = {"epoch": epoch + 1, **totals}
+        if epoch in refits:
+            z = torch.cat(samples).cpu().numpy()
+            z = z[rng.permutation(len(z))[:cfg.dpmm_points]]
+            dpmm.fit(z)
+            record["dpmm_components"] = len(dpmm.active)
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    return history
+
+
+def load(path) -> SkillModel:
+    """The skill model saved in ``path`` (``SkillModel.save``), in evaluation mode."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no skill model (written by SkillModel.save)")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        model = SkillModel(saved["obs_dim"], saved["act_dim"], SkillModelConfig(**saved["config"]))
+        model.load_state_dict(saved["model"])
+    except Exception as error:
+        raise ValueError(f"{path}: not a skill model ({type(error).__name__}: {error})") from None
+    return model.eval().requires_grad_(False)

@@ -1,0 +1,482 @@
+"""The skill-prior experiment of ``notebooks/skill_prior_dpmm.ipynb``: SPiRL's learned skill
+prior (Pertsch et al. 2020) against GASP's Dirichlet-process variant, skills without a prior and
+flat SAC, on a long-horizon sparse PointMaze none of the demonstrations was collected in.
+
+1. **Data**: the waypoint controller on random layouts (``skills.maze_data``), cached in
+   ``data/datasets/skill_prior_dpmm/<profile>/``; the last ``validation`` share of its episodes is
+   held out (SPiRL's 0.9 / 0.1 split) to measure reconstruction.
+2. **Skill models** (``models.skill_prior``): SPiRL's closed-loop model regularised towards
+   N(0, I) and GASP's regularised towards a DPMM (``skills.dpmm``), on the same data, cached in
+   ``data/models/skill_prior_dpmm/<profile>/`` with their training curves (and GASP's mixture).
+3. **RL** on ``point_maze_<target_size>``, a method's seeds as the members of one agent, each a
+   cached, resumable run folder in ``data/policies/skill_prior_dpmm/<profile>/<method>/``:
+   ``spirl`` and ``gasp`` are SAC in their model's skill space regularised towards its learned
+   prior (``sac_prior``), ``skills_no_prior`` SAC with its entropy bonus in SPiRL's skill space,
+   ``flat_sac`` SAC on the maze's own actions. All get the same environment steps.
+
+Success is reaching the goal: the sparse task pays 1 there and ends, so an episode's return is
+its success.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import pathlib
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import torch
+
+from rlrepro.agents.algorithms import AgentConfig
+from rlrepro.agents.training import RESULT, TrainConfig, load_policy, train_seeds
+from rlrepro.envs import make_env, point_maze
+from rlrepro.evaluation.rollouts import episode_seed, run_episodes
+from rlrepro.evaluation.statistics import aggregate
+from rlrepro.models import skill_prior
+from rlrepro.models.skill_prior import SkillModel, SkillModelConfig
+from rlrepro.params import param
+from rlrepro.runner import Launcher, run_parallel
+from rlrepro.skills import maze_data
+from rlrepro.skills.dpmm import DPMM
+
+METHODS = ("spirl", "gasp", "skills_no_prior", "flat_sac")
+MODELS = {"spirl": "gaussian", "gasp": "dpmm"}  # skill model -> what its posterior is pulled to
+SKILLS_OF = {"spirl": "spirl", "gasp": "gasp", "skills_no_prior": "spirl", "flat_sac": None}
+FINAL_OFFSET = 9 * 10**6  # episode seeds of the final scores
+
+
+@dataclass(frozen=True)
+class SkillPriorConfig:
+    """Parameters of ``notebooks/skill_prior_dpmm.ipynb`` (section ``skill_prior_dpmm``)."""
+
+    # The offline data (skills.maze_data.MazeDataConfig).
+    episodes: int = param("controller episodes of the data set", min=2)
+    layout_size: int = param("cells on a side of the data's random layouts (SPiRL: 20)", min=5)
+    coverage: float = param("share of wall cells in a layout (SPiRL: 0.25)", min=0.0, max=0.6)
+    episodes_per_layout: int = param("episodes on one layout before the next", min=1)
+    max_steps: int = param("steps before an episode that has not reached its goal ends "
+                           "(SPiRL's data: 500)", min=11)
+    action_noise: float = param("std of Gaussian noise on the controller's actions", min=0.0)
+    validation: float = param("share of the episodes held out to measure reconstruction "
+                              "(SPiRL: 0.1)", min=0.01, max=0.5)
+    # The skill models (models.skill_prior.SkillModelConfig).
+    horizon: int = param("H, actions per skill (SPiRL: 10)", min=1)
+    latent_dim: int = param("size of the skill code (SPiRL: 10)", min=1)
+    hidden_size: int = param("units of the LSTM and of every MLP layer (SPiRL: 128)", min=1)
+    decoder_layers: int = param("hidden layers of the decoder (SPiRL: 5)", min=1)
+    prior_layers: int = param("hidden layers of the learned prior (SPiRL: 6)", min=1)
+    kl_weight: float = param("beta of the posterior's regulariser (SPiRL maze: 1e-2)", min=0.0)
+    model_lr: float = param("RAdam step size of the skill models (SPiRL: 1e-3)", min=1e-8)
+    model_batch: int = param("windows per step (SPiRL: 128)", min=1)
+    model_epochs: int = param("epochs of the skill models (GASP: 100)", min=1)
+    steps_per_epoch: int = param("gradient steps per epoch", min=1)
+    dpmm_components: int = param("GASP: at most this many mixture components", min=1)
+    dpmm_concentration: float = param("GASP: the Dirichlet process's concentration (5.0)",
+                                      min=1e-6)
+    dpmm_points: int = param("GASP: posterior samples each mixture fit sees", min=10)
+    # Reinforcement learning on the target maze.
+    target_size: int = param("the held-out target maze's side (point_maze_<size>; SPiRL: 40)",
+                             choices=tuple(point_maze.TARGET_SIZES))
+    methods: list[str] = param("the agents compared", choices=METHODS)
+    seeds: int = param("seeds per method, trained together as members of one agent", min=1)
+    env_steps: int = param("environment steps of every run (SPiRL maze: 3M)", min=1)
+    warmup_steps: int = param("environment steps of uniformly random actions (skills: random "
+                              "skill codes) before learning (SPiRL: 5000 high-level steps)", min=0)
+    hidden: list[int] = param("hidden layers of the actor and critics (SPiRL: 256, 256)", min=1)
+    lr: float = param("Adam step size of the agents (SPiRL: 3e-4)", min=1e-8, max=1.0)
+    batch: int = param("transitions per update (SPiRL: 256)", min=1)
+    gamma: float = param("discount (SPiRL: 0.99)", min=0.0, max=1.0)
+    target_divergence: float = param("spirl, gasp: the KL to the prior the temperature aims at "
+                                     "(SPiRL maze: 1)", min=0.0)
+    eval_every: int = param("environment steps between evaluations (a multiple of horizon)",
+                            min=1)
+    eval_episodes: int = param("deterministic episodes per evaluation", min=1)
+    final_episodes: int = param("deterministic episodes scoring each final policy", min=1)
+    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64)
+    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs")
+    device: str = param("auto picks CUDA when present")
+
+    def check(self):
+        errors = [f"'{key}': {getattr(self, key)} is not a multiple of horizon {self.horizon}"
+                  for key in ("env_steps", "eval_every", "warmup_steps")
+                  if getattr(self, key) % self.horizon]
+        if self.episodes * self.validation < 1:
+            errors.append(f"'validation': {self.validation} of {self.episodes} episodes holds "
+                          f"out none")
+        return errors
+
+
+# --- data and skill models --------------------------------------------------------------------
+
+def _key(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def data_config(cfg: SkillPriorConfig) -> maze_data.MazeDataConfig:
+    return maze_data.MazeDataConfig(
+        episodes=cfg.episodes, layout_size=cfg.layout_size, coverage=cfg.coverage,
+        episodes_per_layout=cfg.episodes_per_layout, max_steps=cfg.max_steps,
+        action_noise=cfg.action_noise)
+
+
+def data_file(data_dir, profile) -> pathlib.Path:
+    return pathlib.Path(data_dir) / "datasets" / "skill_prior_dpmm" / profile / "demos.npz"
+
+
+def demonstrations(cfg: SkillPriorConfig, profile: str, data_dir="data"):
+    """The data set (generated once per data configuration), split into training and
+    held-out episodes."""
+    path = data_file(data_dir, profile)
+    key_file = path.with_suffix(".key")
+    key = _key(dataclasses.asdict(data_config(cfg)))
+    if path.is_file() and key_file.is_file() and key_file.read_text() == key:
+        demos = maze_data.load(path)
+    else:
+        demos = maze_data.generate(data_config(cfg))
+        demos.save(path)
+        key_file.write_text(key)
+    episodes = len(demos.episode_ends)
+    first_held_out = episodes - max(1, round(cfg.validation * episodes))
+    return demos.select(0, first_held_out), demos.select(first_held_out, episodes)
+
+
+def model_config(cfg: SkillPriorConfig, regulariser: str) -> SkillModelConfig:
+    return SkillModelConfig(
+        horizon=cfg.horizon, latent_dim=cfg.latent_dim, hidden_size=cfg.hidden_size,
+        decoder_layers=cfg.decoder_layers, prior_layers=cfg.prior_layers,
+        kl_weight=cfg.kl_weight, regulariser=regulariser, lr=cfg.model_lr,
+        batch_size=cfg.model_batch, epochs=cfg.model_epochs,
+        steps_per_epoch=cfg.steps_per_epoch, dpmm_components=cfg.dpmm_components,
+        dpmm_concentration=cfg.dpmm_concentration, dpmm_points=cfg.dpmm_points)
+
+
+def models_dir(data_dir, profile) -> pathlib.Path:
+    return pathlib.Path(data_dir) / "models" / "skill_prior_dpmm" / profile
+
+
+def train_skill_model(name: str, cfg: SkillPriorConfig, profile: str, data_dir="data") -> dict:
+    """One skill model (``spirl`` or ``gasp``), trained unless its file was made from the same
+    data and configuration; its training curve (and GASP's mixture in ``<name>_dpmm.pt``)."""
+    folder = models_dir(data_dir, profile)
+    path, history_file = folder / f"{name}.pt", folder / f"{name}_history.json"
+    train, _ = demonstrations(cfg, profile, data_dir)
+    mcfg = model_config(cfg, MODELS[name])
+    key = _key(dataclasses.asdict(mcfg),
+               hashlib.sha256(train.observations.tobytes()).hexdigest())
+    key_file = folder / f"{name}.key"
+    if not (path.is_file() and key_file.is_file() and key_file.read_text() == key):
+        torch.manual_seed(0)
+        model = SkillModel(train.observations.shape[1], train.actions.shape[1], mcfg)
+        dpmm = DPMM(cfg.dpmm_components, cfg.dpmm_concentration) if name == "gasp" else None
+        history = skill_prior.fit(
+            model, lambda batch, rng: maze_data.windows(train, cfg.horizon, batch, rng),
+            train.observations, dpmm=dpmm)
+        model.save(path)
+        if dpmm is not None:
+            torch.save(dpmm.state_dict(), folder / f"{name}_dpmm.pt")
+        history_file.write_text(json.dumps(history))
+        key_file.write_text(key)
+    return {"name": name, "path": str(path), "history": json.loads(history_file.read_text())}
+
+
+def load_dpmm(data_dir, profile) -> DPMM:
+    path = models_dir(data_dir, profile) / "gasp_dpmm.pt"
+    return DPMM().load_state_dict(torch.load(path, weights_only=True))
+
+
+def train_skill_models(cfg: SkillPriorConfig, profile: str, data_dir="data") -> dict:
+    """Both skill models, in parallel; ``{name: {"path", "history"}}``."""
+    demonstrations(cfg, profile, data_dir)  # generated once, before the jobs read it
+    jobs = [dict(name=name, cfg=cfg, profile=profile, data_dir=str(data_dir)) for name in MODELS
+            if any(SKILLS_OF[m] == name for m in cfg.methods)]
+    results = run_parallel(train_skill_model, jobs, workers=min(cfg.workers, len(jobs)),
+                           desc="skill models")
+    return {r["name"]: r for r in results}
+
+
+# --- reinforcement learning -------------------------------------------------------------------
+
+def target(cfg: SkillPriorConfig) -> str:
+    return f"point_maze_{cfg.target_size}"
+
+
+def run_configs(cfg: SkillPriorConfig, method: str, models: dict):
+    """The agent and training configuration of a method; steps count skills where it acts in
+    a skill space (``horizon`` environment steps each)."""
+    skills = SKILLS_OF[method]
+    per_step = cfg.horizon if skills else 1
+    agent = AgentConfig(algorithm="sac_prior" if method in ("spirl", "gasp") else "sac",
+                        hidden=tuple(cfg.hidden), lr=cfg.lr, gamma=cfg.gamma,
+                        transitions_per_batch=cfg.batch, target_divergence=cfg.target_divergence,
+                        device=cfg.device)
+    train = TrainConfig(env=target(cfg), total_steps=cfg.env_steps // per_step,
+                        random_steps=cfg.warmup_steps // per_step,
+                        eval_every=cfg.eval_every // per_step, eval_episodes=cfg.eval_episodes,
+                        checkpoint_every=max(1, cfg.env_steps // per_step // 10),
+                        skills=models[skills]["path"] if skills else "")
+    return agent, train, per_step
+
+
+def run_dir(data_dir, profile, method, seed) -> pathlib.Path:
+    return (pathlib.Path(data_dir) / "policies" / "skill_prior_dpmm" / profile / method /
+            f"seed{seed}")
+
+
+def run_method(method: str, cfg: SkillPriorConfig, profile: str, models: dict,
+               data_dir="data") -> list[dict]:
+    """A method's seeds, trained together (or loaded); one row per seed, curve in env steps."""
+    agent, train, per_step = run_configs(cfg, method, models)
+    folders = [run_dir(data_dir, profile, method, seed) for seed in range(cfg.seeds)]
+    results = train_seeds(folders, agent, train, list(range(cfg.seeds)), progress=False)
+    return [{"method": method, "seed": seed, "steps": [c["step"] * per_step for c in r["curve"]],
+             "success": [c["return"] for c in r["curve"]], "seconds": r["seconds"],
+             "curve": r["curve"]} for seed, r in enumerate(results)]
+
+
+def run_all(cfg: SkillPriorConfig, profile: str, models: dict, data_dir="data") -> list[dict]:
+    """Every method's runs, flat SAC first (the longest: an update every environment step)."""
+    order = sorted(cfg.methods, key=lambda m: SKILLS_OF[m] is not None)
+    jobs = [dict(method=m, cfg=cfg, profile=profile, models=models, data_dir=str(data_dir))
+            for m in order]
+    finished = lambda job: all((run_dir(job["data_dir"], profile, job["method"], s) / RESULT)  # noqa: E731
+                               .is_file() for s in range(cfg.seeds))
+    rows = run_parallel(run_method, jobs, workers=cfg.workers, launcher=cfg.launcher,
+                        desc="RL runs", name=lambda j: j["method"], finished=finished)
+    return [row for method_rows in rows for row in method_rows]
+
+
+def policy_env(cfg: SkillPriorConfig, method: str, models: dict, copies: int | None = None):
+    """The target maze as the method's policy sees it (in its skill space, if it has one);
+    with ``copies``, a list of that many sharing one skill model."""
+    skills = SKILLS_OF[method]
+    model = skill_prior.load(models[skills]["path"]) if skills else None
+    envs = [make_env(target(cfg), skills=model) for _ in range(copies or 1)]
+    return envs if copies else envs[0]
+
+
+def final_success(cfg: SkillPriorConfig, profile: str, models: dict, data_dir="data") -> dict:
+    """``{method: (seeds,)}``: each final policy's success rate over ``final_episodes``
+    deterministic episodes."""
+    out = {}
+    for method in cfg.methods:
+        rates = []
+        for seed in range(cfg.seeds):
+            policy, _ = load_policy(run_dir(data_dir, profile, method, seed),
+                                    copies=cfg.final_episodes)
+            envs = policy_env(cfg, method, models, copies=cfg.final_episodes)
+            seeds = [episode_seed(seed, FINAL_OFFSET + k) for k in range(cfg.final_episodes)]
+            rates.append(float(np.mean(run_episodes(policy, envs, seeds) > 0)))
+        out[method] = np.array(rates)
+    return out
+
+
+def trajectory(cfg: SkillPriorConfig, method: str, models: dict, profile: str, data_dir="data",
+               seed: int = 0) -> dict:
+    """One deterministic episode of a method's policy (seed ``seed``) on the target maze: the
+    positions it visits and, in a skill space, the skill codes it chooses (one per ``horizon``
+    steps)."""
+    policy, _ = load_policy(run_dir(data_dir, profile, method, seed))
+    chosen = []
+
+    class Recording:  # the policy, remembering what it saw and chose
+        def initial_state(self):
+            return None
+
+        def act(self, obs, state=None, deterministic=True):
+            actions, state = policy.act(obs, state, deterministic)
+            chosen.append((obs[0].copy(), actions[0].copy()))
+            return actions, state
+
+    episode = episode_seed(seed, FINAL_OFFSET)
+    success = run_episodes(Recording(), [policy_env(cfg, method, models)], [episode])[0]
+    if not SKILLS_OF[method]:
+        return {"positions": np.array([obs[:2] for obs, _ in chosen]), "skills": np.zeros((0,)),
+                "success": success}
+    # The skill wrapper hides the steps inside a skill: replay the chosen skills step by step.
+    model = skill_prior.load(models[SKILLS_OF[method]]["path"])
+    env = make_env(target(cfg))
+    obs, _ = env.reset(seed=episode)
+    positions = [obs[:2]]
+    for _, action in chosen:
+        for _ in range(cfg.horizon):
+            obs, _, terminated, truncated, _ = env.step(model.act(obs, action))
+            positions.append(obs[:2])
+            if terminated or truncated:
+                break
+    return {"positions": np.array(positions),
+            "skills": np.array([a for _, a in chosen]) * skill_prior.SKILL_RANGE,
+            "success": success}
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+def draw_maze(ax, layout: np.ndarray):
+    """A layout's walls (with its border) in the maze's coordinates."""
+    rows, cols = layout.shape
+    ax.imshow(layout, cmap="Greys", vmin=0, vmax=1.5, origin="upper",
+              extent=(-cols / 2, cols / 2, -rows / 2, rows / 2))
+    ax.set(xticks=[], yticks=[])
+
+
+def data_figure(demos: maze_data.MazeDemonstrations, cfg: SkillPriorConfig, layouts: int = 3):
+    """Episodes of the data set over the first random layouts they were collected in."""
+    fig, axes = plt.subplots(1, layouts, figsize=(4 * layouts, 4), squeeze=False)
+    episodes = demos.episodes()
+    for i, ax in enumerate(axes.flat):
+        first = i * cfg.episodes_per_layout
+        if first >= len(episodes):
+            ax.axis("off")
+            continue
+        layout = point_maze.sample_layout(int(demos.layout_seeds[first]), cfg.layout_size,
+                                          cfg.coverage)
+        draw_maze(ax, np.pad(layout, 1, constant_values=1))
+        for obs, _ in episodes[first:first + cfg.episodes_per_layout]:
+            ax.plot(obs[:, 0], obs[:, 1], lw=1)
+            ax.plot(*obs[0, :2], "o", color="black", ms=3)
+        ax.set_title(f"layout {i + 1}: {min(cfg.episodes_per_layout, len(episodes) - first)} "
+                     f"episodes")
+    fig.suptitle("demonstrations: the waypoint controller on random layouts")
+    fig.tight_layout()
+    return fig
+
+
+def latent_figure(z: dict, dpmm: DPMM):
+    """Skill codes of held-out windows in the first two principal directions: SPiRL's beside
+    its N(0, I) regulariser, GASP's coloured by DPMM component."""
+    fig, axes = plt.subplots(1, len(z), figsize=(5.5 * len(z), 4.5), squeeze=False)
+    for ax, (name, codes) in zip(axes.flat, z.items()):
+        centred = codes - codes.mean(0)
+        _, _, directions = np.linalg.svd(centred, full_matrices=False)
+        points = centred @ directions[:2].T
+        if name == "gasp":
+            components = dpmm.assign(codes)
+            palette = sns.color_palette("tab20", 20)
+            for k in np.unique(components):
+                inside = components == k
+                ax.scatter(*points[inside].T, s=4, color=palette[k % 20],
+                           label=f"component {k} ({inside.mean():.0%})")
+            ax.legend(fontsize=6, markerscale=3, loc="upper right")
+            ax.set_title(f"GASP: {len(dpmm.active)} DPMM components")
+        else:
+            ax.scatter(*points.T, s=4, color="gray")
+            circle = plt.Circle((0, 0), 2.0, fill=False, ls="--", color="black")
+            ax.add_patch(circle)
+            ax.set_title(f"{name.upper()}: one Gaussian (dashed: 2 std of N(0, I))")
+        ax.set(xlabel="principal direction 1", ylabel="principal direction 2")
+        ax.set_aspect("equal", "datalim")
+    fig.suptitle("skill codes of held-out demonstration windows (posterior means)")
+    fig.tight_layout()
+    return fig
+
+
+def trajectories_figure(paths: dict, cfg: SkillPriorConfig, dpmm: DPMM | None = None):
+    """Each method's episode on the target maze; GASP's coloured by the component of each
+    skill it chose (the skill-allocation view)."""
+    layout = np.pad(point_maze.target_layout(cfg.target_size), 1, constant_values=1)
+    start, goal = point_maze.target_cells(point_maze.target_layout(cfg.target_size))
+    fig, axes = plt.subplots(1, len(paths), figsize=(4.2 * len(paths), 4.4), squeeze=False)
+    size = len(layout)
+    centre = lambda cell: (cell[1] + 1.5 - size / 2, size / 2 - cell[0] - 1.5)  # noqa: E731
+    for ax, (method, path) in zip(axes.flat, paths.items()):
+        draw_maze(ax, layout)
+        xy = path["positions"]
+        if method == "gasp" and dpmm is not None and len(path["skills"]):
+            components = dpmm.assign(path["skills"])
+            palette = sns.color_palette("tab20", 20)
+            for i, k in enumerate(components):
+                segment = xy[i * cfg.horizon:(i + 1) * cfg.horizon + 1]
+                ax.plot(segment[:, 0], segment[:, 1], color=palette[k % 20], lw=2)
+        else:
+            ax.plot(xy[:, 0], xy[:, 1], color="tab:blue", lw=1.5)
+        ax.plot(*centre(start), "o", color="black", ms=7, label="start")
+        ax.plot(*centre(goal), "*", color="gold", mec="black", ms=14, label="goal")
+        ax.set_title(f"{method}: {'reached' if path['success'] else 'missed'} the goal")
+    axes.flat[0].legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"one deterministic episode on the held-out {cfg.target_size}x"
+                 f"{cfg.target_size} maze (GASP coloured by the DPMM component of each skill)")
+    fig.tight_layout()
+    return fig
+
+
+# --- results ----------------------------------------------------------------------------------
+
+def curves(rows, cfg: SkillPriorConfig, reps: int = 1000) -> tuple:
+    """Success rate over environment steps per method: ``(steps, {method: (centre, low,
+    high)})`` as ``plots.learning_curves`` takes it (methods evaluated at the same steps)."""
+    steps = rows[0]["steps"]
+    scores = {m: np.array([r["success"] for r in rows if r["method"] == m])
+              for m in cfg.methods}
+    return steps, aggregate(scores, reps=reps)
+
+
+def metrics(success: dict, models: dict, reconstruction: dict, dpmm: DPMM) -> dict:
+    summary = aggregate(success)
+    out = {"final_success": {m: v[0] for m, v in summary.items()},
+           "final_success_ci": {m: [v[1], v[2]] for m, v in summary.items()},
+           "final_success_per_seed": {m: v.tolist() for m, v in success.items()},
+           "dpmm_components": int(len(dpmm.active)),
+           "dpmm_components_over_training": [
+               [r["epoch"], r["dpmm_components"]] for r in models.get("gasp", {}).get(
+                   "history", []) if "dpmm_components" in r],
+           "reconstruction_mse": reconstruction}
+    out["claims"] = claims(out["final_success"])
+    return out
+
+
+def claims(final: dict) -> dict:
+    """SPiRL's claims as margins of final success: the skill prior over flat SAC and over the
+    same skills without the prior (None where a method did not run)."""
+    margin = lambda a, b: final[a] - final[b] if a in final and b in final else None  # noqa: E731
+    return {"spirl_over_flat_sac": margin("spirl", "flat_sac"),
+            "spirl_over_skills_no_prior": margin("spirl", "skills_no_prior"),
+            "gasp_minus_spirl": margin("gasp", "spirl")}
+
+
+def verdict_text(metrics_: dict, cfg: SkillPriorConfig) -> str:
+    final, ci = metrics_["final_success"], metrics_["final_success_ci"]
+    lines = [f"- **{m}**: final success {final[m]:.2f} [{ci[m][0]:.2f}, {ci[m][1]:.2f}]"
+             for m in cfg.methods]
+    c = metrics_["claims"]
+    if c["spirl_over_flat_sac"] is not None:
+        held = "holds" if c["spirl_over_flat_sac"] >= 0.5 else "does not hold"
+        lines.append(f"- SPiRL's claim (the skill prior solves the sparse maze far more often "
+                     f"than flat SAC) {held} here: {c['spirl_over_flat_sac']:+.2f}.")
+    if c["gasp_minus_spirl"] is not None:
+        lo_g, hi_g = ci["gasp"]
+        lo_s, hi_s = ci["spirl"]
+        relation = ("the intervals overlap: no measurable difference"
+                    if lo_g <= hi_s and lo_s <= hi_g else "the intervals are disjoint")
+        lines.append(f"- GASP's DPMM prior minus SPiRL's Gaussian: {c['gasp_minus_spirl']:+.2f} "
+                     f"({relation}); GASP publishes no number to compare with.")
+    lines.append(f"- GASP's mixture settled on {metrics_['dpmm_components']} components "
+                 f"(of at most {cfg.dpmm_components}).")
+    return "\n".join(lines)
+
+
+# SPiRL's maze settings (configs/skill_prior_learning/maze, configs/hrl/maze) and GASP's, and
+# why a profile may differ.
+PAPER = {
+    "layout_size": (20, "smaller layouts for shorter episodes"),
+    "coverage": (0.25, ""),
+    "max_steps": (500, ""),
+    "validation": (0.1, ""),
+    "horizon": (10, ""),
+    "latent_dim": (10, ""),
+    "hidden_size": (128, ""),
+    "decoder_layers": (5, ""),
+    "prior_layers": (6, ""),
+    "kl_weight": (1e-2, ""),
+    "model_lr": (1e-3, ""),
+    "model_batch": (128, ""),
+    "model_epochs": (100, "fewer epochs for 2 CPU cores"),
+    "target_size": (40, "a smaller held-out maze: its episodes fit the budget"),
+    "env_steps": (3_000_000, "far fewer steps on 2 CPU cores"),
+    "hidden": ([256, 256], ""),
+    "lr": (3e-4, ""),
+    "batch": (256, ""),
+    "gamma": (0.99, ""),
+    "target_divergence": (1.0, ""),
+}

@@ -1,0 +1,170 @@
+"""The skill-prior experiment's pieces: mazes, controller, data, DPMM, skill model, KL-SAC."""
+import numpy as np
+import pytest
+import torch
+
+from rlrepro.agents.algorithms import AgentConfig, make_agent
+from rlrepro.agents.buffers import ReplayBuffer, sample_members
+from rlrepro.agents.training import TrainConfig, train_seeds
+from rlrepro.envs import make_env, point_maze
+from rlrepro.models import skill_prior
+from rlrepro.models.skill_prior import SkillModel, SkillModelConfig, fit_epochs
+from rlrepro.skills import maze_data
+from rlrepro.skills.dpmm import DPMM
+
+
+def test_random_layouts_have_their_wall_share_and_depend_only_on_the_seed():
+    a, b = point_maze.sample_layout(3, 12), point_maze.sample_layout(3, 12)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, point_maze.sample_layout(4, 12))
+    assert 0.25 <= a.mean() < 0.5
+    start, goal = point_maze.target_cells(point_maze.target_layout(10))
+    distance = point_maze.distances(point_maze.target_layout(10), start)[goal]
+    assert distance >= 10, "the target's goal is far along the maze from its start"
+
+
+def test_shortest_path_walks_free_neighbouring_cells_to_the_goal():
+    layout = np.array([[0, 0, 0], [1, 1, 0], [0, 0, 0]])
+    path = point_maze.shortest_path(layout, (0, 0), (2, 0))
+    assert path == [(0, 1), (0, 2), (1, 2), (2, 2), (2, 1), (2, 0)]
+    with pytest.raises(ValueError, match="no path"):
+        point_maze.shortest_path(np.array([[0, 1, 0]]), (0, 0), (0, 2))
+
+
+def test_the_observation_shows_the_walls_around_the_agent():
+    layout = np.array([[0, 1, 0], [0, 0, 0], [0, 0, 0]])
+    env = point_maze.make_maze(layout, (0, 0), (2, 2), 50)
+    obs, _ = env.reset(seed=0)
+    view = obs[4:].reshape(point_maze.VIEW, point_maze.VIEW)
+    assert view[2, 2] == 0 and view[2, 3] == 1, "free where the agent is, wall to its right"
+    assert view[1, 2] == 1 and view[2, 1] == 1, "the border above and to the left"
+
+
+def test_the_waypoint_controller_reaches_its_goals():
+    demos = maze_data.generate(maze_data.MazeDataConfig(episodes=6, layout_size=8,
+                                                        episodes_per_layout=2), progress=False)
+    assert demos.reached.all()
+    assert len(demos.episode_ends) == 6 and demos.episode_ends[-1] == len(demos.actions)
+    obs, actions = maze_data.windows(demos, 10, 16, np.random.default_rng(0))
+    assert obs.shape == (16, 11, 4 + point_maze.VIEW ** 2) and actions.shape == (16, 10, 2)
+    # a window never crosses into the next episode: positions move by less than a cell a step
+    assert np.abs(np.diff(obs[:, :, :2], axis=1)).max() < 0.5
+
+
+def test_demonstration_files_fail_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.npz"):
+        maze_data.load(tmp_path / "nothing.npz")
+    np.savez(tmp_path / "bad.npz", observations=np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"bad.npz.*missing \['actions'"):
+        maze_data.load(tmp_path / "bad.npz")
+
+
+def test_the_dpmm_recovers_the_components_of_a_mixture():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 4, (3, 6))
+    z = np.concatenate([c + rng.normal(0, 0.3, (800, 6)) for c in centres])
+    labels = np.repeat(np.arange(3), 800)
+    dpmm = DPMM(max_components=10, seed=0).fit(z)
+    assert len(dpmm.active) == 3
+    assigned = dpmm.assign(z)
+    for k in range(3):  # each true component goes to one found component, a different one each
+        assert np.mean(assigned[labels == k] == np.bincount(assigned[labels == k]).argmax()) > 0.99
+    assert len({np.bincount(assigned[labels == k]).argmax() for k in range(3)}) == 3
+    loaded = DPMM().load_state_dict(dpmm.state_dict())
+    torch.testing.assert_close(loaded.responsibilities(z[:50]), dpmm.responsibilities(z[:50]))
+
+
+def test_gasps_fit_schedule_is_dense_early():
+    epochs = fit_epochs(100)
+    assert len(epochs) == 33 and epochs[:5] == [0, 1, 2, 3, 4]
+    assert np.all(np.diff(epochs) >= 1) and epochs[-1] - epochs[-2] > 10
+
+
+@pytest.fixture(scope="module")
+def small_demos():
+    return maze_data.generate(maze_data.MazeDataConfig(episodes=24, layout_size=8,
+                                                       episodes_per_layout=4), progress=False)
+
+
+@pytest.mark.parametrize("regulariser", ["gaussian", "dpmm"])
+def test_the_skill_model_reconstructs_held_out_actions(small_demos, regulariser):
+    torch.set_num_threads(1)
+    train = small_demos.select(0, 20)
+    held_out = small_demos.select(20, 24)  # the last 4 episodes, on a layout of their own
+    obs, actions = maze_data.windows(held_out, 10, 400, np.random.default_rng(1))
+    cfg = SkillModelConfig(epochs=6, steps_per_epoch=40, hidden_size=64, decoder_layers=3,
+                           prior_layers=3, regulariser=regulariser)
+    model = SkillModel(obs.shape[-1], 2, cfg)
+    history = skill_prior.fit(model, lambda b, rng: maze_data.windows(train, 10, b, rng),
+                              train.observations, dpmm=DPMM(max_components=5))
+    mean_predictor = float(((actions - train.actions.mean(0)) ** 2).mean())
+    assert model.reconstruction_error(obs, actions) < 0.5 * mean_predictor
+    fits = [r for r in history if "dpmm_components" in r]
+    assert len(fits) == (len(fit_epochs(6)) if regulariser == "dpmm" else 0)
+
+
+def _prior_at(mean, std):
+    """A learned prior stand-in: the log-density of actions under N(mean, std^2) everywhere."""
+    return lambda obs, actions: torch.distributions.Normal(mean, std).log_prob(actions).sum(-1)
+
+
+def test_kl_regularised_sac_follows_its_prior_where_rewards_are_equal():
+    torch.manual_seed(0)
+    buffer = ReplayBuffer(500, 2, 1, seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(500):  # no reward anywhere: only the regulariser shapes the policy
+        buffer.add(rng.normal(size=2), rng.uniform(-1, 1, 1), 0.0, rng.normal(size=2), False,
+                   False)
+    means = {}
+    for algorithm in ("sac_prior", "sac"):
+        config = AgentConfig(algorithm=algorithm, hidden=(32, 32), lr=3e-3, init_alpha=1.0,
+                             tune_alpha=False, transitions_per_batch=64)
+        agent = make_agent(2, 1, config, seed=0, prior=_prior_at(0.5, 0.1))
+        for _ in range(400):
+            agent.update(sample_members([buffer], 64))
+        means[algorithm] = float(agent.act(np.zeros((1, 2)), deterministic=True)[0][0, 0])
+    assert means["sac_prior"] == pytest.approx(0.5, abs=0.1)
+    assert abs(means["sac"]) < 0.2, "plain SAC maximises entropy: the middle of [-1, 1]"
+    with pytest.raises(ValueError, match="prior"):
+        make_agent(2, 1, AgentConfig(algorithm="sac_prior", transitions_per_batch=8)).update(
+            sample_members([buffer], 8))
+
+
+class _Repeat:
+    """Skills of 2 numbers that repeat the first as the pendulum's torque for 3 steps."""
+    horizon, latent_dim = 3, 2
+
+    def act(self, obs, action):
+        return np.asarray(action[:1], dtype=np.float32)
+
+
+def test_a_skill_runs_its_horizon_and_sums_the_rewards():
+    skills, flat = make_env("Pendulum-v1", skills=_Repeat()), make_env("Pendulum-v1")
+    skills.reset(seed=3)
+    flat.reset(seed=3)
+    obs, reward, *_, info = skills.step(np.array([0.5, 0.0], np.float32))
+    rewards = [flat.step(np.array([0.5], np.float32))[1] for _ in range(3)]
+    assert info["steps"] == 3
+    assert reward == pytest.approx(sum(rewards))
+
+
+def test_a_hierarchical_run_trains_in_skill_space(tmp_path, small_demos):
+    torch.set_num_threads(1)
+    model = SkillModel(small_demos.observations.shape[1], 2,
+                       SkillModelConfig(epochs=1, steps_per_epoch=5, hidden_size=16,
+                                        decoder_layers=1, prior_layers=1))
+    skill_prior.fit(model, lambda b, rng: maze_data.windows(small_demos, 10, b, rng),
+                    small_demos.observations)
+    path = model.save(tmp_path / "skills.pt")
+    train = TrainConfig(env="point_maze_10", total_steps=40, random_steps=10, eval_every=20,
+                        eval_episodes=1, skills=str(path))
+    agent = AgentConfig(algorithm="sac_prior", hidden=(16, 16), transitions_per_batch=8)
+    result, = train_seeds([tmp_path / "run"], agent, train, [0], progress=False)
+    assert [c["step"] for c in result["curve"]] == [20, 40]
+    assert "divergence" in result["curve"][-1]
+    assert result["fingerprint"]["train"]["skills"] != str(path), "the model by its content"
+    with pytest.raises(ValueError, match="needs TrainConfig.skills"):
+        train_seeds([tmp_path / "flat"], agent, TrainConfig(env="point_maze_10", total_steps=5),
+                    [0], progress=False)
+    with pytest.raises(ValueError, match="not a skill model"):
+        skill_prior.load(tmp_path / "run" / "result.json")

@@ -1,0 +1,62 @@
+"""The skill-prior stage: the smoke notebook end to end, its caches, and bad inputs."""
+import json
+import re
+
+import numpy as np
+import papermill as pm
+import pytest
+
+from rlrepro import params
+from rlrepro.skills import experiment as sx
+
+from test_pipeline import run_notebook
+
+
+def test_skill_prior_notebook_writes_metrics_and_figures_and_trains_once(tmp_path):
+    data = tmp_path / "data"
+    run_notebook("skill_prior_dpmm", tmp_path, profile="smoke", data_dir=str(data))
+    cfg = params.load("skill_prior_dpmm", sx.SkillPriorConfig, "smoke", {})
+    metrics = json.loads((data / "metrics/skill_prior_dpmm.json").read_text())
+    assert set(metrics["final_success"]) == set(sx.METHODS)
+    for method, value in metrics["final_success"].items():
+        low, high = metrics["final_success_ci"][method]
+        assert 0.0 <= low <= value <= high <= 1.0
+    assert 1 <= metrics["dpmm_components"] <= cfg.dpmm_components
+    assert set(metrics["reconstruction_mse"]) == {"spirl", "gasp", "mean_predictor"}
+    figures = {p.name for p in (data / "figures/skill_prior_dpmm").iterdir()}
+    assert {"demonstrations.png", "skill_latents.png", "success_curves.png", "trajectories.png",
+            "dpmm_components.png"} <= figures
+    results = json.loads((data / "results/skill_prior_dpmm.json").read_text())
+    skill_runs = [r for r in results["runs"] if r["method"] != "flat_sac"]
+    assert all(r["steps"][-1] == cfg.env_steps for r in results["runs"])
+    assert len(skill_runs) == 3 * cfg.seeds
+    cached = [*data.glob("policies/skill_prior_dpmm/smoke/*/*/result.json"),
+              *data.glob("models/skill_prior_dpmm/smoke/*.pt"),
+              *data.glob("datasets/skill_prior_dpmm/smoke/*.npz")]
+    stamps = {p: p.stat().st_mtime_ns for p in cached}
+    assert len(stamps) == len(sx.METHODS) * cfg.seeds + 4  # runs; 2 models, a mixture; data
+    run_notebook("skill_prior_dpmm", tmp_path, profile="smoke", data_dir=str(data))
+    assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"methods": ["spirl", "dreamer"]}, "'methods[1]': expected one of"),
+    ({"env_steps": 205}, "'env_steps': 205 is not a multiple of horizon 10"),
+    ({"target_size": 12}, "'target_size'"),
+])
+def test_skill_prior_notebook_rejects_bad_parameters_before_any_work(tmp_path, overrides,
+                                                                     message):
+    with pytest.raises(pm.PapermillExecutionError, match=re.escape(message)):
+        run_notebook("skill_prior_dpmm", tmp_path, profile="smoke",
+                     data_dir=str(tmp_path / "data"), overrides=overrides)
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_damaged_data_set_is_named(tmp_path):
+    cfg = params.load("skill_prior_dpmm", sx.SkillPriorConfig, "smoke", {})
+    path = sx.data_file(tmp_path, "smoke")
+    path.parent.mkdir(parents=True)
+    np.savez(path, observations=np.zeros((3, 29)))
+    path.with_suffix(".key").write_text(sx._key(sx.dataclasses.asdict(sx.data_config(cfg))))
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        sx.demonstrations(cfg, "smoke", tmp_path)
