@@ -31,7 +31,7 @@ from rlrepro.envs import point_maze
 from rlrepro.evaluation.statistics import aggregate_label
 from rlrepro.models import skill_prior
 from rlrepro.skills import experiment as sx
-from rlrepro.skills import maze_data
+from rlrepro.skills import data as skill_data
 
 torch.set_num_threads(1)
 experiment = params.notebook_setup("skill_prior_dpmm", profile, overrides, data_dir)
@@ -87,7 +87,7 @@ if dpmm is not None:
 
 # %%
 rng = np.random.default_rng(0)
-windows = maze_data.windows(held_out, cfg.horizon, 2000, rng)
+windows = skill_data.windows(held_out, cfg.horizon, 2000, rng)
 mean_action = train.actions.mean(0)
 reconstruction = {name: skill_prior.load(m["path"]).reconstruction_error(*windows)
                   for name, m in models.items()}
@@ -115,7 +115,8 @@ if dpmm is not None:
 
 # %%
 start, goal = point_maze.target_cells(point_maze.target_layout(cfg.target_size))
-print(f"target: point_maze_{cfg.target_size}, from cell {start} to cell {goal}, "
+print(f"target: point_maze_{cfg.target_size}, from cell {tuple(map(int, start))} to cell "
+      f"{tuple(map(int, goal))}, "
       f"{point_maze.distances(point_maze.target_layout(cfg.target_size), start)[goal]} cells "
       f"along the maze, {point_maze.TARGET_SIZES[cfg.target_size]} steps per episode")
 rows = sx.run_all(cfg, profile, models, data)
@@ -138,6 +139,9 @@ success = sx.final_success(cfg, profile, models, data)
 paths = {method: sx.trajectory(cfg, method, models, profile, data) for method in cfg.methods}
 fig = sx.trajectories_figure(paths, cfg, dpmm)
 plots.save(fig, figures, "trajectories")
+if "gasp" in paths:
+    fig = sx.allocation_figure(paths["gasp"], dpmm)
+    plots.save(fig, figures, "skill_allocation")
 
 # %% [markdown]
 # ## Metrics and verdict

@@ -9,6 +9,7 @@ from rlrepro.agents.training import TrainConfig, train_seeds
 from rlrepro.envs import make_env, point_maze
 from rlrepro.models import skill_prior
 from rlrepro.models.skill_prior import SkillModel, SkillModelConfig, fit_epochs
+from rlrepro.skills import data as skill_data
 from rlrepro.skills import maze_data
 from rlrepro.skills.dpmm import DPMM
 
@@ -45,7 +46,7 @@ def test_the_waypoint_controller_reaches_its_goals():
                                                         episodes_per_layout=2), progress=False)
     assert demos.reached.all()
     assert len(demos.episode_ends) == 6 and demos.episode_ends[-1] == len(demos.actions)
-    obs, actions = maze_data.windows(demos, 10, 16, np.random.default_rng(0))
+    obs, actions = skill_data.windows(demos, 10, 16, np.random.default_rng(0))
     assert obs.shape == (16, 11, 4 + point_maze.VIEW ** 2) and actions.shape == (16, 10, 2)
     # a window never crosses into the next episode: positions move by less than a cell a step
     assert np.abs(np.diff(obs[:, :, :2], axis=1)).max() < 0.5
@@ -53,10 +54,10 @@ def test_the_waypoint_controller_reaches_its_goals():
 
 def test_demonstration_files_fail_clearly(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.npz"):
-        maze_data.load(tmp_path / "nothing.npz")
+        skill_data.load(tmp_path / "nothing.npz")
     np.savez(tmp_path / "bad.npz", observations=np.zeros((3, 4)))
     with pytest.raises(ValueError, match=r"bad.npz.*missing \['actions'"):
-        maze_data.load(tmp_path / "bad.npz")
+        skill_data.load(tmp_path / "bad.npz")
 
 
 def test_the_dpmm_recovers_the_components_of_a_mixture():
@@ -91,11 +92,11 @@ def test_the_skill_model_reconstructs_held_out_actions(small_demos, regulariser)
     torch.set_num_threads(1)
     train = small_demos.select(0, 20)
     held_out = small_demos.select(20, 24)  # the last 4 episodes, on a layout of their own
-    obs, actions = maze_data.windows(held_out, 10, 400, np.random.default_rng(1))
+    obs, actions = skill_data.windows(held_out, 10, 400, np.random.default_rng(1))
     cfg = SkillModelConfig(epochs=6, steps_per_epoch=40, hidden_size=64, decoder_layers=3,
                            prior_layers=3, regulariser=regulariser)
     model = SkillModel(obs.shape[-1], 2, cfg)
-    history = skill_prior.fit(model, lambda b, rng: maze_data.windows(train, 10, b, rng),
+    history = skill_prior.fit(model, lambda b, rng: skill_data.windows(train, 10, b, rng),
                               train.observations, dpmm=DPMM(max_components=5))
     mean_predictor = float(((actions - train.actions.mean(0)) ** 2).mean())
     assert model.reconstruction_error(obs, actions) < 0.5 * mean_predictor
@@ -153,7 +154,7 @@ def test_a_hierarchical_run_trains_in_skill_space(tmp_path, small_demos):
     model = SkillModel(small_demos.observations.shape[1], 2,
                        SkillModelConfig(epochs=1, steps_per_epoch=5, hidden_size=16,
                                         decoder_layers=1, prior_layers=1))
-    skill_prior.fit(model, lambda b, rng: maze_data.windows(small_demos, 10, b, rng),
+    skill_prior.fit(model, lambda b, rng: skill_data.windows(small_demos, 10, b, rng),
                     small_demos.observations)
     path = model.save(tmp_path / "skills.pt")
     train = TrainConfig(env="point_maze_10", total_steps=40, random_steps=10, eval_every=20,

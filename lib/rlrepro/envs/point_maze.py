@@ -28,7 +28,7 @@ from rlrepro.envs.registry import register
 
 VIEW = 5  # cells on a side of the local wall view
 TARGET_SEED = 1_000_003  # the held-out target layout's seed (data layouts use seeds < 1e6)
-TARGET_SIZES = {10: 500, 20: 1000, 40: 2000}  # registered target mazes: size -> episode steps
+TARGET_SIZES = {10: 1000, 20: 1500, 40: 2000}  # registered target mazes: size -> episode steps
 
 
 # --- layouts ----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from rlrepro.models import skill_prior
 from rlrepro.models.skill_prior import SkillModel, SkillModelConfig
 from rlrepro.params import param
 from rlrepro.runner import Launcher, run_parallel
+from rlrepro.skills import data as skill_data
 from rlrepro.skills import maze_data
 from rlrepro.skills.dpmm import DPMM
 
@@ -133,7 +134,7 @@ def demonstrations(cfg: SkillPriorConfig, profile: str, data_dir="data"):
     key_file = path.with_suffix(".key")
     key = _key(dataclasses.asdict(data_config(cfg)))
     if path.is_file() and key_file.is_file() and key_file.read_text() == key:
-        demos = maze_data.load(path)
+        demos = skill_data.load(path)
     else:
         demos = maze_data.generate(data_config(cfg))
         demos.save(path)
@@ -172,7 +173,7 @@ def train_skill_model(name: str, cfg: SkillPriorConfig, profile: str, data_dir="
         model = SkillModel(train.observations.shape[1], train.actions.shape[1], mcfg)
         dpmm = DPMM(cfg.dpmm_components, cfg.dpmm_concentration) if name == "gasp" else None
         history = skill_prior.fit(
-            model, lambda batch, rng: maze_data.windows(train, cfg.horizon, batch, rng),
+            model, lambda batch, rng: skill_data.windows(train, cfg.horizon, batch, rng),
             train.observations, dpmm=dpmm)
         model.save(path)
         if dpmm is not None:
@@ -321,7 +322,7 @@ def draw_maze(ax, layout: np.ndarray):
     ax.set(xticks=[], yticks=[])
 
 
-def data_figure(demos: maze_data.MazeDemonstrations, cfg: SkillPriorConfig, layouts: int = 3):
+def data_figure(demos: skill_data.Demonstrations, cfg: SkillPriorConfig, layouts: int = 3):
     """Episodes of the data set over the first random layouts they were collected in."""
     fig, axes = plt.subplots(1, layouts, figsize=(4 * layouts, 4), squeeze=False)
     episodes = demos.episodes()
@@ -397,6 +398,23 @@ def trajectories_figure(paths: dict, cfg: SkillPriorConfig, dpmm: DPMM | None = 
     axes.flat[0].legend(fontsize=7, loc="lower left")
     fig.suptitle(f"one deterministic episode on the held-out {cfg.target_size}x"
                  f"{cfg.target_size} maze (GASP coloured by the DPMM component of each skill)")
+    fig.tight_layout()
+    return fig
+
+
+def allocation_figure(path: dict, dpmm: DPMM):
+    """The skill-allocation view: the DPMM component of each skill GASP's policy chose, along
+    its episode."""
+    components = dpmm.assign(path["skills"])
+    palette = sns.color_palette("tab20", 20)
+    fig, ax = plt.subplots(figsize=(9, 2.6))
+    ax.scatter(np.arange(len(components)), components, c=[palette[k % 20] for k in components],
+               s=25)
+    ax.set(xlabel="skill (one every horizon steps)", ylabel="DPMM component",
+           yticks=sorted(set(components.tolist())),
+           title=f"GASP's episode: {len(set(components.tolist()))} of {len(dpmm.active)} "
+                 f"components used over {len(components)} skills "
+                 f"({'reached' if path['success'] else 'missed'} the goal)")
     fig.tight_layout()
     return fig
 
