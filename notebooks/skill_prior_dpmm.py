@@ -107,6 +107,24 @@ if dpmm is not None:
     plots.save(fig, figures, "skill_latents")
 
 # %% [markdown]
+# ## Exploration before learning
+#
+# Why a skill prior should help on a sparse maze: before any reward, random choices must carry
+# the agent to the goal at least once. Random episodes on the target maze, each explorer acting
+# at random in its own action space: skills drawn from SPiRL's learned prior (how `spirl` starts),
+# uniformly random skill codes (how `skills_no_prior` starts) and uniformly random actions (how
+# `flat_sac` starts).
+
+# %%
+farthest = sx.exploration(cfg, models, cfg.exploration_episodes)
+fig = sx.exploration_figure(farthest, cfg)
+plots.save(fig, figures, "exploration")
+far = sx.goal_distance(cfg)
+pd.DataFrame({name: {"farthest cell, mean": reached.mean(),
+                     f"share reaching the goal's distance ({far})": (reached >= far).mean()}
+              for name, reached in farthest.items()}).T.round(2)
+
+# %% [markdown]
 # ## Reinforcement learning on the held-out maze
 #
 # Every method gets `env_steps` environment steps (a skill is `horizon` of them); a method's
@@ -116,9 +134,8 @@ if dpmm is not None:
 # %%
 start, goal = point_maze.target_cells(point_maze.target_layout(cfg.target_size))
 print(f"target: point_maze_{cfg.target_size}, from cell {tuple(map(int, start))} to cell "
-      f"{tuple(map(int, goal))}, "
-      f"{point_maze.distances(point_maze.target_layout(cfg.target_size), start)[goal]} cells "
-      f"along the maze, {point_maze.TARGET_SIZES[cfg.target_size]} steps per episode")
+      f"{tuple(map(int, goal))}, {sx.goal_distance(cfg)} cells along the maze, "
+      f"{point_maze.TARGET_SIZES[cfg.target_size]} steps per episode")
 rows = sx.run_all(cfg, profile, models, data)
 pd.DataFrame(rows).assign(minutes=lambda r: (r.seconds / 60).round(1))[
     ["method", "seed", "minutes"]]
@@ -167,7 +184,9 @@ display(Markdown(sx.verdict_text(metrics, cfg)))
 # image; no batch normalisation in the skill model; inputs standardised; GASP's weighted KL is
 # averaged over latent dimensions like SPiRL's (GASP sums them); the DPMM is scikit-learn's
 # truncated variational mixture (bnpy's memoVB with birth/merge moves does not install); the
-# high-level policy is not initialised from the prior network.
+# high-level policy is not initialised with the prior network's weights (its architecture
+# differs): with `skill_coordinates: prior` it acts in the prior's coordinates instead (skill =
+# prior mean + 2 a prior standard deviations), which starts it near the prior just as well.
 
 # %%
 display(Markdown(pd.DataFrame(params.deviations(cfg, sx.PAPER)).to_markdown(index=False)))

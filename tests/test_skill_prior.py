@@ -132,21 +132,42 @@ def test_kl_regularised_sac_follows_its_prior_where_rewards_are_equal():
 
 
 class _Repeat:
-    """Skills of 2 numbers that repeat the first as the pendulum's torque for 3 steps."""
+    """Skills of 2 numbers, chosen at the first observation, that repeat the first number plus
+    that observation's first coordinate as the pendulum's torque for 3 steps."""
     horizon, latent_dim = 3, 2
 
-    def act(self, obs, action):
-        return np.asarray(action[:1], dtype=np.float32)
+    def skill(self, obs, action):
+        return np.asarray(action, np.float32) + obs[0]
+
+    def act(self, obs, skill):
+        return np.asarray(skill[:1], dtype=np.float32)
 
 
 def test_a_skill_runs_its_horizon_and_sums_the_rewards():
     skills, flat = make_env("Pendulum-v1", skills=_Repeat()), make_env("Pendulum-v1")
-    skills.reset(seed=3)
+    first, _ = skills.reset(seed=3)
     flat.reset(seed=3)
-    obs, reward, *_, info = skills.step(np.array([0.5, 0.0], np.float32))
-    rewards = [flat.step(np.array([0.5], np.float32))[1] for _ in range(3)]
+    obs, reward, *_, info = skills.step(np.array([0.1, 0.0], np.float32))
+    torque = np.array([0.1 + first[0]], np.float32)  # fixed for the skill's 3 steps
+    rewards = [flat.step(torque)[1] for _ in range(3)]
     assert info["steps"] == 3
     assert reward == pytest.approx(sum(rewards))
+
+
+def test_prior_coordinates_start_at_the_prior_and_keep_its_density():
+    torch.manual_seed(0)
+    model = SkillModel(6, 2, SkillModelConfig(latent_dim=3, hidden_size=16, prior_layers=1))
+    box, relative = skill_prior.SkillSpace(model), skill_prior.SkillSpace(model, "prior")
+    obs, action = torch.randn(5, 6), torch.rand(5, 3) * 2 - 1
+    prior = model.prior(obs)
+    assert np.allclose(relative.skill(obs, torch.zeros(5, 3)), prior.mean.detach().numpy())
+    assert np.allclose(box.skill(obs, action), 2 * action.numpy())
+    # Measured from the prior, an action's density under it is the same at every observation.
+    standard = torch.distributions.Normal(0.0, 1.0).log_prob(2 * action).sum(-1) + 3 * np.log(2)
+    assert torch.allclose(relative.action_log_prior(obs, action), standard, atol=1e-5)
+    assert not torch.allclose(box.action_log_prior(obs, action), standard, atol=1e-2)
+    with pytest.raises(ValueError, match="skill_coordinates"):
+        skill_prior.SkillSpace(model, "polar")
 
 
 def test_a_hierarchical_run_trains_in_skill_space(tmp_path, small_demos):
@@ -158,7 +179,7 @@ def test_a_hierarchical_run_trains_in_skill_space(tmp_path, small_demos):
                     small_demos.observations)
     path = model.save(tmp_path / "skills.pt")
     train = TrainConfig(env="point_maze_10", total_steps=40, random_steps=10, eval_every=20,
-                        eval_episodes=1, skills=str(path))
+                        eval_episodes=1, skills=str(path), skill_coordinates="prior")
     agent = AgentConfig(algorithm="sac_prior", hidden=(16, 16), transitions_per_batch=8)
     result, = train_seeds([tmp_path / "run"], agent, train, [0], progress=False)
     assert [c["step"] for c in result["curve"]] == [20, 40]

@@ -1,4 +1,5 @@
 """The skill-prior stage: the smoke notebook end to end, its caches, and bad inputs."""
+import dataclasses
 import json
 import re
 
@@ -6,7 +7,7 @@ import numpy as np
 import papermill as pm
 import pytest
 
-from rlrepro import params
+from rlrepro import cache, params
 from rlrepro.skills import experiment as sx
 
 from test_pipeline import run_notebook
@@ -25,7 +26,7 @@ def test_skill_prior_notebook_writes_metrics_and_figures_and_trains_once(tmp_pat
     assert set(metrics["reconstruction_mse"]) == {"spirl", "gasp", "mean_predictor"}
     figures = {p.name for p in (data / "figures/skill_prior_dpmm").iterdir()}
     assert {"demonstrations.png", "skill_latents.png", "success_curves.png", "trajectories.png",
-            "dpmm_components.png"} <= figures
+            "dpmm_components.png", "exploration.png"} <= figures
     results = json.loads((data / "results/skill_prior_dpmm.json").read_text())
     skill_runs = [r for r in results["runs"] if r["method"] != "flat_sac"]
     assert all(r["steps"][-1] == cfg.env_steps for r in results["runs"])
@@ -57,6 +58,6 @@ def test_a_damaged_data_set_is_named(tmp_path):
     path = sx.data_file(tmp_path, "smoke")
     path.parent.mkdir(parents=True)
     np.savez(path, observations=np.zeros((3, 29)))
-    path.with_suffix(".key").write_text(sx._key(sx.dataclasses.asdict(sx.data_config(cfg))))
+    path.with_suffix(".key").write_text(cache.key(dataclasses.asdict(sx.data_config(cfg))))
     with pytest.raises(ValueError, match=re.escape(str(path))):
         sx.demonstrations(cfg, "smoke", tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pathlib
 
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 import numpy as np
 import seaborn as sns
 
@@ -109,6 +110,8 @@ def learning_curves(curves: dict, *, baselines: dict | None = None,
             ax.plot(*zip(*points), marker="*^sDv"[k % 5], color="black", ls="none", ms=8,
                     label=label)
         ax.set(title=task, xlabel="environment steps", ylabel=ylabel)
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(5))  # 150k, not 150000 over its neighbour
+        ax.xaxis.set_major_formatter(ticker.EngFormatter(sep=""))
         if references and task in references:  # their labels differ from task to task
             ax.legend(fontsize=7)
     if not references:

@@ -67,6 +67,12 @@ class TrainConfig:
                         "its skill space, each skill run by the frozen decoder for H steps, and "
                         "sac_prior is regularised towards its prior (SPiRL's high level); steps "
                         "count skills; '' = act directly", default="")
+    skill_coordinates: str = param("what a high-level action a in [-1, 1]^d names "
+                                   "(models.skill_prior.SkillSpace): box, the skill 2a (SPiRL); "
+                                   "prior, 2a of the prior's standard deviations from its mean, "
+                                   "where a fresh policy starts near the prior (as SPiRL's, "
+                                   "initialised with the prior's weights)", default="box",
+                                   choices=skill_prior.COORDINATES)
 
 
 # The sources every trained policy depends on (an experiment's module, which picks
@@ -238,6 +244,9 @@ def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainCo
             raise FileNotFoundError(f"reward: no learned reward file {config.reward}")
         if config.skills and not pathlib.Path(config.skills).is_file():
             raise FileNotFoundError(f"skills: no skill model file {config.skills}")
+    if train_config.skill_coordinates not in skill_prior.COORDINATES:
+        raise ValueError(f"skill_coordinates: expected one of {list(skill_prior.COORDINATES)}, "
+                         f"got {train_config.skill_coordinates!r}")
     if agent_config.spec.prior and not train_config.skills:
         raise ValueError(f"{agent_config.algorithm}: needs TrainConfig.skills, the skill model "
                          f"whose prior it is regularised towards")
@@ -267,7 +276,8 @@ def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainCo
 def _train_group(members: list[_Member], states: list, agent_config, train_config, progress,
                  stop_at, report) -> dict:
     """Train members that start (or resume) at the same step; ``{run folder: result}``."""
-    skills = skill_prior.load(train_config.skills) if train_config.skills else None
+    skills = (skill_prior.load_space(train_config.skills, train_config.skill_coordinates)
+              if train_config.skills else None)
     for m in members:
         reward = learned_reward.load(m.config.reward) if m.config.reward else None
         m.env = make_env(m.config.env, concat=train_config.concat, reward=reward,

@@ -96,10 +96,11 @@ class LearnedReward(gym.Wrapper):
 
 
 class SkillActions(gym.Wrapper):
-    """The high level of a hierarchical agent (SPiRL): an action in [-1, 1]^d is a skill, which
-    the frozen low level ``skills.act(obs, skill)`` turns into the task's actions for
-    ``skills.horizon`` steps (fewer if the episode ends); the reward is theirs summed and
-    ``info["steps"]`` counts them (e.g. ``models.skill_prior.SkillModel``)."""
+    """The high level of a hierarchical agent (SPiRL): an action in [-1, 1]^d names a skill at
+    the skill's first observation (``skills.skill(obs, action)``), which the frozen low level
+    ``skills.act(obs, skill)`` turns into the task's actions for ``skills.horizon`` steps (fewer
+    if the episode ends); the reward is theirs summed and ``info["steps"]`` counts them (e.g.
+    ``models.skill_prior.SkillSpace``)."""
 
     def __init__(self, env, skills):
         super().__init__(env)
@@ -111,10 +112,10 @@ class SkillActions(gym.Wrapper):
         return self.obs, info
 
     def step(self, action):
-        total = 0.0
+        skill, total = self.skills.skill(self.obs, action), 0.0
         for steps in range(1, self.skills.horizon + 1):
             self.obs, reward, terminated, truncated, info = self.env.step(
-                self.skills.act(self.obs, action))
+                self.skills.act(self.obs, skill))
             total += float(reward)
             if terminated or truncated:
                 break

@@ -43,9 +43,11 @@ from rlrepro.models.mlp import mlp
 from rlrepro.params import param
 
 REGULARISERS = ("gaussian", "dpmm")
+COORDINATES = ("box", "prior")  # what a high-level action names (SkillSpace)
 LOG_STD_RANGE = (-10.0, 2.0)  # the prior's log-std clamp (SPiRL)
-SKILL_RANGE = 2.0  # a high-level action a in [-1, 1]^d is the skill z = 2 a (SPiRL: the prior
-                   # is close to N(0, I), so [-2, 2] holds nearly all of it)
+SKILL_RANGE = 2.0  # a high-level action a in [-1, 1]^d spans 2 units (box: z = 2 a, SPiRL: the
+                   # prior is close to N(0, I), so [-2, 2] holds nearly all of it) or 2 of the
+                   # prior's standard deviations (prior)
 
 
 @dataclass(frozen=True)
@@ -136,24 +138,6 @@ class SkillModel(nn.Module):
     def latent_dim(self) -> int:
         return self.cfg.latent_dim
 
-    @torch.no_grad()
-    def act(self, observation, action) -> np.ndarray:
-        """The low level: the task's action at one observation for the high-level action
-        ``action`` in [-1, 1]^d (the skill ``SKILL_RANGE * action``), clipped to [-1, 1]."""
-        device = device_of(self)
-        z = SKILL_RANGE * as_tensor(action, device)
-        decoded = self.decode(as_tensor(observation, device), z)
-        return decoded.clamp(-1.0, 1.0).cpu().numpy()
-
-    def action_log_prior(self, observations, actions) -> torch.Tensor:
-        """The log-density of high-level actions ``(..., d)`` in [-1, 1] under the learned prior
-        at ``observations (..., obs_dim)``: the prior's density of ``z = SKILL_RANGE * a`` times
-        the change of variables, ``(...)``. No gradient reaches the (frozen) model."""
-        with torch.no_grad():
-            prior = self.prior(observations)
-        return (prior.log_prob(SKILL_RANGE * actions).sum(-1)
-                + actions.shape[-1] * math.log(SKILL_RANGE))
-
     def save(self, path) -> pathlib.Path:
         path = pathlib.Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -235,6 +219,59 @@ def fit(model: SkillModel, sample_windows, observations, seed: int = 0, dpmm=Non
     return history
 
 
+class SkillSpace:
+    """The skill space a high-level policy acts in: what its action ``a`` in [-1, 1]^d means at
+    the skill's first observation ``o``, how the frozen decoder runs that skill, and the
+    action's log-density under the learned prior (``registry.SkillActions``, ``sac_prior``).
+
+    ``box``: ``z = SKILL_RANGE * a``, SPiRL's action space. ``prior``: the prior's own
+    coordinates, ``z = mu_p(o) + SKILL_RANGE * sigma_p(o) * a``, in which a fresh policy (``a`` a
+    squashed unit Gaussian) already acts much like the prior. SPiRL starts its policy from the
+    prior's weights for that; our actor has another architecture than the prior, so its skills
+    are measured from the prior instead. The KL to the prior is the same in both coordinates.
+    """
+
+    def __init__(self, model: SkillModel, coordinates: str = "box"):
+        if coordinates not in COORDINATES:
+            raise ValueError(f"skill_coordinates: expected one of {list(COORDINATES)}, "
+                             f"got {coordinates!r}")
+        self.model, self.coordinates = model, coordinates
+        self.horizon, self.latent_dim = model.horizon, model.latent_dim
+
+    def _skill(self, prior: Normal | None, actions):
+        """The skill ``z`` of ``actions`` and ``log |dz / da|`` (``prior`` unused in box)."""
+        if self.coordinates == "box":
+            return SKILL_RANGE * actions, actions.shape[-1] * math.log(SKILL_RANGE)
+        scale = SKILL_RANGE * prior.stddev
+        return prior.mean + scale * actions, scale.log().sum(-1)
+
+    @torch.no_grad()
+    def skill(self, observation, action) -> np.ndarray:
+        """The skill ``z`` the high-level ``action`` names at the skill's first
+        ``observation``; it is run unchanged for the skill's ``horizon`` steps."""
+        device = device_of(self.model)
+        observation, action = as_tensor(observation, device), as_tensor(action, device)
+        prior = self.model.prior(observation) if self.coordinates == "prior" else None
+        return self._skill(prior, action)[0].cpu().numpy()
+
+    @torch.no_grad()
+    def act(self, observation, skill) -> np.ndarray:
+        """The low level: the task's action at ``observation`` for the skill ``z``, clipped to
+        [-1, 1]."""
+        device = device_of(self.model)
+        decoded = self.model.decode(as_tensor(observation, device), as_tensor(skill, device))
+        return decoded.clamp(-1.0, 1.0).cpu().numpy()
+
+    def action_log_prior(self, observations, actions) -> torch.Tensor:
+        """The log-density of high-level ``actions (..., d)`` at ``observations (..., obs_dim)``
+        under the learned prior: the prior's density of their skill times the change of
+        variables, ``(...)``. No gradient reaches the (frozen) model."""
+        with torch.no_grad():
+            prior = self.model.prior(observations)
+        z, log_det = self._skill(prior, actions)
+        return prior.log_prob(z).sum(-1) + log_det
+
+
 def load(path) -> SkillModel:
     """The skill model saved in ``path`` (``SkillModel.save``), in evaluation mode."""
     path = pathlib.Path(path)
@@ -247,3 +284,8 @@ def load(path) -> SkillModel:
     except Exception as error:
         raise ValueError(f"{path}: not a skill model ({type(error).__name__}: {error})") from None
     return model.eval().requires_grad_(False)
+
+
+def load_space(path, coordinates: str = "box") -> SkillSpace:
+    """The skill space of the skill model saved in ``path`` (``SkillSpace``)."""
+    return SkillSpace(load(path), coordinates)

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rlrepro import cache
 from rlrepro.agents import experts
 from rlrepro.agents.algorithms import AgentConfig
 from rlrepro.agents.training import TrainConfig, finished_result, load_policy, train_seeds
@@ -142,11 +143,6 @@ def runs_dir(data_dir, profile, task, n, draw) -> pathlib.Path:
             f"n{n}_draw{draw}")
 
 
-def _key(*parts) -> str:
-    """A short hash of what a cached file was made from."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 def feature_data(cfg: MujocoRLSPConfig, profile: str, task: str, data_dir="data") -> dict:
     """Transitions (s, a, s') of random rollouts and of the task's expert acting
     stochastically (``expert_episodes``), every rollout ``feature_steps`` long with termination
@@ -154,7 +150,7 @@ def feature_data(cfg: MujocoRLSPConfig, profile: str, task: str, data_dir="data"
     reaches after a fall (a fallen pendulum), or the linear reward on their out-of-distribution
     features is unbounded there and the evaluation SAC learns to fall; cached."""
     path = models_dir(data_dir, profile, task) / "feature_data.npz"
-    key = _key(cfg.feature_episodes, cfg.expert_episodes.get(task, 0), cfg.feature_steps,
+    key = cache.key(cfg.feature_episodes, cfg.expert_episodes.get(task, 0), cfg.feature_steps,
                "termination ignored")
     if path.is_file():
         with np.load(path) as saved:
@@ -199,8 +195,8 @@ def feature_models(cfg: MujocoRLSPConfig, profile: str, task: str, data_dir="dat
     data = feature_data(cfg, profile, task, data_dir)
     obs_dim, act_dim = data["states"].shape[1], data["actions"].shape[1]
     path = models_dir(data_dir, profile, task) / "models.pt"
-    key = _key(dataclasses.asdict(vae_config(cfg)), dataclasses.asdict(dynamics_config(cfg)),
-               hashlib.sha256(data["states"].tobytes()).hexdigest())
+    key = cache.key(dataclasses.asdict(vae_config(cfg)), dataclasses.asdict(dynamics_config(cfg)),
+                    hashlib.sha256(data["states"].tobytes()).hexdigest())
     vae = state_vae.StateVAE(obs_dim, vae_config(cfg))
     dynamics = dynamics_model.InverseDynamics(obs_dim, act_dim, dynamics_config(cfg))
     if path.is_file():
@@ -251,7 +247,7 @@ def infer_rewards(cfg: MujocoRLSPConfig, profile: str, task: str, n: int, draw: 
     out = {}
     for method in cfg.methods:
         path = folder / method / "reward.pt"
-        key = _key(method, observed.tolist(), _model_key(data_dir, profile, task),
+        key = cache.key(method, observed.tolist(), _model_key(data_dir, profile, task),
                    dataclasses.asdict(rlsp_config(cfg, task)) if method == "deep_rlsp" else None,
                    dataclasses.asdict(sac_config(cfg)) if method == "deep_rlsp" else None,
                    [cfg.inverse_policy_layers, cfg.inverse_policy_size, cfg.inverse_policy_lr])
@@ -299,8 +295,7 @@ def score_epoch(task: str, draw: int):
 
 
 def _model_key(data_dir, profile, task) -> str:
-    path = models_dir(data_dir, profile, task) / "models.pt"
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return cache.file_key(models_dir(data_dir, profile, task) / "models.pt")
 
 
 # --- evaluation -------------------------------------------------------------------------------

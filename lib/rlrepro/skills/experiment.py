@@ -11,8 +11,11 @@ flat SAC, on a long-horizon sparse PointMaze none of the demonstrations was coll
 3. **RL** on ``point_maze_<target_size>``, a method's seeds as the members of one agent, each a
    cached, resumable run folder in ``data/policies/skill_prior_dpmm/<profile>/<method>/``:
    ``spirl`` and ``gasp`` are SAC in their model's skill space regularised towards its learned
-   prior (``sac_prior``), ``skills_no_prior`` SAC with its entropy bonus in SPiRL's skill space,
-   ``flat_sac`` SAC on the maze's own actions. All get the same environment steps.
+   prior (``sac_prior``), acting in the prior's coordinates (``skill_coordinates``: a fresh
+   policy starts near the prior, as SPiRL's starts from its weights), ``skills_no_prior`` SAC
+   with its entropy bonus in SPiRL's skill space, ``flat_sac`` SAC on the maze's own actions.
+   All get the same environment steps. Before them, ``exploration`` measures how far each
+   starting behaviour gets on the maze without any learning.
 
 Success is reaching the goal: the sparse task pays 1 there and ends, so an episode's return is
 its success.
@@ -30,6 +33,7 @@ import numpy as np
 import seaborn as sns
 import torch
 
+from rlrepro import cache
 from rlrepro.agents.algorithms import AgentConfig
 from rlrepro.agents.training import RESULT, TrainConfig, load_policy, train_seeds
 from rlrepro.envs import make_env, point_maze
@@ -47,6 +51,12 @@ METHODS = ("spirl", "gasp", "skills_no_prior", "flat_sac")
 MODELS = {"spirl": "gaussian", "gasp": "dpmm"}  # skill model -> what its posterior is pulled to
 SKILLS_OF = {"spirl": "spirl", "gasp": "gasp", "skills_no_prior": "spirl", "flat_sac": None}
 FINAL_OFFSET = 9 * 10**6  # episode seeds of the final scores
+EXPLORATION_OFFSET = 8 * 10**6  # episode seeds of the exploration measurement
+EXPLORERS = {  # what explores before any reward: its skill coordinates and random action
+    "prior skills": ("prior", lambda rng, d: np.clip(rng.normal(0.0, 0.5, d), -1, 1)),
+    "uniform skills": ("box", lambda rng, d: rng.uniform(-1, 1, d)),
+    "uniform actions": (None, lambda rng, d: rng.uniform(-1, 1, d)),
+}  # prior: a ~ N(0, 1/4) is the skill z ~ p(z | o) (clipped at 2 standard deviations)
 
 
 @dataclass(frozen=True)
@@ -92,10 +102,17 @@ class SkillPriorConfig:
     gamma: float = param("discount (SPiRL: 0.99)", min=0.0, max=1.0)
     target_divergence: float = param("spirl, gasp: the KL to the prior the temperature aims at "
                                      "(SPiRL maze: 1)", min=0.0)
+    skill_coordinates: str = param("spirl, gasp: what the high level's action names "
+                                   "(models.skill_prior.SkillSpace): prior, measured from the "
+                                   "learned prior, so the policy starts near it (SPiRL starts "
+                                   "from the prior's weights); box, the skill 2a as "
+                                   "skills_no_prior", choices=skill_prior.COORDINATES)
     eval_every: int = param("environment steps between evaluations (a multiple of horizon)",
                             min=1)
     eval_episodes: int = param("deterministic episodes per evaluation", min=1)
     final_episodes: int = param("deterministic episodes scoring each final policy", min=1)
+    exploration_episodes: int = param("random episodes per explorer measuring how far each "
+                                      "gets before learning", min=1)
     workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs")
     device: str = param("auto picks CUDA when present")
@@ -111,10 +128,6 @@ class SkillPriorConfig:
 
 
 # --- data and skill models --------------------------------------------------------------------
-
-def _key(*parts) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
 
 def data_config(cfg: SkillPriorConfig) -> maze_data.MazeDataConfig:
     return maze_data.MazeDataConfig(
@@ -132,7 +145,7 @@ def demonstrations(cfg: SkillPriorConfig, profile: str, data_dir="data"):
     held-out episodes."""
     path = data_file(data_dir, profile)
     key_file = path.with_suffix(".key")
-    key = _key(dataclasses.asdict(data_config(cfg)))
+    key = cache.key(dataclasses.asdict(data_config(cfg)))
     if path.is_file() and key_file.is_file() and key_file.read_text() == key:
         demos = skill_data.load(path)
     else:
@@ -165,8 +178,8 @@ def train_skill_model(name: str, cfg: SkillPriorConfig, profile: str, data_dir="
     path, history_file = folder / f"{name}.pt", folder / f"{name}_history.json"
     train, _ = demonstrations(cfg, profile, data_dir)
     mcfg = model_config(cfg, MODELS[name])
-    key = _key(dataclasses.asdict(mcfg),
-               hashlib.sha256(train.observations.tobytes()).hexdigest())
+    key = cache.key(dataclasses.asdict(mcfg),
+                    hashlib.sha256(train.observations.tobytes()).hexdigest())
     key_file = folder / f"{name}.key"
     if not (path.is_file() and key_file.is_file() and key_file.read_text() == key):
         torch.manual_seed(0)
@@ -217,8 +230,14 @@ def run_configs(cfg: SkillPriorConfig, method: str, models: dict):
                         random_steps=cfg.warmup_steps // per_step,
                         eval_every=cfg.eval_every // per_step, eval_episodes=cfg.eval_episodes,
                         checkpoint_every=max(1, cfg.env_steps // per_step // 10),
-                        skills=models[skills]["path"] if skills else "")
+                        skills=models[skills]["path"] if skills else "",
+                        skill_coordinates=coordinates(cfg, method))
     return agent, train, per_step
+
+
+def coordinates(cfg: SkillPriorConfig, method: str) -> str:
+    """The skill coordinates of a method: only the methods with a prior measure from it."""
+    return cfg.skill_coordinates if method in ("spirl", "gasp") else "box"
 
 
 def run_dir(data_dir, profile, method, seed) -> pathlib.Path:
@@ -253,9 +272,59 @@ def policy_env(cfg: SkillPriorConfig, method: str, models: dict, copies: int | N
     """The target maze as the method's policy sees it (in its skill space, if it has one);
     with ``copies``, a list of that many sharing one skill model."""
     skills = SKILLS_OF[method]
-    model = skill_prior.load(models[skills]["path"]) if skills else None
-    envs = [make_env(target(cfg), skills=model) for _ in range(copies or 1)]
+    space = (skill_prior.load_space(models[skills]["path"], coordinates(cfg, method)) if skills
+             else None)
+    envs = [make_env(target(cfg), skills=space) for _ in range(copies or 1)]
     return envs if copies else envs[0]
+
+
+def goal_distance(cfg: SkillPriorConfig) -> int:
+    """Cells along the target maze from its start to its goal."""
+    layout = point_maze.target_layout(cfg.target_size)
+    start, goal = point_maze.target_cells(layout)
+    return int(point_maze.distances(layout, start)[goal])
+
+
+def exploration(cfg: SkillPriorConfig, models: dict, episodes: int) -> dict:
+    """How far each of :data:`EXPLORERS` gets on the target maze before any learning:
+    ``{explorer: (episodes,)}``, the farthest cell along the maze from the start each episode
+    reaches (the goal is ``goal_distance(cfg)`` away). Skills are SPiRL's
+    model's. Why a prior helps: it turns random choices into far-reaching motion."""
+    layout = point_maze.target_layout(cfg.target_size)
+    distance = point_maze.distances(layout, point_maze.target_cells(layout)[0])
+    out = {}
+    for name, (skill_coordinates, sample) in EXPLORERS.items():
+        space = (skill_prior.load_space(models["spirl"]["path"], skill_coordinates)
+                 if skill_coordinates else None)
+        env = make_env(target(cfg), skills=space)
+        maze, rng, farthest = env.unwrapped.maze, np.random.default_rng(0), []
+        for k in range(episodes):
+            obs, _ = env.reset(seed=episode_seed(0, EXPLORATION_OFFSET + k))
+            done, reached = False, 0
+            while not done:
+                obs, _, terminated, truncated, _ = env.step(
+                    sample(rng, env.action_space.shape[0]).astype(np.float32))
+                row, col = maze.cell_xy_to_rowcol(obs[:2])
+                reached = max(reached, int(distance[row - 1, col - 1]))  # without the border
+                done = terminated or truncated
+            farthest.append(reached)
+        out[name] = np.array(farthest)
+    return out
+
+
+def exploration_figure(farthest: dict, cfg: SkillPriorConfig):
+    """The share of episodes whose farthest cell is at least d cells along the maze."""
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    d = np.arange(goal_distance(cfg) + 1)
+    for name, reached in farthest.items():
+        ax.step(d, [(reached >= k).mean() for k in d], where="mid", label=name)
+    ax.axvline(goal_distance(cfg), color="gray", ls="--", lw=1, label="goal")
+    ax.set(xlabel="cells along the maze from the start", ylabel="share of episodes reaching",
+           title=f"exploration before learning: {len(next(iter(farthest.values())))} random "
+                 f"episodes of {point_maze.TARGET_SIZES[cfg.target_size]} steps")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def final_success(cfg: SkillPriorConfig, profile: str, models: dict, data_dir="data") -> dict:
@@ -297,19 +366,18 @@ def trajectory(cfg: SkillPriorConfig, method: str, models: dict, profile: str, d
         return {"positions": np.array([obs[:2] for obs, _ in chosen]), "skills": np.zeros((0,)),
                 "success": success}
     # The skill wrapper hides the steps inside a skill: replay the chosen skills step by step.
-    model = skill_prior.load(models[SKILLS_OF[method]]["path"])
+    space = skill_prior.load_space(models[SKILLS_OF[method]]["path"], coordinates(cfg, method))
     env = make_env(target(cfg))
     obs, _ = env.reset(seed=episode)
-    positions = [obs[:2]]
+    positions, skills = [obs[:2]], []
     for _, action in chosen:
+        skills.append(space.skill(obs, action))
         for _ in range(cfg.horizon):
-            obs, _, terminated, truncated, _ = env.step(model.act(obs, action))
+            obs, _, terminated, truncated, _ = env.step(space.act(obs, skills[-1]))
             positions.append(obs[:2])
             if terminated or truncated:
                 break
-    return {"positions": np.array(positions),
-            "skills": np.array([a for _, a in chosen]) * skill_prior.SKILL_RANGE,
-            "success": success}
+    return {"positions": np.array(positions), "skills": np.array(skills), "success": success}
 
 
 # --- figures ----------------------------------------------------------------------------------

@@ -13,11 +13,13 @@ included), or, for dictionary observations as the kitchen's, a group of them
 
 The kitchen environment itself does not run here: gymnasium-robotics' ``FrankaKitchen-v1``
 stops at reset with an AssertionError in ``gymnasium_robotics.utils.mujoco_utils.get_joint_qpos``
-under mujoco >= 3.12: ``model.jnt_type[i]`` is a numpy integer, and from 3.12 the joint-type
-enum no longer equals one inside ``in`` (``jnt_type in (mjJNT_HINGE, mjJNT_SLIDE)`` is False
-for a hinge), so every joint fails the check. Comparing ``int(joint_type)`` in that function (a
-one-line patch, or a gymnasium-robotics release with it) lifts it; pinning mujoco < 3.12 does
-not, since dm_control 1.0.50 needs mujoco 3.17.
+under mujoco >= 3.12: ``model.jnt_type[i]`` is a numpy integer, and the joint-type enum no
+longer equals one from its own side: ``jnt_type == mjJNT_HINGE`` is True but
+``mjJNT_HINGE == jnt_type`` is False, and ``in`` asks the enum (``jnt_type in (mjJNT_HINGE,
+mjJNT_SLIDE)`` is False for a hinge; measured with mujoco 3.17), so every joint fails the check.
+Comparing ``int(joint_type)`` in that function (a one-line patch, or a gymnasium-robotics
+release with it) lifts it; pinning mujoco < 3.12 does not, since dm_control 1.0.50 needs
+mujoco 3.17.
 """
 from __future__ import annotations
 

@@ -1,0 +1,60 @@
+"""Bodies with scaled limbs (rlrepro.envs.bodies): the geometry they claim, the nominal body at
+factor 1, and clear errors."""
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from rlrepro.envs import bodies, make_env
+
+
+def _limb_geom(model, limb):
+    return next(g for g in range(model.ngeom) if model.geom_bodyid[g] == model.body(limb).id)
+
+
+@pytest.mark.parametrize("base", list(bodies.BASES))
+def test_a_scaled_limb_has_the_scaled_size_and_carries_what_hangs_from_it(base):
+    limb = bodies.BASES[base].limbs[1]  # a thigh
+    nominal = bodies.make_body(base).unwrapped.model
+    model = bodies.make_body(base, {f"{limb}_length": 1.5, f"{limb}_width": 0.5}).unwrapped.model
+    g = _limb_geom(model, limb)
+    assert model.geom_size[g, 1] == pytest.approx(1.5 * nominal.geom_size[g, 1])
+    assert model.geom_size[g, 0] == pytest.approx(0.5 * nominal.geom_size[g, 0])
+    child = next(b for b in range(model.nbody) if model.body_parentid[b] == model.body(limb).id)
+    moved = np.linalg.norm(model.body_pos[child]) - np.linalg.norm(nominal.body_pos[child])
+    assert moved > 0.1 * nominal.geom_size[g, 1], "the next limb hangs from the longer one"
+
+
+def test_leg_length_sets_the_starting_height_and_the_healthy_range():
+    nominal = make_env("hopper_body")
+    short, long_ = make_env("hopper_short_legs"), make_env("hopper_long_legs")
+    heights = [e.unwrapped.init_qpos[1] for e in (short, nominal, long_)]
+    assert heights[0] < heights[1] == 1.25 < heights[2]
+    # Thigh and leg (0.45 + 0.5 long) shrink by half: the torso starts ~0.475 lower.
+    assert heights[0] == pytest.approx(1.25 - 0.475, abs=0.01)
+    ranges = [e.unwrapped._healthy_z_range[0] for e in (short, nominal, long_)]
+    assert ranges == pytest.approx([0.7 * h / 1.25 for h in heights])
+    short.reset(seed=0)
+    for _ in range(20):  # standing still is healthy on short legs too
+        assert not short.step(np.zeros(3, np.float32))[2]
+
+
+@pytest.mark.parametrize("scales", [{}, {"thigh_length": 1.0, "foot_width": 1.0}])
+def test_factor_one_is_the_nominal_hopper_step_for_step(scales):
+    ours, nominal = make_env("hopper_body", scales=scales), make_env("Hopper-v5")
+    a, b = ours.reset(seed=3)[0], nominal.reset(seed=3)[0]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        assert np.array_equal(a, b)
+        action = rng.uniform(-1, 1, 3).astype(np.float32)
+        a, b = ours.step(action)[0], nominal.step(action)[0]
+
+
+def test_bad_factors_are_named():
+    with pytest.raises(ValueError, match=r"'shin_length': unknown limb factor.*'thigh_width': "
+                                         r"expected a factor > 0, got 0"):
+        bodies.make_body("hopper", {"shin_length": 1.2, "thigh_width": 0})
+    with pytest.raises(ValueError, match="'leg_length': expected a factor > 0, got -1"):
+        make_env("hopper_body", scales={"leg_length": -1})
+    with pytest.raises(ValueError, match="body: expected one of"):
+        bodies.make_body("ant")
+    assert isinstance(make_env("walker2d_body").action_space, gym.spaces.Box)
