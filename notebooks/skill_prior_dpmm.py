@@ -111,9 +111,9 @@ if dpmm is not None:
 #
 # Why a skill prior should help on a sparse maze: before any reward, random choices must carry
 # the agent to the goal at least once. Random episodes on the target maze, each explorer acting
-# at random in its own action space: skills drawn from SPiRL's learned prior (how `spirl` starts),
-# uniformly random skill codes (how `skills_no_prior` starts) and uniformly random actions (how
-# `flat_sac` starts).
+# at random in its own action space: skills drawn from SPiRL's or GASP's learned prior (how
+# `spirl` and `gasp` start), uniformly random skill codes (how `skills_no_prior` starts) and
+# uniformly random actions (how `flat_sac` starts).
 
 # %%
 farthest = sx.exploration(cfg, models, cfg.exploration_episodes)

@@ -52,10 +52,11 @@ MODELS = {"spirl": "gaussian", "gasp": "dpmm"}  # skill model -> what its poster
 SKILLS_OF = {"spirl": "spirl", "gasp": "gasp", "skills_no_prior": "spirl", "flat_sac": None}
 FINAL_OFFSET = 9 * 10**6  # episode seeds of the final scores
 EXPLORATION_OFFSET = 8 * 10**6  # episode seeds of the exploration measurement
-EXPLORERS = {  # what explores before any reward: its skill coordinates and random action
-    "prior skills": ("prior", lambda rng, d: np.clip(rng.normal(0.0, 0.5, d), -1, 1)),
-    "uniform skills": ("box", lambda rng, d: rng.uniform(-1, 1, d)),
-    "uniform actions": (None, lambda rng, d: rng.uniform(-1, 1, d)),
+EXPLORERS = {  # what explores before any reward: skill model, coordinates, random action
+    "SPiRL prior skills": ("spirl", "prior", lambda rng, d: np.clip(rng.normal(0, 0.5, d), -1, 1)),
+    "GASP prior skills": ("gasp", "prior", lambda rng, d: np.clip(rng.normal(0, 0.5, d), -1, 1)),
+    "uniform skills": ("spirl", "box", lambda rng, d: rng.uniform(-1, 1, d)),
+    "uniform actions": (None, None, lambda rng, d: rng.uniform(-1, 1, d)),
 }  # prior: a ~ N(0, 1/4) is the skill z ~ p(z | o) (clipped at 2 standard deviations)
 
 
@@ -288,14 +289,17 @@ def goal_distance(cfg: SkillPriorConfig) -> int:
 def exploration(cfg: SkillPriorConfig, models: dict, episodes: int) -> dict:
     """How far each of :data:`EXPLORERS` gets on the target maze before any learning:
     ``{explorer: (episodes,)}``, the farthest cell along the maze from the start each episode
-    reaches (the goal is ``goal_distance(cfg)`` away). Skills are SPiRL's
-    model's. Why a prior helps: it turns random choices into far-reaching motion."""
+    reaches (the goal is ``goal_distance(cfg)`` away); explorers of a skill model not in
+    ``models`` are left out. Why a prior helps: it turns random choices into far-reaching
+    motion."""
     layout = point_maze.target_layout(cfg.target_size)
     distance = point_maze.distances(layout, point_maze.target_cells(layout)[0])
     out = {}
-    for name, (skill_coordinates, sample) in EXPLORERS.items():
-        space = (skill_prior.load_space(models["spirl"]["path"], skill_coordinates)
-                 if skill_coordinates else None)
+    for name, (model, skill_coordinates, sample) in EXPLORERS.items():
+        if model is not None and model not in models:
+            continue
+        space = (skill_prior.load_space(models[model]["path"], skill_coordinates) if model
+                 else None)
         env = make_env(target(cfg), skills=space)
         maze, rng, farthest = env.unwrapped.maze, np.random.default_rng(0), []
         for k in range(episodes):
@@ -530,6 +534,11 @@ def verdict_text(metrics_: dict, cfg: SkillPriorConfig) -> str:
         held = "holds" if c["spirl_over_flat_sac"] >= 0.5 else "does not hold"
         lines.append(f"- SPiRL's claim (the skill prior solves the sparse maze far more often "
                      f"than flat SAC) {held} here: {c['spirl_over_flat_sac']:+.2f}.")
+    if c["spirl_over_skills_no_prior"] is not None:
+        held = "holds" if c["spirl_over_skills_no_prior"] >= 0.3 else "does not hold"
+        lines.append(f"- The prior matters, not only the skills: {held} here "
+                     f"({c['spirl_over_skills_no_prior']:+.2f} over SAC in the same skill space "
+                     f"without the prior).")
     if c["gasp_minus_spirl"] is not None:
         lo_g, hi_g = ci["gasp"]
         lo_s, hi_s = ci["spirl"]
