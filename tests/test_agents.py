@@ -98,7 +98,7 @@ def test_same_seed_same_numbers(tmp_path):
     assert a["curve"] == b["curve"]
 
 
-@pytest.mark.parametrize("algorithm", ["td3", "rsac"])
+@pytest.mark.parametrize("algorithm", ["td3", "rsac", "td3_ssl"])
 def test_a_stopped_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_one(tmp_path, algorithm):
     agent, run = small_run(algorithm, steps=1000)
     whole = train(tmp_path / "whole", agent, run, progress=False)
@@ -214,3 +214,49 @@ def test_acting_on_many_states_acts_on_each_alone(algorithm):
 def test_unknown_algorithm_is_a_clear_error():
     with pytest.raises(ValueError, match="algorithm: expected one of"):
         AgentConfig(algorithm="ppo")
+
+
+def test_self_supervised_heads_learn_a_known_dynamics_and_adapt_needs_no_reward():
+    """s' = s + B a: the inverse head can recover a from (s, s'), the forward head s' from
+    (s, a). ``adapt`` alone (no reward, no critic) must cut the self-supervised loss."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    coupling = rng.normal(size=(2, 4))
+    agent = make_agent(4, 2, AgentConfig(algorithm="td3_ssl", feature_dim=16,
+                                         encoder_hidden=(64,), ssl_hidden=(64,), adapt_lr=3e-3),
+                       seeds=[0, 1])
+
+    def batch(n=64):
+        obs = rng.normal(size=(2, n, 4))
+        actions = rng.uniform(-1, 1, (2, n, 2))
+        return obs, actions, obs + actions @ coupling
+
+    first = agent.adapt(*batch())
+    for _ in range(300):
+        last = agent.adapt(*batch())
+    assert torch.all(last < 0.25 * first), (first, last)
+    encoder = agent.actor.encoder
+    assert encoder is agent.critic.encoders[0], "the actor acts on the adapted features"
+    with pytest.raises(ValueError, match="adapt: td3 has no self-supervised encoder"):
+        make_agent(4, 2, AgentConfig(algorithm="td3")).adapt(*batch())
+
+
+def test_fine_tuning_starts_from_the_given_policy_and_names_a_mismatch(tmp_path):
+    agent, run = small_run("td3", steps=500)
+    train(tmp_path / "nominal", agent, run, progress=False)
+    source = tmp_path / "nominal" / "policy.pt"
+    # No update (all steps random): the fine-tuned run's policy is the one it started from.
+    still = dataclasses.replace(run, total_steps=250, random_steps=251, eval_every=250,
+                                initial_policy=str(source))
+    result = train(tmp_path / "tuned", agent, still, progress=False)
+    start, _ = load_policy(tmp_path / "nominal")
+    tuned, _ = load_policy(tmp_path / "tuned")
+    for p, q in zip(start.modules.parameters(), tuned.modules.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert result["fingerprint"]["train"]["initial_policy"] != str(source), "by its content"
+    other = dataclasses.replace(agent, lr=1e-3)
+    with pytest.raises(ValueError, match=r"initial_policy: .* 'lr' is 0\.003"):
+        train(tmp_path / "bad", other, still, progress=False)
+    with pytest.raises(FileNotFoundError, match="initial_policy: no policy file"):
+        train(tmp_path / "bad", agent, dataclasses.replace(still, initial_policy="none.pt"),
+              progress=False)

@@ -7,7 +7,10 @@ losses. ``rsac_s`` shares one summarizer between the actor and the critics, trai
 the critic loss (the actor sees its features detached). ``sac_prior`` is SAC whose entropy
 bonus is replaced by the divergence from a learned prior over actions,
 ``KL(pi(.|s) || prior(.|s))`` (SPiRL's high level, Pertsch et al. 2020), the temperature tuned
-towards a target divergence.
+towards a target divergence. ``td3_ssl`` is TD3 whose actor and critics share a learned encoder,
+trained by the critic loss and by self-supervised forward and inverse dynamics heads (as PAD,
+Hansen et al. 2021); ``adapt`` steps the encoder by that loss alone, without reward (PAD's
+test-time adaptation).
 
 An agent holds one or several *members*: independent runs of one configuration, one per seed,
 trained together (every weight has a leading member axis, see ``networks``). Each member has its
@@ -31,7 +34,8 @@ import numpy as np
 import torch
 
 from rlrepro.agents.buffers import EpisodeBuffer, ReplayBuffer
-from rlrepro.agents.networks import Actor, Critics, Identity, Summarizer
+from rlrepro.agents.networks import Actor, Critics, Identity, MLPEncoder, Summarizer
+from rlrepro.models.mlp import EnsembleMLP
 from rlrepro.agents.optim import FusedAdam
 from rlrepro.params import param
 
@@ -44,6 +48,7 @@ class Algorithm:
     shared_summarizer: bool  # one summarizer for actor and critics, trained by the critic loss
     critics: int  # Q-functions; the target is the minimum over them
     prior: bool = False  # SAC regularised towards a learned prior instead of by its entropy
+    ssl: bool = False  # a learned encoder, also trained by self-supervised dynamics heads
 
 
 ALGORITHMS = {
@@ -56,6 +61,7 @@ ALGORITHMS = {
     "rsac_s": Algorithm("sac", recurrent=True, shared_summarizer=True, critics=2),
     "sac_prior": Algorithm("sac", recurrent=False, shared_summarizer=False, critics=2,
                            prior=True),
+    "td3_ssl": Algorithm("td3", recurrent=False, shared_summarizer=True, critics=2, ssl=True),
 }
 
 
@@ -96,6 +102,16 @@ class AgentConfig:
     summary_layers: int = param("recurrent agents: stacked recurrent layers", default=2, min=1)
     segment_len: int = param("recurrent agents: replay segments of this length (0: whole "
                              "episodes, as the paper)", default=0, min=0)
+    feature_dim: int = param("td3_ssl: features of the shared encoder (PAD: 50)", default=50,
+                             min=1)
+    encoder_hidden: tuple[int, ...] = param("td3_ssl: hidden layers of the encoder MLP",
+                                            default=(256,), min=1)
+    ssl_hidden: tuple[int, ...] = param("td3_ssl: hidden layers of the forward and inverse "
+                                        "dynamics heads", default=(256,), min=1)
+    ssl_weight: float = param("td3_ssl: weight of the self-supervised loss beside the critic "
+                              "loss (PAD: 1)", default=1.0, min=0.0)
+    adapt_lr: float = param("td3_ssl: Adam step size of test-time adaptation (adapt)",
+                            default=1e-4, min=1e-8, max=1.0)
     device: str = param("auto picks CUDA when present", default="auto")
 
     def __post_init__(self):
@@ -173,24 +189,37 @@ class Agent:
         self.updates = 0
         self.shared = config.spec.shared_summarizer
 
+        self.ssl = config.spec.ssl
         self.actor, self.critic = self._networks(self.members)
+        self.ssl_heads = self._ssl_heads(self.members) if self.ssl else None
         for i, seed in enumerate(self.seeds):  # member i starts where a single run seeded i would
             torch.manual_seed(seed)
             actor, critic = self._networks(1)
             _set_member(self.actor, actor, i)
             _set_member(self.critic, critic, i)
+            if self.ssl:
+                _set_member(self.ssl_heads, self._ssl_heads(1), i)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.modules = torch.nn.ModuleDict({"actor": self.actor, "critic": self.critic,
-                                            "critic_target": self.critic_target}).to(self.device)
+                                            "critic_target": self.critic_target})
+        if self.ssl:
+            self.modules["ssl_heads"] = self.ssl_heads
+        self.modules.to(self.device)
         actor_parameters = self.actor.net.parameters() if self.shared else self.actor.parameters()
+        critic_parameters = [*self.critic.parameters(),
+                             *(self.ssl_heads.parameters() if self.ssl else ())]
         self.optimizers = {"actor": self._adam(actor_parameters),
-                           "critic": self._adam(self.critic.parameters())}
+                           "critic": self._adam(critic_parameters)}
+        self._adapt_optimizer = None  # made by the first adapt()
 
     def _networks(self, members):
         """Fresh (actor, critics) for ``members`` members."""
         config, obs_dim = self.config, self.obs_dim
 
         def encoder():
+            if config.spec.ssl:
+                return MLPEncoder(obs_dim, config.feature_dim, list(config.encoder_hidden),
+                                  members)
             if not config.recurrent:
                 return Identity(obs_dim)
             return Summarizer(obs_dim, config.summary_size, config.summary_layers, config.cell)
@@ -202,6 +231,16 @@ class Agent:
         actor_encoder = critic_encoders[0] if self.shared else encoder()
         actor = Actor(actor_encoder, self.act_dim, list(config.hidden), self.stochastic, members)
         return actor, critic
+
+    def _ssl_heads(self, members):
+        """td3_ssl's self-supervised heads on the encoder's features: inverse dynamics
+        (f(s), f(s')) -> a and forward dynamics (f(s), a) -> f(s')."""
+        config, features = self.config, self.config.feature_dim
+        return torch.nn.ModuleDict({
+            "inverse_model": EnsembleMLP([2 * features, *config.ssl_hidden, self.act_dim],
+                                         (members,)),
+            "forward_model": EnsembleMLP([features + self.act_dim, *config.ssl_hidden, features],
+                                   (members,))})
 
     def _adam(self, parameters):
         return FusedAdam(parameters, lr=self.config.lr)
@@ -277,8 +316,13 @@ class Agent:
         target = self.td_target(batch, actor_features[:, :, 1:].detach())
         q = self.critic(critic_features[..., :-1, :], actions)  # (members, n, B, L)
         critic_loss = member_mean(((q - target.unsqueeze(1)) ** 2).sum(1), mask)
-        self._step("critic", critic_loss.sum())  # members' losses share no parameters
         info = {"critic_loss": critic_loss.detach(), "q": member_mean(q[:, 0].detach(), mask)}
+        loss = critic_loss.sum()  # members' losses share no parameters
+        if self.ssl:
+            ssl_loss = self.ssl_loss(critic_features[:, 0], actions)
+            loss = loss + self.config.ssl_weight * ssl_loss.sum()
+            info["ssl_loss"] = ssl_loss.detach()
+        self._step("critic", loss)
 
         self.updates += 1
         if self.updates % self.policy_delay == 0:
@@ -287,6 +331,38 @@ class Agent:
                                            critic_features[..., :-1, :].detach(), mask)
             self.update_targets()
         return info
+
+    def ssl_loss(self, features, actions):
+        """Each member's self-supervised loss on transitions ``(s, s')``: features
+        ``(members, B, 2, F)``, actions ``(members, B, 1, act_dim)``. The inverse head predicts
+        the action from both features, the forward head f(s') (held fixed: it is the target)
+        from f(s) and the action; both mean squared errors, summed."""
+        members, batch = features.shape[:2]
+        now, later = features[:, :, 0], features[:, :, 1]
+        actions = actions[:, :, 0]
+        inverse = torch.tanh(self.ssl_heads["inverse_model"](torch.cat([now, later], -1)))
+        forward = self.ssl_heads["forward_model"](torch.cat([now, actions], -1))
+        return (((inverse - actions) ** 2).mean((1, 2))
+                + ((forward - later.detach()) ** 2).mean((1, 2)))
+
+    def adapt(self, obs, actions, next_obs) -> torch.Tensor:
+        """One step of test-time adaptation (td3_ssl): the encoder and the self-supervised heads
+        follow the self-supervised loss alone on transitions ``(members, B, dim)`` of the
+        environment at hand, no reward needed. Returns each member's loss before the step."""
+        if not self.ssl:
+            raise ValueError(f"adapt: {self.config.algorithm} has no self-supervised encoder; "
+                             f"expected td3_ssl")
+        if self._adapt_optimizer is None:
+            self._adapt_optimizer = FusedAdam([*self.critic.encoders.parameters(),
+                                               *self.ssl_heads.parameters()],
+                                              lr=self.config.adapt_lr)
+        as_tensor = lambda x: torch.as_tensor(x, dtype=torch.float32, device=self.device)  # noqa: E731
+        obs = torch.stack([as_tensor(obs), as_tensor(next_obs)], dim=2)  # (members, B, 2, dim)
+        loss = self.ssl_loss(self.critic.encoders[0](obs)[0], as_tensor(actions)[:, :, None])
+        self._adapt_optimizer.zero_grad()
+        loss.sum().backward()
+        self._adapt_optimizer.step()
+        return loss.detach()
 
     @torch.no_grad()
     def td_target(self, batch, next_actor_features):

@@ -8,7 +8,8 @@ batched matmul (``rlrepro.models.mlp.EnsembleMLP``). A single run has one member
 A memoryless agent sees a transition as a sequence of two observations ``(o, o')``; a recurrent
 agent sees a whole episode or a segment of it. The *encoder* turns observations into features:
 the identity for a memoryless agent, a recurrent summarizer (LSTM or GRU over the observation
-history) for a recurrent one. Everything after the encoder is shared.
+history) for a recurrent one, a learned MLP encoder for an agent whose representation is also
+trained by a self-supervised loss (``td3_ssl``). Everything after the encoder is shared.
 """
 from __future__ import annotations
 
@@ -32,6 +33,23 @@ class Identity(nn.Module):
 
     def forward(self, obs, state=None):
         return obs, None
+
+
+class MLPEncoder(nn.Module):
+    """A learned memoryless encoder: an MLP per member from the observation to ``feature_dim``
+    features, layer-normalised and squashed by tanh (as SAC-AE's and PAD's encoders), so that
+    the features cannot grow without bound to please one loss."""
+
+    def __init__(self, obs_dim: int, feature_dim: int, hidden: list[int], members: int = 1):
+        super().__init__()
+        self.net = EnsembleMLP([obs_dim, *hidden, feature_dim], (members,))
+        self.out_dim = feature_dim
+
+    def forward(self, obs, state=None):  # (members, B, T, obs_dim) -> (members, B, T, F)
+        members, batch, time, _ = obs.shape
+        x = self.net(obs.reshape(members, batch * time, -1))
+        features = torch.tanh(F.layer_norm(x, (self.out_dim,)))
+        return features.view(members, batch, time, -1), None
 
 
 class Summarizer(nn.Module):

@@ -73,6 +73,10 @@ class TrainConfig:
                                    "where a fresh policy starts near the prior (as SPiRL's, "
                                    "initialised with the prior's weights)", default="box",
                                    choices=skill_prior.COORDINATES)
+    initial_policy: str = param("policy.pt of a finished run to start from instead of fresh "
+                                "weights (fine-tuning, e.g. on a perturbed body), with its agent "
+                                "configuration and spaces; optimizers and replay start empty; "
+                                "'' = fresh weights", default="")
 
 
 # The sources every trained policy depends on (an experiment's module, which picks
@@ -112,10 +116,11 @@ def _file_hash(path) -> str:
 
 
 def _fingerprint(agent_config: AgentConfig, train_config: TrainConfig, seed: int) -> dict:
-    """What a run is: its configurations, seed and code; the learned reward or skill model it
-    trains on by its content, not its path (a moved folder still holds finished runs)."""
+    """What a run is: its configurations, seed and code; the learned reward, skill model or
+    initial policy it starts from by its content, not its path (a moved folder still holds
+    finished runs)."""
     train = dataclasses.asdict(train_config)
-    for key in ("reward", "skills"):
+    for key in ("reward", "skills", "initial_policy"):
         if train[key]:
             train[key] = _file_hash(train[key])
     return {"agent": dataclasses.asdict(agent_config), "train": train, "seed": seed,
@@ -244,6 +249,8 @@ def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainCo
             raise FileNotFoundError(f"reward: no learned reward file {config.reward}")
         if config.skills and not pathlib.Path(config.skills).is_file():
             raise FileNotFoundError(f"skills: no skill model file {config.skills}")
+    if train_config.initial_policy:
+        _check_initial_policy(train_config.initial_policy, agent_config)
     if train_config.skill_coordinates not in skill_prior.COORDINATES:
         raise ValueError(f"skill_coordinates: expected one of {list(skill_prior.COORDINATES)}, "
                          f"got {train_config.skill_coordinates!r}")
@@ -273,6 +280,17 @@ def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainCo
     return [results[m.run_dir] for m in members]
 
 
+def _check_initial_policy(path, agent_config: AgentConfig):
+    """The initial policy file exists and was trained with ``agent_config``."""
+    if not pathlib.Path(path).is_file():
+        raise FileNotFoundError(f"initial_policy: no policy file {path}")
+    trained_with = _load(pathlib.Path(path))["fingerprint"]["agent"]
+    differences = _differences(trained_with, dataclasses.asdict(agent_config))
+    if differences:
+        raise ValueError(f"initial_policy: {path} was trained with another agent "
+                         f"configuration: " + "; ".join(differences))
+
+
 def _train_group(members: list[_Member], states: list, agent_config, train_config, progress,
                  stop_at, report) -> dict:
     """Train members that start (or resume) at the same step; ``{run folder: result}``."""
@@ -292,6 +310,13 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
     act_dim = members[0].env.action_space.shape[0]
     agent = make_agent(obs_dim, act_dim, agent_config, seeds=[m.seed for m in members],
                        prior=skills.action_log_prior if skills is not None else None)
+    if train_config.initial_policy and states[0] is None:
+        start = _load(pathlib.Path(train_config.initial_policy))
+        if (start["obs_dim"], start["act_dim"]) != (obs_dim, act_dim):
+            raise ValueError(f"initial_policy: {train_config.initial_policy} acts on "
+                             f"{start['obs_dim']} observations and {start['act_dim']} actions, "
+                             f"the task on {obs_dim} and {act_dim}")
+        agent.modules.load_state_dict(concat_members([start["modules"]] * len(members)))
     for m in members:
         m.buffer = agent.make_buffer(m.seed)
     # Everything the loop carries from one step to the next, so that a resumed run continues
