@@ -32,6 +32,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 import torch
+from tqdm.auto import tqdm
 
 from rlrepro import cache
 from rlrepro.agents.algorithms import AgentConfig
@@ -302,7 +303,7 @@ def exploration(cfg: SkillPriorConfig, models: dict, episodes: int) -> dict:
                  else None)
         env = make_env(target(cfg), skills=space)
         maze, rng, farthest = env.unwrapped.maze, np.random.default_rng(0), []
-        for k in range(episodes):
+        for k in tqdm(range(episodes), desc=f"exploring: {name}", unit="episode"):
             obs, _ = env.reset(seed=episode_seed(0, EXPLORATION_OFFSET + k))
             done, reached = False, 0
             while not done:
