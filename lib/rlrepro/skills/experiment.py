@@ -53,11 +53,13 @@ MODELS = {"spirl": "gaussian", "gasp": "dpmm"}  # skill model -> what its poster
 SKILLS_OF = {"spirl": "spirl", "gasp": "gasp", "skills_no_prior": "spirl", "flat_sac": None}
 FINAL_OFFSET = 9 * 10**6  # episode seeds of the final scores
 EXPLORATION_OFFSET = 8 * 10**6  # episode seeds of the exploration measurement
+_PRIOR_SAMPLE = lambda rng, d: np.clip(rng.normal(0.0, 0.5, d), -1, 1)  # noqa: E731
+_UNIFORM = lambda rng, d: rng.uniform(-1, 1, d)  # noqa: E731
 EXPLORERS = {  # what explores before any reward: skill model, coordinates, random action
-    "SPiRL prior skills": ("spirl", "prior", lambda rng, d: np.clip(rng.normal(0, 0.5, d), -1, 1)),
-    "GASP prior skills": ("gasp", "prior", lambda rng, d: np.clip(rng.normal(0, 0.5, d), -1, 1)),
-    "uniform skills": ("spirl", "box", lambda rng, d: rng.uniform(-1, 1, d)),
-    "uniform actions": (None, None, lambda rng, d: rng.uniform(-1, 1, d)),
+    "SPiRL prior skills": ("spirl", "prior", _PRIOR_SAMPLE),
+    "GASP prior skills": ("gasp", "prior", _PRIOR_SAMPLE),
+    "uniform skills": ("spirl", "box", _UNIFORM),
+    "uniform actions": (None, None, _UNIFORM),
 }  # prior: a ~ N(0, 1/4) is the skill z ~ p(z | o) (clipped at 2 standard deviations)
 
 
