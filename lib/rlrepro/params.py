@@ -27,6 +27,7 @@ SCHEMAS = {
     "mujoco_rlsp": "rlrepro.rlsp.mujoco_experiment:MujocoRLSPConfig",
     "gail_baseline": "rlrepro.imitation.experiment:GailBaselineConfig",
     "skill_prior_dpmm": "rlrepro.skills.experiment:SkillPriorConfig",
+    "dynamics_robustness": "rlrepro.robustness.experiment:DynamicsRobustnessConfig",
 }
 
 
@@ -34,9 +35,12 @@ class ParamsError(ValueError):
     """A parameter in params.yaml is unknown, missing, of the wrong type or out of range."""
 
 
-def param(help: str, *, default=dataclasses.MISSING, choices=None, min=None, max=None):
-    """Declare a documented parameter: a dataclass field, with or without a default."""
-    metadata = {"help": help, "choices": choices, "min": min, "max": max}
+def param(help: str, *, default=dataclasses.MISSING, choices=None, min=None, max=None,
+          may_be_empty=False):
+    """Declare a documented parameter: a dataclass field, with or without a default. A list
+    must have an item unless ``may_be_empty`` (an optional part of an experiment)."""
+    metadata = {"help": help, "choices": choices, "min": min, "max": max,
+                "may_be_empty": may_be_empty}
     if isinstance(default, (list, dict, set)):
         raise TypeError("param(default=...): use a tuple, mutable defaults are shared")
     return dataclasses.field(default=default, metadata=metadata)
@@ -61,8 +65,9 @@ def _check(key, value, annotation, meta):
             return [f"{where}: expected a mapping with keys {names}, got {value!r}"]
         return _problems(annotation, value, f"{key}.")
     if origin is list:
-        if not isinstance(value, list) or not value:
-            return [f"{where}: expected a non-empty list of {args[0].__name__}, got {value!r}"]
+        if not isinstance(value, list) or not (value or meta.get("may_be_empty")):
+            kind = "list" if meta.get("may_be_empty") else "non-empty list"
+            return [f"{where}: expected a {kind} of {args[0].__name__}, got {value!r}"]
         return [e for i, v in enumerate(value) for e in _check(f"{key}[{i}]", v, args[0], meta)]
     if origin is dict:
         if not isinstance(value, dict):

@@ -191,9 +191,12 @@ def make_body(base: str, scales: dict | None = None, max_episode_steps: int = 10
 for _base in BASES:
     register(f"{_base}_body", functools.partial(make_body, _base),
              f"{_base} of gymnasium v5 with limbs scaled by the option scales={{factor: value}}")
-register("hopper_short_legs", functools.partial(make_body, "hopper",
-                                                {"thigh_length": 0.5, "leg_length": 0.5}),
-         "Hopper-v5 with thigh and leg half as long")
-register("hopper_long_legs", functools.partial(make_body, "hopper",
-                                               {"thigh_length": 1.5, "leg_length": 1.5}),
-         "Hopper-v5 with thigh and leg 1.5 times as long")
+
+# Bodies with names, for tasks that take an environment name (training, fine-tuning, GIFs).
+NAMED_BODIES = {
+    "hopper_short_legs": ("hopper", {"thigh_length": 0.5, "leg_length": 0.5}),
+    "hopper_long_legs": ("hopper", {"thigh_length": 1.5, "leg_length": 1.5}),
+}
+for _name, (_base, _scales) in NAMED_BODIES.items():
+    register(_name, functools.partial(make_body, _base, _scales),
+             f"{_base} of gymnasium v5 with limbs scaled by {_scales}")

@@ -1,0 +1,575 @@
+"""Robustness to perturbed bodies (the SpatioTemporal-Predictions experiment, reported with
+Packer et al. 2019's protocol): TD3 policies trained on the nominal body are tested on bodies
+whose limbs are shorter, longer, thinner or thicker (``rlrepro.envs.bodies``).
+
+Methods:
+
+- ``td3``: TD3 on the state, as trained on the nominal body;
+- ``td3_ssl``: TD3 whose critic encoder is also trained by PAD's self-supervised forward and
+  inverse dynamics heads (Hansen et al. 2021), the actor acting on its features;
+- ``td3_ssl_adapt``: the same policies, their encoder following the self-supervised loss alone
+  during each test episode (no reward on the test body; ``evaluation.adaptation``);
+- ``td3_finetune`` (optional, the upper line): each TD3 policy trained on with reward on a named
+  test body (``envs.bodies.NAMED_BODIES``).
+
+Every score is normalised per seed by that seed's return on the nominal body (1.0 = no loss).
+Packer et al. train on the default parameters (D) and test on a moderate range (R) and an
+extreme one (E); here the moderate range is the factors within ``moderate`` and the extreme one
+those outside it.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import pathlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from rlrepro import cache
+from rlrepro.agents.algorithms import AgentConfig, concat_members, config_from_dict, make_agent
+from rlrepro.agents.training import (POLICY, TrainConfig, code_version, finished_result,
+                                     load_policy, train_seeds)
+from rlrepro.envs.bodies import BASES, NAMED_BODIES, make_body, scale_keys
+from rlrepro.evaluation.adaptation import run_adapting_episodes
+from rlrepro.evaluation.rollouts import EVALUATION_EPISODE_OFFSET, episode_seed, run_episodes
+from rlrepro.evaluation.statistics import MIN_RUNS_FOR_INTERVALS, mean_interval
+from rlrepro.params import param
+from rlrepro.runner import Launcher, run_parallel
+
+METHODS = ("td3", "td3_ssl", "td3_ssl_adapt")
+TRAINED = {"td3": "td3", "td3_ssl": "td3_ssl", "td3_ssl_adapt": "td3_ssl"}  # whose policies
+FINETUNE = "td3_finetune"
+# The package files an evaluation's returns depend on beyond the policies themselves.
+EVALUATION_SOURCES = ("envs/bodies.py", "evaluation/rollouts.py", "evaluation/adaptation.py",
+                      "agents/algorithms.py", "agents/networks.py")
+
+
+@dataclass(frozen=True)
+class DynamicsRobustnessConfig:
+    """Parameters of ``notebooks/dynamics_robustness.ipynb`` (section ``dynamics_robustness``)."""
+
+    body: str = param("the body trained on (nominal) and perturbed (rlrepro.envs.bodies)",
+                      choices=tuple(BASES))
+    methods: list[str] = param("methods tested on the perturbed bodies", choices=METHODS)
+    seeds: int = param("independent training runs per trained algorithm", min=1)
+    workers: int = param("processes (or Slurm jobs) at once", min=1, max=64)
+    seeds_per_process: int = param("seeds of one algorithm trained together in one process "
+                                   "(members of one agent, rlrepro.agents.training.train_seeds)",
+                                   min=1, max=64)
+    steps: int = param("environment steps of training on the nominal body", min=1)
+    random_steps: int = param("uniform random actions before the first update (TD3: 10000)",
+                              min=0)
+    updates_per_step: float = param("gradient updates per environment step (TD3: 1)", min=0.01)
+    eval_every: int = param("steps between evaluations while training", min=1)
+    eval_episodes: int = param("deterministic episodes per evaluation while training", min=1)
+    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1)
+    keep_best: bool = param("keep the policy of the best evaluation on the nominal body, not "
+                            "the last one (RL Zoo's best model)")
+    hidden: list[int] = param("hidden layers of the actor and critic MLPs (TD3: 400, 300)", min=1)
+    lr: float = param("Adam step size (TD3: 1e-3)", min=1e-7, max=1.0)
+    gamma: float = param("discount (TD3: 0.99)", min=0.0, max=1.0)
+    polyak: float = param("target <- polyak * target + (1 - polyak) * online (TD3: 0.995)",
+                          min=0.0, max=1.0)
+    buffer_size: int = param("transitions in the replay buffer (TD3: 1e6)", min=1)
+    transitions_per_batch: int = param("transitions per update (TD3: 100; later 256)", min=1)
+    exploration_noise: float = param("std of the Gaussian action noise (TD3: 0.1)", min=0.0)
+    target_noise: float = param("std of the target-policy smoothing noise (TD3: 0.2)", min=0.0)
+    noise_clip: float = param("clip of the smoothing noise (TD3: 0.5)", min=0.0)
+    policy_delay: int = param("critic updates per actor update (TD3: 2)", min=1)
+    feature_dim: int = param("td3_ssl: features of the shared encoder (PAD: 50)", min=1)
+    encoder_hidden: list[int] = param("td3_ssl: hidden layers of the encoder MLP", min=1)
+    ssl_hidden: list[int] = param("td3_ssl: hidden layers of the forward and inverse heads",
+                                  min=1)
+    ssl_weight: float = param("td3_ssl: weight of the self-supervised loss (PAD: 1)", min=0.0)
+    adapt_lr: float = param("td3_ssl_adapt: Adam step size of test-time adaptation", min=1e-8)
+    adapt_batch: int = param("td3_ssl_adapt: transitions of the episode so far per adaptation "
+                             "step (PAD: 32)", min=1)
+    limbs: list[str] = param("factors swept one at a time: <limb>_length or <limb>_width of "
+                             "the body (rlrepro.envs.bodies.scale_keys)")
+    factors: list[float] = param("scale factors tested; must include 1.0, the nominal body",
+                                 min=0.01)
+    moderate: list[float] = param("[low, high]: factors in this range are Packer et al.'s "
+                                  "moderate perturbations (R), the others extreme (E)", min=0.01)
+    heatmap: list[str] = param("two factors tested together over `factors` x `factors` "
+                               "(e.g. thigh_length, leg_length); [] for none", may_be_empty=True)
+    test_episodes: int = param("deterministic test episodes per seed and body", min=1)
+    finetune_bodies: list[str] = param("named bodies each TD3 policy is fine-tuned on with "
+                                       "reward (the upper line); [] for none",
+                                       choices=tuple(NAMED_BODIES), may_be_empty=True)
+    finetune_steps: int = param("environment steps of fine-tuning", min=1)
+    gif_bodies: list[str] = param("named bodies of the nominal policy's GIFs (besides the "
+                                  "nominal one)", choices=tuple(NAMED_BODIES), may_be_empty=True)
+    gif_steps: int = param("steps shown in each GIF", min=1)
+    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"))
+    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
+                               "(rlrepro.runner.Launcher)")
+
+    def check(self):
+        known = scale_keys(self.body)
+        errors = [f"'limbs': {key!r} is not a factor of {self.body}; expected some of {known}"
+                  for key in self.limbs if key not in known]
+        errors += [f"'heatmap': {key!r} is not a factor of {self.body}; expected some of {known}"
+                   for key in self.heatmap if key not in known]
+        if self.heatmap and (len(self.heatmap) != 2 or self.heatmap[0] == self.heatmap[1]):
+            errors.append(f"'heatmap': expected two different factors or [], got {self.heatmap}")
+        if 1.0 not in self.factors:
+            errors.append(f"'factors': must include 1.0 (the nominal body), got {self.factors}")
+        if len(self.moderate) != 2 or not self.moderate[0] < 1.0 < self.moderate[1]:
+            errors.append(f"'moderate': expected [low, high] with low < 1.0 < high, got "
+                          f"{self.moderate}")
+        errors += [f"'{key}': {name!r} is a body of {NAMED_BODIES[name][0]}, not of {self.body}"
+                   for key in ("finetune_bodies", "gif_bodies") for name in getattr(self, key)
+                   if NAMED_BODIES[name][0] != self.body]
+        if self.eval_every > self.steps:
+            errors.append(f"'eval_every': {self.eval_every} is more than the {self.steps} steps "
+                          f"of training: no evaluation would run")
+        return errors
+
+
+AGENT_KEYS = ("lr", "gamma", "polyak", "buffer_size", "transitions_per_batch",
+              "exploration_noise", "target_noise", "noise_clip", "policy_delay", "feature_dim",
+              "ssl_weight", "adapt_lr", "device")
+
+
+def agent_config(cfg: DynamicsRobustnessConfig, algorithm: str) -> AgentConfig:
+    return AgentConfig(algorithm=algorithm, hidden=tuple(cfg.hidden),
+                       encoder_hidden=tuple(cfg.encoder_hidden), ssl_hidden=tuple(cfg.ssl_hidden),
+                       **{key: getattr(cfg, key) for key in AGENT_KEYS})
+
+
+def nominal_env(cfg: DynamicsRobustnessConfig) -> str:
+    """The registered name of the nominal body (every factor 1.0: the gymnasium task itself)."""
+    return f"{cfg.body}_body"
+
+
+def train_config(cfg: DynamicsRobustnessConfig, finetune_on: str = "",
+                 initial_policy: str = "") -> TrainConfig:
+    """Training on the nominal body, or fine-tuning on the named body ``finetune_on`` from
+    ``initial_policy`` (acting with the policy from the first step)."""
+    if finetune_on:
+        return TrainConfig(env=finetune_on, total_steps=cfg.finetune_steps, random_steps=0,
+                           updates_per_step=cfg.updates_per_step, eval_every=cfg.eval_every,
+                           eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.checkpoint_every,
+                           keep_best=cfg.keep_best, initial_policy=initial_policy)
+    return TrainConfig(env=nominal_env(cfg), total_steps=cfg.steps, random_steps=cfg.random_steps,
+                       updates_per_step=cfg.updates_per_step, eval_every=cfg.eval_every,
+                       eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.checkpoint_every,
+                       keep_best=cfg.keep_best)
+
+
+def run_dir(data_dir, profile, body, method, seed, finetune_on="") -> pathlib.Path:
+    folder = pathlib.Path(data_dir) / "policies" / "dynamics_robustness" / profile / body / method
+    return (folder / finetune_on if finetune_on else folder) / f"seed{seed}"
+
+
+# --- training ---------------------------------------------------------------------------------
+
+def training_jobs(cfg: DynamicsRobustnessConfig, profile: str, data_dir="data") -> list[dict]:
+    """One job per group of seeds of each trained algorithm (``seeds_per_process``), the
+    slower td3_ssl first."""
+    algorithms = {TRAINED[m] for m in cfg.methods} | ({"td3"} if cfg.finetune_bodies else set())
+    jobs = []
+    for algorithm in sorted(algorithms, reverse=True):
+        for start in range(0, cfg.seeds, cfg.seeds_per_process):
+            seeds = list(range(start, min(cfg.seeds, start + cfg.seeds_per_process)))
+            jobs.append(dict(algorithm=algorithm, seeds=seeds, cfg=cfg, finetune_on="", folders=[
+                str(run_dir(data_dir, profile, cfg.body, algorithm, s)) for s in seeds]))
+    return jobs
+
+
+def finetune_jobs(cfg: DynamicsRobustnessConfig, profile: str, data_dir="data") -> list[dict]:
+    """One job per (named body, seed): each starts from its own seed's nominal TD3 policy."""
+    return [dict(algorithm="td3", seeds=[seed], cfg=cfg, finetune_on=body, folders=[
+                str(run_dir(data_dir, profile, cfg.body, FINETUNE, seed, body))])
+            for body in cfg.finetune_bodies for seed in range(cfg.seeds)]
+
+
+def _job_train_config(job) -> TrainConfig:
+    """A job's TrainConfig; a fine-tuning job (one seed) starts from that seed's TD3 policy,
+    ``<body>/td3/seed<k>/policy.pt`` beside ``<body>/td3_finetune/<named body>/seed<k>``."""
+    if not job["finetune_on"]:
+        return train_config(job["cfg"])
+    folder = pathlib.Path(job["folders"][0])
+    nominal = folder.parents[2] / "td3" / folder.name / POLICY
+    return train_config(job["cfg"], job["finetune_on"], str(nominal))
+
+
+def _train_job(algorithm, seeds, folders, cfg, finetune_on, report=None):
+    job = dict(algorithm=algorithm, seeds=seeds, folders=folders, cfg=cfg,
+               finetune_on=finetune_on)
+    return train_seeds(folders, agent_config(cfg, algorithm), _job_train_config(job), seeds,
+                       progress=False, report=report)
+
+
+def _job_finished(job) -> bool:
+    agent, train = agent_config(job["cfg"], job["algorithm"]), _job_train_config(job)
+    return all(finished_result(folder, agent, train, seed) is not None
+               for folder, seed in zip(job["folders"], job["seeds"]))
+
+
+def train_all(cfg: DynamicsRobustnessConfig, profile: str, data_dir="data") -> list[dict]:
+    """Every nominal run, then every fine-tuning run, trained where not already finished
+    (``cfg.workers`` processes or Slurm jobs, one progress bar of environment steps each);
+    one row per run with its learning curve."""
+    rows = []
+    for desc, jobs in (("training", training_jobs(cfg, profile, data_dir)),
+                       ("fine-tuning", finetune_jobs(cfg, profile, data_dir))):
+        if not jobs:
+            continue
+        total = sum(len(job["seeds"]) * _job_train_config(job).total_steps for job in jobs)
+        results = run_parallel(_train_job, jobs, workers=cfg.workers, launcher=cfg.launcher,
+                               desc=desc, total=total, unit="step", finished=_job_finished,
+                               name=lambda j: f"{j['algorithm']} seeds {j['seeds']} "
+                                              f"{j['finetune_on']}")
+        for job, results_of_job in zip(jobs, results):
+            rows += [{"method": FINETUNE if job["finetune_on"] else job["algorithm"],
+                      "body": job["finetune_on"] or nominal_env(cfg), "seed": seed,
+                      "final": r["final_return"], "policy_step": r["policy_step"],
+                      "steps": [c["step"] for c in r["curve"]],
+                      "returns": [c["return"] for c in r["curve"]], "seconds": r["seconds"]}
+                     for seed, r in zip(job["seeds"], results_of_job)]
+    return rows
+
+
+# --- tests on perturbed bodies ------------------------------------------------------------------
+
+def canonical(scales: dict) -> dict:
+    """A body's factors without the 1.0 entries, sorted: one spelling per body."""
+    return {key: float(value) for key, value in sorted(scales.items()) if value != 1.0}
+
+
+def test_bodies(cfg: DynamicsRobustnessConfig) -> list[dict]:
+    """The bodies every method is tested on: the nominal one, each of ``limbs`` at each factor,
+    the ``heatmap`` grid, and the named fine-tuning and GIF bodies; each once."""
+    bodies = [{}]
+    bodies += [{key: f} for key in cfg.limbs for f in cfg.factors]
+    if cfg.heatmap:
+        bodies += [dict(zip(cfg.heatmap, pair)) for pair in itertools.product(cfg.factors,
+                                                                              repeat=2)]
+    bodies += [NAMED_BODIES[name][1] for name in (*cfg.finetune_bodies, *cfg.gif_bodies)]
+    unique = {}
+    for scales in bodies:
+        unique.setdefault(json.dumps(canonical(scales)), canonical(scales))
+    return list(unique.values())
+
+
+def load_members(run_dirs: list, copies: int):
+    """The policies of several finished runs as the members of one agent, run after run, each
+    ``copies`` times: ``len(run_dirs) * copies`` episodes in lockstep, one network call a
+    step."""
+    loaded = [load_policy(folder) for folder in run_dirs]
+    first, fingerprint = loaded[0]
+    agent = make_agent(first.obs_dim, first.act_dim, config_from_dict(fingerprint["agent"]),
+                       seeds=[f["seed"] * copies + k for _, f in loaded for k in range(copies)])
+    agent.modules.load_state_dict(concat_members([a.modules.state_dict() for a, _ in loaded
+                                                  for _ in range(copies)]))
+    return agent
+
+
+def policy_runs(cfg, profile, method, data_dir="data", body="") -> list[pathlib.Path]:
+    """The run folders whose policies ``method`` tests, one per seed."""
+    if method == FINETUNE:
+        return [run_dir(data_dir, profile, cfg.body, FINETUNE, s, body) for s in range(cfg.seeds)]
+    return [run_dir(data_dir, profile, cfg.body, TRAINED[method], s) for s in range(cfg.seeds)]
+
+
+def _evaluation_file(cfg, profile, method, scales, data_dir, runs) -> pathlib.Path:
+    """Where a test's returns are kept, named by everything they depend on: the policies (by
+    content), the body, the episodes, the adaptation settings and the code."""
+    key = cache.key(method, cfg.body, scales, cfg.test_episodes,
+                    cfg.adapt_batch if method == "td3_ssl_adapt" else None,
+                    [cache.file_key(pathlib.Path(r) / POLICY) for r in runs],
+                    code_version(EVALUATION_SOURCES))
+    return (pathlib.Path(data_dir) / "policies" / "dynamics_robustness" / profile / cfg.body
+            / "tests" / f"{method}-{key}.json")
+
+
+def test_returns(cfg, profile, method, scales, data_dir="data", body="") -> np.ndarray:
+    """Returns ``(seeds, test_episodes)`` of ``method`` on the body ``scales`` (cached). Every
+    body is tested on the same episode seeds; ``td3_ssl_adapt`` adapts in every episode from
+    the trained weights."""
+    runs = policy_runs(cfg, profile, method, data_dir, body)
+    path = _evaluation_file(cfg, profile, method, scales, data_dir, runs)
+    if path.is_file():
+        return np.array(json.loads(path.read_text())["returns"])
+    agent = load_members(runs, cfg.test_episodes)
+    envs = [make_body(cfg.body, scales) for _ in range(len(runs) * cfg.test_episodes)]
+    seeds = [episode_seed(s, EVALUATION_EPISODE_OFFSET + k) for s in range(cfg.seeds)
+             for k in range(cfg.test_episodes)]
+    if method == "td3_ssl_adapt":
+        returns, _ = run_adapting_episodes(agent, envs, seeds, batch=cfg.adapt_batch)
+    else:
+        returns = run_episodes(agent, envs, seeds)
+    for env in envs:
+        env.close()
+    returns = returns.reshape(cfg.seeds, cfg.test_episodes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"method": method, "body": cfg.body, "scales": scales,
+                                "returns": returns.tolist()}))
+    return returns
+
+
+def _test_job(tests, cfg, profile, data_dir, report=None):
+    out = []
+    for method, scales, body in tests:
+        out.append(test_returns(cfg, profile, method, scales, data_dir, body))
+        report(1)
+    return out
+
+
+def test_all(cfg: DynamicsRobustnessConfig, profile: str, data_dir="data") -> list[dict]:
+    """Every method on every test body (fine-tuned policies on their own body only), in
+    ``cfg.workers`` processes; one row per (method, body, seed) with its mean return."""
+    tests = [(m, scales, "") for m in cfg.methods for scales in test_bodies(cfg)]
+    tests += [(FINETUNE, canonical(NAMED_BODIES[b][1]), b) for b in cfg.finetune_bodies]
+    if cfg.finetune_bodies and "td3" not in cfg.methods:  # the line fine-tuning starts from
+        tests += [("td3", scales, "") for scales in
+                  ({}, *(canonical(NAMED_BODIES[b][1]) for b in cfg.finetune_bodies))]
+    chunks = [tests[i::cfg.workers * 4] for i in range(min(len(tests), cfg.workers * 4))]
+    results = run_parallel(_test_job, [dict(tests=c, cfg=cfg, profile=profile, data_dir=data_dir)
+                                       for c in chunks], workers=cfg.workers,
+                           desc="testing", total=len(tests), unit="body")
+    rows = []
+    for chunk, returns_of_chunk in zip(chunks, results):
+        for (method, scales, _), returns in zip(chunk, returns_of_chunk):
+            rows += [{"method": method, "scales": scales, "seed": seed,
+                      "return": float(r.mean())} for seed, r in enumerate(returns)]
+    return rows
+
+
+# --- analysis -----------------------------------------------------------------------------------
+
+def factor_name(factor: float) -> str:
+    """A factor as a metrics key: "0.5", "1.0", "1.25"."""
+    return str(float(factor))
+
+
+def _interval(values) -> list[float]:
+    """[mean, low, high] over seeds: a 95% bootstrap interval of the mean with at least
+    MIN_RUNS_FOR_INTERVALS seeds, else the range of the seeds (as ``statistics.aggregate``)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < MIN_RUNS_FOR_INTERVALS:
+        return [float(values.mean()), float(values.min()), float(values.max())]
+    mean, low, high = mean_interval({"x": values[:, None]})["x"]
+    return [float(mean[0]), float(low[0]), float(high[0])]
+
+
+def interval_label(seeds: int) -> str:
+    """What ``_interval`` reports for ``seeds`` seeds, for titles and tables."""
+    if seeds >= MIN_RUNS_FOR_INTERVALS:
+        return f"mean over {seeds} seeds [95% bootstrap CI]"
+    return f"mean over {seeds} seed{'s' if seeds != 1 else ''} [min, max]"
+
+
+def normalised_table(rows: list[dict]):
+    """The test rows as a DataFrame with each return divided by its seed's nominal return
+    (a fine-tuned policy by its TD3 seed's, the policy it started from)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    frame["body"] = frame["scales"].map(lambda s: json.dumps(s, sort_keys=True))
+    nominal = frame[frame.body == "{}"].set_index(["method", "seed"])["return"]
+    reference = frame["method"].replace(FINETUNE, "td3")
+    frame["normalised"] = [r / nominal[m, s] for r, m, s in
+                           zip(frame["return"], reference, frame["seed"])]
+    return frame
+
+
+def _per_seed(frame, method, scales) -> np.ndarray:
+    rows = frame[(frame.method == method) & (frame.body == json.dumps(canonical(scales),
+                                                                      sort_keys=True))]
+    return rows.sort_values("seed")["normalised"].to_numpy()
+
+
+def summarize(rows: list[dict], cfg: DynamicsRobustnessConfig) -> tuple:
+    """``(frame, metrics)``: every test normalised by its seed's nominal return, and the
+    numbers of the figures and claims. ``metrics["normalised_return"][method][limb][factor]``
+    is the mean over seeds (``..._ci`` its 95% interval); ``ranges`` Packer et al.'s moderate
+    and extreme ranges, each seed's mean over the single-factor bodies in that range."""
+    frame = normalised_table(rows)
+    low, high = cfg.moderate
+    curves, intervals, ranges, nominal = {}, {}, {}, {}
+    for method in cfg.methods:
+        nominal[method] = _interval(frame[(frame.method == method) & (frame.body == "{}")]
+                                    .sort_values("seed")["return"])
+        curves[method], intervals[method] = {}, {}
+        for key in cfg.limbs:
+            points = {factor_name(f): _interval(_per_seed(frame, method, {key: f}))
+                      for f in sorted(cfg.factors)}
+            curves[method][key] = {f: v[0] for f, v in points.items()}
+            intervals[method][key] = {f: v[1:] for f, v in points.items()}
+        per_range = {"moderate": [], "extreme": []}
+        for key, f in itertools.product(cfg.limbs, cfg.factors):
+            if f != 1.0:
+                per_range["moderate" if low <= f <= high else "extreme"].append(
+                    _per_seed(frame, method, {key: f}))
+        ranges[method] = {name: _interval(np.mean(values, axis=0))
+                          for name, values in per_range.items() if values}
+    metrics = {"normalised_return": curves, "normalised_return_ci": intervals,
+               "nominal_return": nominal, "ranges": ranges,
+               "heatmap": heatmap_values(frame, cfg), "finetune": _finetune(frame, cfg)}
+    metrics["claims"] = _claims(ranges)
+    return frame, metrics
+
+
+def heatmap_values(frame, cfg) -> dict:
+    """``{method: [[mean normalised return]]}``, rows the first heatmap factor, columns the
+    second, both over ``sorted(factors)``."""
+    if not cfg.heatmap:
+        return {}
+    first, second = cfg.heatmap
+    factors = sorted(cfg.factors)
+    return {method: [[float(np.mean(_per_seed(frame, method, {first: a, second: b})))
+                      for b in factors] for a in factors] for method in cfg.methods}
+
+
+def _finetune(frame, cfg) -> dict:
+    """Per fine-tuning body: the nominal TD3 policy on it and the fine-tuned one, normalised
+    by the nominal return ([mean, low, high] over seeds)."""
+    out = {}
+    for name in cfg.finetune_bodies:
+        scales = NAMED_BODIES[name][1]
+        out[name] = {"td3": _interval(_per_seed(frame, "td3", scales)),
+                     FINETUNE: _interval(_per_seed(frame, FINETUNE, scales))}
+    return out
+
+
+def _claims(ranges) -> dict:
+    """The numbers behind the references' claims: how much the moderate range keeps over the
+    extreme one (Packer et al.: extrapolation is harder), and what SSL and adaptation add on
+    the extreme range."""
+    extreme = {m: r["extreme"][0] for m, r in ranges.items() if "extreme" in r}
+    claims = {}
+    if "td3" in ranges and {"moderate", "extreme"} <= set(ranges["td3"]):
+        claims["td3_moderate_minus_extreme"] = ranges["td3"]["moderate"][0] - extreme["td3"]
+        claims["td3_extreme"] = extreme["td3"]
+    if {"td3", "td3_ssl"} <= set(extreme):
+        claims["ssl_minus_td3_extreme"] = extreme["td3_ssl"] - extreme["td3"]
+    if {"td3_ssl", "td3_ssl_adapt"} <= set(extreme):
+        claims["adapt_minus_ssl_extreme"] = extreme["td3_ssl_adapt"] - extreme["td3_ssl"]
+    return claims
+
+
+# --- figures and verdict --------------------------------------------------------------------------
+
+def degradation_figure(metrics: dict, cfg: DynamicsRobustnessConfig):
+    """One panel per swept factor: each method's normalised return over the scale factor with
+    its 95% interval over seeds; the moderate range shaded."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, len(cfg.limbs), figsize=(3.6 * len(cfg.limbs), 3.4),
+                             squeeze=False, sharey=True)
+    for ax, key in zip(axes.flat, cfg.limbs):
+        ax.axvspan(*cfg.moderate, color="0.92", zorder=0)
+        ax.axhline(1.0, color="gray", ls="--", lw=1)
+        for i, method in enumerate(cfg.methods):
+            factors = sorted(cfg.factors)
+            mean = [metrics["normalised_return"][method][key][factor_name(f)] for f in factors]
+            low, high = zip(*(metrics["normalised_return_ci"][method][key][factor_name(f)]
+                              for f in factors))
+            colour = sns.color_palette("tab10")[i]
+            ax.plot(factors, mean, marker="o", color=colour, label=method)
+            ax.fill_between(factors, low, high, color=colour, alpha=0.2)
+        ax.set(title=key.replace("_", " "), xlabel="scale factor")
+    axes.flat[0].set_ylabel("return / nominal return")
+    axes.flat[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    fig.suptitle(f"{cfg.body}: return on scaled bodies, {interval_label(cfg.seeds)}; "
+                 "shaded: the moderate range")
+    fig.tight_layout()
+    return fig
+
+
+def heatmap_figure(metrics: dict, cfg: DynamicsRobustnessConfig):
+    """One grid per method over the two ``heatmap`` factors: the mean normalised return."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    factors = [f"{f:g}" for f in sorted(cfg.factors)]
+    fig, axes = plt.subplots(1, len(cfg.methods), figsize=(4.2 * len(cfg.methods), 3.6),
+                             squeeze=False)
+    for ax, method in zip(axes.flat, cfg.methods):
+        sns.heatmap(np.array(metrics["heatmap"][method]), annot=True, fmt=".2f", vmin=0,
+                    vmax=1.2, cmap="RdYlGn", xticklabels=factors, yticklabels=factors, ax=ax,
+                    cbar=method == cfg.methods[-1])
+        ax.invert_yaxis()
+        ax.set(title=method, xlabel=cfg.heatmap[1].replace("_", " "),
+               ylabel=cfg.heatmap[0].replace("_", " "))
+    fig.suptitle(f"{cfg.body}: return / nominal return (mean over {cfg.seeds} seeds)")
+    fig.tight_layout()
+    return fig
+
+
+def interval_text(interval) -> str:
+    """[mean, low, high] as "mean [low, high]"."""
+    return f"{interval[0]:.2f} [{interval[1]:.2f}, {interval[2]:.2f}]"
+
+
+def _compare(ranges, a, b, name) -> str:
+    """A sentence comparing methods ``a`` and ``b`` on the extreme range."""
+    (ma, la, ha), (mb, lb, hb) = ranges[a]["extreme"], ranges[b]["extreme"]
+    overlap = la <= hb and lb <= ha
+    return (f"- {name}: {a} {ma:.2f} vs {b} {mb:.2f} on extreme bodies ("
+            + ("the intervals overlap: no difference this run can resolve)." if overlap
+               else f"{a} is {'above' if ma > mb else 'below'}, the intervals apart)."))
+
+
+def verdict_text(metrics: dict, cfg: DynamicsRobustnessConfig) -> str:
+    """The notebook's analysis, written from this run's numbers (Markdown)."""
+    ranges, lines = metrics["ranges"], []
+    lines.append(f"Returns are divided by each seed's return on the nominal {cfg.body} "
+                 f"(1.0 = no loss); {interval_label(cfg.seeds)}. "
+                 f"Moderate: factors in [{cfg.moderate[0]:g}, {cfg.moderate[1]:g}]; extreme: "
+                 "the others (Packer et al.'s R and E ranges, trained on D).")
+    for method, r in ranges.items():
+        nominal = metrics["nominal_return"][method]
+        lines.append(f"- **{method}**: nominal return {nominal[0]:.0f} [{nominal[1]:.0f}, "
+                     f"{nominal[2]:.0f}]; "
+                     + "; ".join(f"{name} {interval_text(v)}" for name, v in r.items()) + ".")
+    claims = metrics["claims"]
+    if "td3_moderate_minus_extreme" in claims:
+        drop = claims["td3_moderate_minus_extreme"]
+        lines.append(f"- TD3 keeps {drop:+.2f} more of its return on moderate than on extreme "
+                     "bodies: " + ("the degradation grows with the perturbation, as in Packer "
+                                   "et al." if drop > 0 else "no degradation with distance."))
+    if "ssl_minus_td3_extreme" in claims:
+        lines.append(_compare(ranges, "td3_ssl", "td3", "**Hypothesis: self-supervised "
+                                                        "representations improve robustness**"))
+    if "adapt_minus_ssl_extreme" in claims:
+        lines.append(_compare(ranges, "td3_ssl_adapt", "td3_ssl", "Test-time adaptation (PAD)"))
+    for name, v in metrics["finetune"].items():
+        lines.append(f"- Fine-tuned with reward on {name} for {cfg.finetune_steps} steps: "
+                     f"{interval_text(v[FINETUNE])}, against {interval_text(v['td3'])} without "
+                     "(the upper line a reward-free method could reach).")
+    if cfg.seeds < MIN_RUNS_FOR_INTERVALS:
+        lines.append(f"With {cfg.seeds} seeds the brackets are the seeds' range, not confidence "
+                     "intervals: differences of a few hundredths are noise.")
+    return "\n".join(lines)
+
+
+# The original settings (TD3: Fujimoto et al. 2018; PAD: Hansen et al. 2021; the perturbation
+# range of the SpatioTemporal-Predictions README) and why a profile may differ.
+PAPER = {
+    "steps": (1_000_000, "fewer steps to fit 2 CPU cores; the nominal policy hops, not at its "
+                         "asymptote"),
+    "seeds": (5, ""),
+    "random_steps": (10_000, "a shorter run starts learning sooner"),
+    "hidden": ([400, 300], "smaller networks train faster on a CPU"),
+    "lr": (1e-3, ""),
+    "transitions_per_batch": (100, "the batch of our other MuJoCo agents"),
+    "keep_best": (False, "the best evaluation on the nominal body, as the experts (RL Zoo)"),
+    "exploration_noise": (0.1, ""),
+    "target_noise": (0.2, ""),
+    "noise_clip": (0.5, ""),
+    "policy_delay": (2, ""),
+    "gamma": (0.99, ""),
+    "polyak": (0.995, ""),
+    "feature_dim": (50, ""),
+    "ssl_weight": (1.0, ""),
+    "adapt_batch": (32, ""),
+    "factors": ([0.5, 0.75, 1.0, 1.25, 1.5], "fewer factors for the smoke test"),
+    "limbs": (["torso_length", "thigh_length", "leg_length", "foot_length", "torso_width",
+               "thigh_width", "leg_width", "foot_width"], "lengths only: widths change the "
+                                                          "mass, not the reach"),
+}

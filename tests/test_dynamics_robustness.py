@@ -1,0 +1,112 @@
+"""The robustness stage: the smoke notebook end to end, its parameter checks, and the analysis
+on returns whose normalised values are known."""
+import json
+import re
+
+import numpy as np
+import papermill as pm
+import pytest
+
+from rlrepro import params
+from rlrepro.agents.training import load_policy
+from rlrepro.robustness import experiment as rx
+
+from test_pipeline import run_notebook
+
+
+def smoke_config(**overrides):
+    return params.load("dynamics_robustness", rx.DynamicsRobustnessConfig, "smoke", overrides)
+
+
+def test_robustness_notebook_writes_curves_heatmap_gifs_and_trains_and_tests_once(tmp_path):
+    data = tmp_path / "data"
+    run_notebook("dynamics_robustness", tmp_path, profile="smoke", data_dir=str(data))
+    cfg = smoke_config()
+    metrics = json.loads((data / "metrics/dynamics_robustness.json").read_text())
+    factors = {str(float(f)) for f in cfg.factors}
+    assert set(metrics["normalised_return"]) == set(cfg.methods)
+    for method, limbs in metrics["normalised_return"].items():
+        assert set(limbs) == set(cfg.limbs)
+        for limb, values in limbs.items():
+            assert set(values) == factors and values["1.0"] == 1.0
+            for factor, value in values.items():
+                low, high = metrics["normalised_return_ci"][method][limb][factor]
+                assert low <= value <= high
+    assert set(metrics["finetune"]) == set(cfg.finetune_bodies)
+    figures = {p.name for p in (data / "figures/dynamics_robustness").iterdir()}
+    assert {"degradation.png", "heatmap.png", "learning_curves.png", "hopper_body.gif",
+            *(f"{b}.gif" for b in cfg.gif_bodies)} <= figures
+    results = json.loads((data / "results/dynamics_robustness.json").read_text())
+    assert len(results["tests"]) == cfg.seeds * (
+        len(cfg.methods) * len(rx.test_bodies(cfg)) + len(cfg.finetune_bodies))
+
+    # The policies of several runs as one agent's members act as each run's own policy.
+    runs = rx.policy_runs(cfg, "smoke", "td3", data)
+    members = rx.load_members(runs, copies=2)
+    obs = np.random.default_rng(0).normal(size=(2 * len(runs), members.obs_dim))
+    together, _ = members.act(obs, None, deterministic=True)
+    for i, run in enumerate(runs):
+        alone, _ = load_policy(run)[0].act(obs[2 * i:2 * i + 2], None, deterministic=True)
+        np.testing.assert_allclose(together[2 * i:2 * i + 2], np.asarray(alone), atol=1e-6)
+
+    stamps = {p: p.stat().st_mtime_ns for p in data.glob("policies/dynamics_robustness/**/*.*")}
+    assert len(list(data.glob("policies/dynamics_robustness/smoke/hopper/tests/*.json"))) >= (
+        len(cfg.methods) * len(rx.test_bodies(cfg)))
+    run_notebook("dynamics_robustness", tmp_path, profile="smoke", data_dir=str(data))
+    assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"limbs": ["wing_length"]}, "'limbs': 'wing_length' is not a factor of hopper"),
+    ({"factors": [0.5, 1.5]}, "'factors': must include 1.0"),
+    ({"heatmap": ["leg_length"]}, "'heatmap': expected two different factors"),
+    ({"finetune_bodies": ["hopper_tall"]}, "'finetune_bodies[0]': expected one of"),
+    ({"moderate": [1.1, 1.3]}, "'moderate': expected [low, high] with low < 1.0 < high"),
+    ({"body": "walker2d", "limbs": ["leg_length"], "heatmap": []},
+     "'finetune_bodies': 'hopper_short_legs' is a body of hopper, not of walker2d"),
+])
+def test_robustness_notebook_rejects_bad_parameters_before_any_work(tmp_path, overrides,
+                                                                    message):
+    with pytest.raises(pm.PapermillExecutionError, match=re.escape(message)):
+        run_notebook("dynamics_robustness", tmp_path, profile="smoke", overrides=overrides,
+                     data_dir=str(tmp_path / "data"))
+    assert not (tmp_path / "data").exists()
+
+
+def test_each_body_is_tested_once_whatever_its_spelling():
+    cfg = smoke_config()
+    bodies = rx.test_bodies(cfg)
+    assert bodies[0] == {}
+    assert len({json.dumps(b, sort_keys=True) for b in bodies}) == len(bodies)
+    # 2 limbs x 2 non-nominal factors + the 4 corners of the 3 x 3 grid (the short-legged
+    # and long-legged bodies among them) + the nominal body
+    assert len(bodies) == 1 + 4 + 4
+    assert {"leg_length": 0.5, "thigh_length": 0.5} in bodies
+
+
+def test_summary_normalises_by_each_seeds_nominal_return():
+    cfg = smoke_config(limbs=["leg_length"], factors=[0.5, 1.0, 1.25, 1.5], heatmap=[],
+                       finetune_bodies=["hopper_short_legs"], methods=["td3"], seeds=2)
+    nominal = {0: 100.0, 1: 200.0}
+    kept = {0.5: 0.2, 1.25: 0.9, 1.5: 0.4}  # the share of its nominal return a seed keeps
+    rows = [{"method": "td3", "scales": {}, "seed": s, "return": r} for s, r in nominal.items()]
+    rows += [{"method": "td3", "scales": {"leg_length": f}, "seed": s, "return": k * nominal[s]}
+             for f, k in kept.items() for s in nominal]
+    short = {"leg_length": 0.5, "thigh_length": 0.5}
+    rows += [{"method": m, "scales": short, "seed": s, "return": k * nominal[s]}
+             for m, k in (("td3", 0.1), (rx.FINETUNE, 0.8)) for s in nominal]
+    frame, metrics = rx.summarize(rows, cfg)
+    curve = metrics["normalised_return"]["td3"]["leg_length"]
+    assert curve == pytest.approx({"0.5": 0.2, "1.0": 1.0, "1.25": 0.9, "1.5": 0.4})
+    assert metrics["ranges"]["td3"]["moderate"] == pytest.approx([0.9] * 3)
+    assert metrics["ranges"]["td3"]["extreme"] == pytest.approx([0.3] * 3)
+    assert metrics["claims"]["td3_moderate_minus_extreme"] == pytest.approx(0.6)
+    assert metrics["finetune"]["hopper_short_legs"][rx.FINETUNE] == pytest.approx([0.8] * 3)
+    assert metrics["nominal_return"]["td3"] == pytest.approx([150.0, 100.0, 200.0])
+
+
+def test_intervals_are_bootstrap_with_five_seeds_and_ranges_below():
+    values = np.array([0.1, 0.5, 0.6, 0.7, 1.1])
+    mean, low, high = rx._interval(values)
+    assert mean == pytest.approx(0.6) and 0.1 < low < mean < high < 1.1
+    assert rx._interval(values[:3]) == pytest.approx([0.4, 0.1, 0.6])
