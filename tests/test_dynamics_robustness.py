@@ -46,7 +46,8 @@ def test_robustness_notebook_writes_curves_heatmap_gifs_and_trains_and_tests_onc
     obs = np.random.default_rng(0).normal(size=(2 * len(runs), members.obs_dim))
     together, _ = members.act(obs, None, deterministic=True)
     for i, run in enumerate(runs):
-        alone, _ = load_policy(run)[0].act(obs[2 * i:2 * i + 2], None, deterministic=True)
+        alone, _ = load_policy(run, copies=2)[0].act(obs[2 * i:2 * i + 2], None,
+                                                     deterministic=True)
         np.testing.assert_allclose(together[2 * i:2 * i + 2], np.asarray(alone), atol=1e-6)
 
     stamps = {p: p.stat().st_mtime_ns for p in data.glob("policies/dynamics_robustness/**/*.*")}
