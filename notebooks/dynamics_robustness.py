@@ -97,14 +97,13 @@ if cfg.heatmap:
 # %% [markdown]
 # ### Packer et al.'s ranges
 #
-# Each seed's mean normalised return over the single-factor bodies of the moderate range
-# (factors in `moderate`, nominal excluded) and of the extreme range (the others); then the mean
-# over seeds with its interval. Fine-tuning: the TD3 policy on its test body before and after.
+# Each seed's mean normalised return (the share of its nominal return it keeps) over the
+# single-factor bodies of the moderate range (factors in `moderate`, nominal excluded) and of the
+# extreme range (the others), and the same in plain return; then the mean over seeds with its
+# interval. Fine-tuning: the TD3 policy on its test body before and after.
 
 # %%
-table = pd.DataFrame({method: {name: rx.interval_text(v) for name, v in r.items()}
-                      for method, r in metrics["ranges"].items()}).T
-table.insert(0, "nominal return", [f"{metrics['nominal_return'][m][0]:.0f}" for m in table.index])
+table = rx.range_table(metrics)
 display(table)
 if metrics["finetune"]:
     display(pd.DataFrame({body: {m: rx.interval_text(v) for m, v in values.items()}
@@ -135,8 +134,8 @@ for name in [rx.nominal_env(cfg), *cfg.gif_bodies]:
 # the claims; every test episode's return is in `data/results/dynamics_robustness.json`.
 
 # %%
-shared = ("normalised_return", "normalised_return_ci", "nominal_return", "ranges", "heatmap",
-          "finetune")
+shared = ("normalised_return", "normalised_return_ci", "nominal_return", "ranges",
+          "range_returns", "heatmap", "finetune")
 details = metrics | {"profile": profile, "runs": runs.to_dict("records"), "tests": tests}
 card = report.write_experiment(details, experiment, shared=shared)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))

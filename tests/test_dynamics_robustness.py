@@ -101,6 +101,7 @@ def test_summary_normalises_by_each_seeds_nominal_return():
     assert curve == pytest.approx({"0.5": 0.2, "1.0": 1.0, "1.25": 0.9, "1.5": 0.4})
     assert metrics["ranges"]["td3"]["moderate"] == pytest.approx([0.9] * 3)
     assert metrics["ranges"]["td3"]["extreme"] == pytest.approx([0.3] * 3)
+    assert metrics["range_returns"]["td3"]["moderate"] == pytest.approx([135.0, 90.0, 180.0])
     assert metrics["claims"]["td3_moderate_minus_extreme"] == pytest.approx(0.6)
     assert metrics["finetune"]["hopper_short_legs"][rx.FINETUNE] == pytest.approx([0.8] * 3)
     assert metrics["nominal_return"]["td3"] == pytest.approx([150.0, 100.0, 200.0])

@@ -376,20 +376,21 @@ def normalised_table(rows: list[dict]):
     return frame
 
 
-def _per_seed(frame, method, scales) -> np.ndarray:
+def _per_seed(frame, method, scales, column="normalised") -> np.ndarray:
     rows = frame[(frame.method == method) & (frame.body == json.dumps(canonical(scales),
                                                                       sort_keys=True))]
-    return rows.sort_values("seed")["normalised"].to_numpy()
+    return rows.sort_values("seed")[column].to_numpy()
 
 
 def summarize(rows: list[dict], cfg: DynamicsRobustnessConfig) -> tuple:
     """``(frame, metrics)``: every test normalised by its seed's nominal return, and the
     numbers of the figures and claims. ``metrics["normalised_return"][method][limb][factor]``
     is the mean over seeds (``..._ci`` its 95% interval); ``ranges`` Packer et al.'s moderate
-    and extreme ranges, each seed's mean over the single-factor bodies in that range."""
+    and extreme ranges, each seed's mean over the single-factor bodies in that range
+    (``range_returns`` the same in return, not normalised)."""
     frame = normalised_table(rows)
     low, high = cfg.moderate
-    curves, intervals, ranges, nominal = {}, {}, {}, {}
+    curves, intervals, ranges, range_returns, nominal = {}, {}, {}, {}, {}
     for method in cfg.methods:
         nominal[method] = _interval(frame[(frame.method == method) & (frame.body == "{}")]
                                     .sort_values("seed")["return"])
@@ -399,15 +400,16 @@ def summarize(rows: list[dict], cfg: DynamicsRobustnessConfig) -> tuple:
                       for f in sorted(cfg.factors)}
             curves[method][key] = {f: v[0] for f, v in points.items()}
             intervals[method][key] = {f: v[1:] for f, v in points.items()}
-        per_range = {"moderate": [], "extreme": []}
+        bodies = {"moderate": [], "extreme": []}
         for key, f in itertools.product(cfg.limbs, cfg.factors):
             if f != 1.0:
-                per_range["moderate" if low <= f <= high else "extreme"].append(
-                    _per_seed(frame, method, {key: f}))
-        ranges[method] = {name: _interval(np.mean(values, axis=0))
-                          for name, values in per_range.items() if values}
+                bodies["moderate" if low <= f <= high else "extreme"].append({key: f})
+        for column, table in (("normalised", ranges), ("return", range_returns)):
+            table[method] = {name: _interval(np.mean([_per_seed(frame, method, b, column)
+                                                      for b in scales], axis=0))
+                             for name, scales in bodies.items() if scales}
     metrics = {"normalised_return": curves, "normalised_return_ci": intervals,
-               "nominal_return": nominal, "ranges": ranges,
+               "nominal_return": nominal, "ranges": ranges, "range_returns": range_returns,
                "heatmap": heatmap_values(frame, cfg), "finetune": _finetune(frame, cfg)}
     metrics["claims"] = _claims(ranges)
     return frame, metrics
@@ -501,18 +503,39 @@ def heatmap_figure(metrics: dict, cfg: DynamicsRobustnessConfig):
     return fig
 
 
-def interval_text(interval) -> str:
+def interval_text(interval, digits: int = 2) -> str:
     """[mean, low, high] as "mean [low, high]"."""
-    return f"{interval[0]:.2f} [{interval[1]:.2f}, {interval[2]:.2f}]"
+    return f"{interval[0]:.{digits}f} [{interval[1]:.{digits}f}, {interval[2]:.{digits}f}]"
 
 
-def _compare(ranges, a, b, name) -> str:
-    """A sentence comparing methods ``a`` and ``b`` on the extreme range."""
-    (ma, la, ha), (mb, lb, hb) = ranges[a]["extreme"], ranges[b]["extreme"]
-    overlap = la <= hb and lb <= ha
-    return (f"- {name}: {a} {ma:.2f} vs {b} {mb:.2f} on extreme bodies ("
-            + ("the intervals overlap: no difference this run can resolve)." if overlap
-               else f"{a} is {'above' if ma > mb else 'below'}, the intervals apart)."))
+def range_table(metrics: dict):
+    """Per method: the nominal return, and on each range the share of it kept and the return
+    ("mean [low, high]" over seeds)."""
+    import pandas as pd
+
+    return pd.DataFrame({method: {
+        "nominal return": interval_text(metrics["nominal_return"][method], 0),
+        **{f"{name}, share kept": interval_text(v) for name, v in shares.items()},
+        **{f"{name}, return": interval_text(v, 0)
+           for name, v in metrics["range_returns"][method].items()}}
+        for method, shares in metrics["ranges"].items()}).T
+
+
+def _relation(first, second) -> str:
+    """How two [mean, low, high] intervals compare, in words."""
+    if first[1] <= second[2] and second[1] <= first[2]:
+        return "the intervals overlap: no difference this run can resolve"
+    return f"{'above' if first[0] > second[0] else 'below'}, the intervals apart"
+
+
+def _compare(metrics, a, b, name) -> str:
+    """Sentences comparing methods ``a`` and ``b`` on the extreme range, in the share of the
+    nominal return kept and in return."""
+    share = [metrics["ranges"][m]["extreme"] for m in (a, b)]
+    returns = [metrics["range_returns"][m]["extreme"] for m in (a, b)]
+    return (f"- {name}: on extreme bodies {a} keeps {share[0][0]:.2f} of its nominal return, "
+            f"{b} {share[1][0]:.2f} ({_relation(*share)}); in return {returns[0][0]:.0f} "
+            f"against {returns[1][0]:.0f} ({_relation(*returns)}).")
 
 
 def verdict_text(metrics: dict, cfg: DynamicsRobustnessConfig) -> str:
@@ -524,8 +547,7 @@ def verdict_text(metrics: dict, cfg: DynamicsRobustnessConfig) -> str:
                  "the others (Packer et al.'s R and E ranges, trained on D).")
     for method, r in ranges.items():
         nominal = metrics["nominal_return"][method]
-        lines.append(f"- **{method}**: nominal return {nominal[0]:.0f} [{nominal[1]:.0f}, "
-                     f"{nominal[2]:.0f}]; "
+        lines.append(f"- **{method}**: nominal return {interval_text(nominal, 0)}; "
                      + "; ".join(f"{name} {interval_text(v)}" for name, v in r.items()) + ".")
     claims = metrics["claims"]
     if "td3_moderate_minus_extreme" in claims:
@@ -534,10 +556,10 @@ def verdict_text(metrics: dict, cfg: DynamicsRobustnessConfig) -> str:
                      "bodies: " + ("the degradation grows with the perturbation, as in Packer "
                                    "et al." if drop > 0 else "no degradation with distance."))
     if "ssl_minus_td3_extreme" in claims:
-        lines.append(_compare(ranges, "td3_ssl", "td3", "**Hypothesis: self-supervised "
+        lines.append(_compare(metrics, "td3_ssl", "td3", "**Hypothesis: self-supervised "
                                                         "representations improve robustness**"))
     if "adapt_minus_ssl_extreme" in claims:
-        lines.append(_compare(ranges, "td3_ssl_adapt", "td3_ssl", "Test-time adaptation (PAD)"))
+        lines.append(_compare(metrics, "td3_ssl_adapt", "td3_ssl", "Test-time adaptation (PAD)"))
     for name, v in metrics["finetune"].items():
         lines.append(f"- Fine-tuned with reward on {name} for {cfg.finetune_steps} steps: "
                      f"{interval_text(v[FINETUNE])}, against {interval_text(v['td3'])} without "
@@ -551,8 +573,8 @@ def verdict_text(metrics: dict, cfg: DynamicsRobustnessConfig) -> str:
 # The original settings (TD3: Fujimoto et al. 2018; PAD: Hansen et al. 2021; the perturbation
 # range of the SpatioTemporal-Predictions README) and why a profile may differ.
 PAPER = {
-    "steps": (1_000_000, "fewer steps to fit 2 CPU cores; the nominal policy hops, not at its "
-                         "asymptote"),
+    "steps": (1_000_000, "fewer steps to fit 2 CPU cores: far from TD3's asymptote (at cpu the "
+                         "nominal policies run forward and fall within ~200 steps)"),
     "seeds": (5, ""),
     "random_steps": (10_000, "a shorter run starts learning sooner"),
     "hidden": ([400, 300], "smaller networks train faster on a CPU"),
