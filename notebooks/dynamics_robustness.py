@@ -80,7 +80,7 @@ plots.save(fig, figures, "learning_curves")
 # content, the body and the code.
 
 # %%
-tests = rx.test_all(cfg, profile, data)
+tests = rx.evaluate_all(cfg, profile, data)
 frame, metrics = rx.summarize(tests, cfg)
 fig = rx.degradation_figure(metrics, cfg)
 plots.save(fig, figures, "degradation")

@@ -38,7 +38,7 @@ def test_robustness_notebook_writes_curves_heatmap_gifs_and_trains_and_tests_onc
             *(f"{b}.gif" for b in cfg.gif_bodies)} <= figures
     results = json.loads((data / "results/dynamics_robustness.json").read_text())
     assert len(results["tests"]) == cfg.seeds * (
-        len(cfg.methods) * len(rx.test_bodies(cfg)) + len(cfg.finetune_bodies))
+        len(cfg.methods) * len(rx.bodies_tested(cfg)) + len(cfg.finetune_bodies))
 
     # The policies of several runs as one agent's members act as each run's own policy.
     runs = rx.policy_runs(cfg, "smoke", "td3", data)
@@ -52,7 +52,7 @@ def test_robustness_notebook_writes_curves_heatmap_gifs_and_trains_and_tests_onc
 
     stamps = {p: p.stat().st_mtime_ns for p in data.glob("policies/dynamics_robustness/**/*.*")}
     assert len(list(data.glob("policies/dynamics_robustness/smoke/hopper/tests/*.json"))) >= (
-        len(cfg.methods) * len(rx.test_bodies(cfg)))
+        len(cfg.methods) * len(rx.bodies_tested(cfg)))
     run_notebook("dynamics_robustness", tmp_path, profile="smoke", data_dir=str(data))
     assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
 
@@ -76,7 +76,7 @@ def test_robustness_notebook_rejects_bad_parameters_before_any_work(tmp_path, ov
 
 def test_each_body_is_tested_once_whatever_its_spelling():
     cfg = smoke_config()
-    bodies = rx.test_bodies(cfg)
+    bodies = rx.bodies_tested(cfg)
     assert bodies[0] == {}
     assert len({json.dumps(b, sort_keys=True) for b in bodies}) == len(bodies)
     # 2 limbs x 2 non-nominal factors + the 4 corners of the 3 x 3 grid (the short-legged

@@ -239,7 +239,7 @@ def canonical(scales: dict) -> dict:
     return {key: float(value) for key, value in sorted(scales.items()) if value != 1.0}
 
 
-def test_bodies(cfg: DynamicsRobustnessConfig) -> list[dict]:
+def bodies_tested(cfg: DynamicsRobustnessConfig) -> list[dict]:
     """The bodies every method is tested on: the nominal one, each of ``limbs`` at each factor,
     the ``heatmap`` grid, and the named fine-tuning and GIF bodies; each once."""
     bodies = [{}]
@@ -285,7 +285,7 @@ def _evaluation_file(cfg, profile, method, scales, data_dir, runs) -> pathlib.Pa
             / "tests" / f"{method}-{key}.json")
 
 
-def test_returns(cfg, profile, method, scales, data_dir="data", body="") -> np.ndarray:
+def returns_on_body(cfg, profile, method, scales, data_dir="data", body="") -> np.ndarray:
     """Returns ``(seeds, test_episodes)`` of ``method`` on the body ``scales`` (cached). Every
     body is tested on the same episode seeds; ``td3_ssl_adapt`` adapts in every episode from
     the trained weights."""
@@ -310,26 +310,28 @@ def test_returns(cfg, profile, method, scales, data_dir="data", body="") -> np.n
     return returns
 
 
-def _test_job(tests, cfg, profile, data_dir, report=None):
+def _evaluation_job(tests, cfg, profile, data_dir, report):
+    """The returns of a chunk of (method, body, fine-tuning body) tests, in one process;
+    ``report(1)`` after each (the progress bar counts bodies)."""
     out = []
     for method, scales, body in tests:
-        out.append(test_returns(cfg, profile, method, scales, data_dir, body))
+        out.append(returns_on_body(cfg, profile, method, scales, data_dir, body))
         report(1)
     return out
 
 
-def test_all(cfg: DynamicsRobustnessConfig, profile: str, data_dir="data") -> list[dict]:
+def evaluate_all(cfg: DynamicsRobustnessConfig, profile: str, data_dir="data") -> list[dict]:
     """Every method on every test body (fine-tuned policies on their own body only), in
     ``cfg.workers`` processes; one row per (method, body, seed) with its mean return."""
-    tests = [(m, scales, "") for m in cfg.methods for scales in test_bodies(cfg)]
+    tests = [(m, scales, "") for m in cfg.methods for scales in bodies_tested(cfg)]
     tests += [(FINETUNE, canonical(NAMED_BODIES[b][1]), b) for b in cfg.finetune_bodies]
     if cfg.finetune_bodies and "td3" not in cfg.methods:  # the line fine-tuning starts from
         tests += [("td3", scales, "") for scales in
                   ({}, *(canonical(NAMED_BODIES[b][1]) for b in cfg.finetune_bodies))]
     chunks = [tests[i::cfg.workers * 4] for i in range(min(len(tests), cfg.workers * 4))]
-    results = run_parallel(_test_job, [dict(tests=c, cfg=cfg, profile=profile, data_dir=data_dir)
-                                       for c in chunks], workers=cfg.workers,
-                           desc="testing", total=len(tests), unit="body")
+    jobs = [dict(tests=chunk, cfg=cfg, profile=profile, data_dir=data_dir) for chunk in chunks]
+    results = run_parallel(_evaluation_job, jobs, workers=cfg.workers, desc="testing",
+                           total=len(tests), unit="body")
     rows = []
     for chunk, returns_of_chunk in zip(chunks, results):
         for (method, scales, _), returns in zip(chunk, returns_of_chunk):
@@ -364,14 +366,16 @@ def interval_label(seeds: int) -> str:
 
 def normalised_table(rows: list[dict]):
     """The test rows as a DataFrame with each return divided by its seed's nominal return
-    (a fine-tuned policy by its TD3 seed's, the policy it started from)."""
+    (a fine-tuned policy by its TD3 seed's, the policy it started from); NaN for a seed whose
+    nominal return is not positive (e.g. a cheetah that has not learned to run), where the
+    ratio means nothing."""
     import pandas as pd
 
     frame = pd.DataFrame(rows)
     frame["body"] = frame["scales"].map(lambda s: json.dumps(s, sort_keys=True))
     nominal = frame[frame.body == "{}"].set_index(["method", "seed"])["return"]
     reference = frame["method"].replace(FINETUNE, "td3")
-    frame["normalised"] = [r / nominal[m, s] for r, m, s in
+    frame["normalised"] = [r / nominal[m, s] if nominal[m, s] > 0 else np.nan for r, m, s in
                            zip(frame["return"], reference, frame["seed"])]
     return frame
 

@@ -572,7 +572,7 @@ PAPER = {
     "model_epochs": (100, "fewer epochs for 2 CPU cores"),
     "target_size": (40, "a smaller held-out maze: its episodes fit the budget"),
     "env_steps": (3_000_000, "far fewer steps on 2 CPU cores"),
-    "hidden": ([256, 256], ""),
+    "hidden": ([256, 256], "smaller networks: the stage fits its budget on 2 CPU cores"),
     "lr": (3e-4, ""),
     "batch": (256, ""),
     "gamma": (0.99, ""),
