@@ -9,6 +9,8 @@ them with ``make_env(name)``:
   ``point_maze_10``, ``point_maze_20``, ``point_maze_40``);
 - bodies with scaled limbs for the robustness experiment (``rlrepro.envs.bodies``:
   ``hopper_body`` with ``scales={"thigh_length": 0.5}``, ``hopper_short_legs``, ...);
+- dm_control tasks from pixels, clean and with procedural visual distractors
+  (``rlrepro.envs.pixels``: ``cheetah_run_pixels``, ``cheetah_run_distracted``, ...);
 - any gymnasium id, e.g. ``HalfCheetah-v5``.
 
 The tasks register on the first use of a name below (``from rlrepro.envs import make_env``), not
@@ -22,7 +24,7 @@ def __getattr__(name):  # called for names not (yet) defined in this module
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from rlrepro.envs import (  # noqa: F401  (they register their tasks)
-        bodies, gridworld_env, mujoco, point_maze, pomdp, registry)
+        bodies, gridworld_env, mujoco, pixels, point_maze, pomdp, registry)
 
     globals().update(make_env=registry.make_env, names=registry.names, register=registry.register,
                      task=registry.task, GRIDWORLD_IDS=gridworld_env.GRIDWORLD_IDS)
