@@ -1,7 +1,7 @@
 """dm_control tasks seen through pixels, with procedural visual distractors: the tasks of the
 latent-dynamics experiment (PlaNet, Dreamer and the thesis' contrastive world models).
 
-An observation is the image of one camera, ``(3, size, size)`` uint8, rendered off-screen
+An observation is the image of one camera, ``(3, size, size)``, rendered off-screen
 (``MUJOCO_GL=egl`` on a CPU) with shadows and reflections off; an action is repeated
 ``action_repeat`` times and the rewards summed (PlaNet: 4 for the cheetah, 2 for the walker, 8
 for the cartpole); an episode is 1000 simulator steps, so 1000 / action_repeat agent steps. The
@@ -14,10 +14,15 @@ colours), every other material of the body gets a random colour, the light a ran
 strength, and, with ``camera_jitter`` > 0, the camera moves by a random offset (metres, per axis
 standard deviation). Only the picture changes: the physics, rewards and states are exactly those
 of the clean task with the same seed.
+
+Pictures come as float32 arrays of whole numbers 0-255, as every task of ``make_env`` observes
+float32; a replay buffer stores them as uint8 without loss.
 """
 from __future__ import annotations
 
+import atexit
 import functools
+import weakref
 
 import gymnasium as gym
 import mujoco
@@ -28,6 +33,8 @@ from rlrepro.envs.registry import register
 # The tasks of the experiment and PlaNet's action repeat for each.
 TASKS = {("cheetah", "run"): 4, ("walker", "walk"): 2, ("cartpole", "swingup"): 8}
 SIMULATOR_STEPS = 1000  # per episode, as dm_control's suite
+_OPEN = weakref.WeakSet()  # tasks whose renderers are closed at exit, before EGL shuts down
+atexit.register(lambda: [env.close() for env in list(_OPEN)])
 
 
 class PixelTask(gym.Env):
@@ -55,7 +62,7 @@ class PixelTask(gym.Env):
         spec = self._env.action_spec()
         self.action_space = gym.spaces.Box(spec.minimum.astype(np.float32),
                                            spec.maximum.astype(np.float32))
-        self.observation_space = gym.spaces.Box(0, 255, (3, image_size, image_size), np.uint8)
+        self.observation_space = gym.spaces.Box(0, 255, (3, image_size, image_size), np.float32)
         model = self.physics.model.ptr
         self._nominal = {name: getattr(model, name).copy()
                          for name in ("mat_rgba", "light_diffuse", "light_ambient", "cam_pos",
@@ -63,6 +70,7 @@ class PixelTask(gym.Env):
         self._shades = [self._texels(t).mean(1, keepdims=True, dtype=np.float32) / 255.0
                         for t in range(model.ntex)]  # each texel's grey level, 0 to 1
         self._renderers = {}
+        _OPEN.add(self)
 
     # --- pictures -----------------------------------------------------------------------------
 
@@ -83,8 +91,8 @@ class PixelTask(gym.Env):
         return renderer.render()
 
     def _observe(self) -> np.ndarray:
-        return np.ascontiguousarray(self._picture(self.image_size, self.image_size)
-                                    .transpose(2, 0, 1))
+        picture = self._picture(self.image_size, self.image_size)
+        return picture.transpose(2, 0, 1).astype(np.float32)
 
     def render(self):
         return self._picture(self.height, self.width)
