@@ -1,0 +1,258 @@
+"""A recurrent state-space world model from pixels (PlaNet's RSSM, Hafner et al. 2019), with
+the two representation losses of the latent-dynamics thesis: reconstruction, or contrast.
+
+The latent state is a deterministic part ``h`` (a GRU over the past) and a stochastic part ``z``
+(a diagonal Gaussian): the prior ``p(z_t | h_t)`` predicts without the picture, the posterior
+``q(z_t | h_t, e_t)`` also sees the embedding ``e_t`` of the picture. Training maximises
+
+    reward log-likelihood + representation term - max(free_nats, KL(q || p))
+
+over sequences. The representation term is either the picture's log-likelihood under a
+deconvolutional decoder (``reconstruction``, unit-variance Gaussian as PlaNet) or an InfoNCE
+bound (``contrastive``): the latent feature ``[h, z]`` must pick out the embedding of *its own*
+picture among those of every other (time, sequence) of the batch, contrasted across batch
+samples as CURL does, the picture seen through a random shift (an augmented view). The thesis
+offered dot, cosine and bilinear similarities, but its dot and cosine variants contrasted feature
+dimensions instead of samples; here every similarity contrasts samples.
+
+Sizes are parameters (``RSSMConfig``); PlaNet's are the defaults for ``paper`` (stochastic 30,
+deterministic 200, hidden 200, conv depth 32, 64x64 pictures, free nats 3).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from rlrepro.models.mlp import mlp
+from rlrepro.params import param
+
+REPRESENTATIONS = ("reconstruction", "contrastive")
+SIMILARITIES = ("bilinear", "cosine", "dot")
+
+
+@dataclass(frozen=True)
+class RSSMConfig:
+    """Sizes and losses of the world model."""
+
+    image_size: int = param("picture height and width, a power of two >= 8 (PlaNet: 64)",
+                            default=64, min=8)
+    action_dim: int = param("action dimensions", default=1, min=1)
+    stoch: int = param("stochastic state dimensions (PlaNet: 30)", default=30, min=1)
+    deter: int = param("deterministic state dimensions (PlaNet: 200)", default=200, min=1)
+    hidden: int = param("hidden units of the transition, posterior and heads (PlaNet: 200)",
+                        default=200, min=1)
+    depth: int = param("channels of the first conv layer, doubling each layer (PlaNet: 32)",
+                       default=32, min=1)
+    min_std: float = param("lower bound of the stochastic state's standard deviation",
+                           default=0.1, min=0.0)
+    free_nats: float = param("KL below this many nats is not penalised (PlaNet: 3)",
+                             default=3.0, min=0.0)
+    representation: str = param("reconstruction: decode the picture; contrastive: InfoNCE "
+                                "between the latent and the picture's embedding",
+                                default="reconstruction", choices=REPRESENTATIONS)
+    similarity: str = param("contrastive: bilinear (CURL), cosine or dot, across batch samples",
+                            default="bilinear", choices=SIMILARITIES)
+    temperature: float = param("contrastive: cosine similarities are divided by this",
+                               default=0.1, min=1e-6)
+    shift: int = param("contrastive: the picture is shifted by up to this many pixels (random "
+                       "shift augmentation; 0: the picture itself)", default=4, min=0)
+
+    def __post_init__(self):
+        size = self.image_size
+        if size < 8 or size & (size - 1):
+            raise ValueError(f"image_size: expected a power of two >= 8, got {size}")
+        if self.representation not in REPRESENTATIONS:
+            raise ValueError(f"representation: expected one of {list(REPRESENTATIONS)}, got "
+                             f"{self.representation!r}")
+        if self.similarity not in SIMILARITIES:
+            raise ValueError(f"similarity: expected one of {list(SIMILARITIES)}, got "
+                             f"{self.similarity!r}")
+
+    @property
+    def feature_dim(self) -> int:
+        """Size of the latent feature ``[h, z]`` heads and agents read."""
+        return self.deter + self.stoch
+
+
+def _layers(image_size: int) -> int:
+    """Stride-2 convolutions from the picture down to 4x4."""
+    return int(math.log2(image_size // 4))
+
+
+class ConvEncoder(nn.Module):
+    """Picture ``(..., 3, S, S)`` in [-0.5, 0.5] -> embedding: 4x4-kernel, stride-2
+    convolutions down to 4x4 pixels, ``depth`` channels doubling each layer."""
+
+    def __init__(self, image_size: int, depth: int):
+        super().__init__()
+        layers, channels = [], 3
+        for i in range(_layers(image_size)):
+            layers += [nn.Conv2d(channels, depth * 2**i, 4, stride=2, padding=1), nn.ELU()]
+            channels = depth * 2**i
+        self.net = nn.Sequential(*layers, nn.Flatten())
+        self.embed_dim = channels * 16
+
+    def forward(self, pictures):
+        batch = pictures.shape[:-3]
+        return self.net(pictures.reshape(-1, *pictures.shape[-3:])).reshape(*batch, -1)
+
+
+class ConvDecoder(nn.Module):
+    """Latent feature -> the mean of the picture: the encoder mirrored."""
+
+    def __init__(self, feature_dim: int, image_size: int, depth: int):
+        super().__init__()
+        n = _layers(image_size)
+        self.channels = depth * 2 ** (n - 1)
+        self.linear = nn.Linear(feature_dim, self.channels * 16)
+        layers = []
+        for i in reversed(range(n)):
+            out = 3 if i == 0 else depth * 2 ** (i - 1)
+            layers.append(nn.ConvTranspose2d(depth * 2**i, out, 4, stride=2, padding=1))
+            if i:
+                layers.append(nn.ELU())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, features):
+        batch = features.shape[:-1]
+        x = self.linear(features.reshape(-1, features.shape[-1])).reshape(-1, self.channels, 4, 4)
+        pictures = self.net(x)
+        return pictures.reshape(*batch, *pictures.shape[1:])
+
+
+def as_input(pictures: torch.Tensor) -> torch.Tensor:
+    """Pictures of whole numbers 0-255 (uint8 or float) -> floats in [-0.5, 0.5]."""
+    return pictures.float() / 255.0 - 0.5
+
+
+def random_shift(pictures: torch.Tensor, pad: int, generator=None) -> torch.Tensor:
+    """Each picture ``(N, C, S, S)`` padded by replicating its border and cropped back at a
+    random offset of up to ``pad`` pixels (DrQ's and CURL's augmentation)."""
+    if pad == 0:
+        return pictures
+    n, _, size, _ = pictures.shape
+    padded = F.pad(pictures, (pad,) * 4, mode="replicate")
+    offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator,
+                            device=pictures.device)
+    rows = (offsets[:, :1] + torch.arange(size, device=pictures.device))  # (n, S)
+    cols = (offsets[:, 1:] + torch.arange(size, device=pictures.device))
+    index = torch.arange(n, device=pictures.device)[:, None, None, None]
+    channels = torch.arange(pictures.shape[1], device=pictures.device)[None, :, None, None]
+    return padded[index, channels, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+class RSSM(nn.Module):
+    """The world model: encoder, transition (prior), posterior, reward head, and the decoder
+    (reconstruction) or the contrastive projection (contrastive)."""
+
+    def __init__(self, config: RSSMConfig):
+        super().__init__()
+        c = self.config = config
+        self.encoder = ConvEncoder(c.image_size, c.depth)
+        self.gru_input = nn.Sequential(nn.Linear(c.stoch + c.action_dim, c.hidden), nn.ELU())
+        self.gru = nn.GRUCell(c.hidden, c.deter)
+        self.prior_net = mlp([c.deter, c.hidden, 2 * c.stoch], nn.ELU)
+        self.posterior_net = mlp([c.deter + self.encoder.embed_dim, c.hidden, 2 * c.stoch],
+                                 nn.ELU)
+        self.reward_head = mlp([c.feature_dim, c.hidden, c.hidden, 1], nn.ELU)
+        if c.representation == "reconstruction":
+            self.decoder = ConvDecoder(c.feature_dim, c.image_size, c.depth)
+        else:  # the latent feature and the embedding, each projected to a common space
+            self.query = nn.Linear(c.feature_dim, c.hidden)
+            self.key = nn.Linear(self.encoder.embed_dim, c.hidden)
+            self.bilinear = nn.Parameter(torch.eye(c.hidden))
+
+    # --- the latent state ------------------------------------------------------------------------
+
+    def initial(self, batch: int) -> dict:
+        device = self.bilinear.device if hasattr(self, "bilinear") else self.gru.weight_hh.device
+        zeros = lambda n: torch.zeros(batch, n, device=device)  # noqa: E731
+        return {"deter": zeros(self.config.deter), "stoch": zeros(self.config.stoch),
+                "mean": zeros(self.config.stoch), "std": zeros(self.config.stoch)}
+
+    def _gaussian(self, net, x, deter) -> dict:
+        mean, std = net(x).chunk(2, -1)
+        std = F.softplus(std) + self.config.min_std
+        return {"deter": deter, "mean": mean, "std": std,
+                "stoch": mean + std * torch.randn_like(std)}
+
+    def imagine_step(self, state: dict, action: torch.Tensor) -> dict:
+        """The prior of the next state, from the state and the action taken in it."""
+        deter = self.gru(self.gru_input(torch.cat([state["stoch"], action], -1)), state["deter"])
+        return self._gaussian(self.prior_net, deter, deter)
+
+    def observe_step(self, prior: dict, embed: torch.Tensor) -> dict:
+        """The posterior of a state, from its prior and the embedding of its picture."""
+        return self._gaussian(self.posterior_net, torch.cat([prior["deter"], embed], -1),
+                              prior["deter"])
+
+    def observe(self, embeds: torch.Tensor, actions: torch.Tensor, state: dict | None = None):
+        """Posteriors and priors along sequences: ``embeds (T, B, E)``, ``actions (T, B, A)``
+        where ``actions[t]`` led to picture ``t`` (the first, from ``state`` or zeros, is
+        ignored at the start). Returns two dicts of ``(T, B, .)`` tensors."""
+        state = state or self.initial(embeds.shape[1])
+        posteriors, priors = [], []
+        for t in range(embeds.shape[0]):
+            prior = self.imagine_step(state, actions[t])
+            state = self.observe_step(prior, embeds[t])
+            posteriors.append(state)
+            priors.append(prior)
+        stack = lambda states: {k: torch.stack([s[k] for s in states]) for k in states[0]}  # noqa: E731
+        return stack(posteriors), stack(priors)
+
+    def imagine(self, state: dict, actions: torch.Tensor) -> dict:
+        """Open-loop priors ``(T, B, .)`` from ``state`` under ``actions (T, B, A)``."""
+        states = []
+        for action in actions:
+            state = self.imagine_step(state, action)
+            states.append(state)
+        return {k: torch.stack([s[k] for s in states]) for k in states[0]}
+
+    @staticmethod
+    def feature(state: dict) -> torch.Tensor:
+        return torch.cat([state["deter"], state["stoch"]], -1)
+
+    # --- the losses ------------------------------------------------------------------------------
+
+    def similarities(self, features: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
+        """``(N, N)`` scores of every latent feature against every embedding; row i's
+        positive is column i."""
+        queries, keys = self.query(features), self.key(embeds)
+        kind = self.config.similarity
+        if kind == "bilinear":
+            logits = queries @ self.bilinear @ keys.T
+        elif kind == "cosine":
+            logits = F.normalize(queries, dim=-1) @ F.normalize(keys, dim=-1).T
+            return logits / self.config.temperature
+        else:
+            logits = queries @ keys.T
+        return logits - logits.max(1, keepdim=True).values.detach()  # CURL's stabilisation
+
+    def loss(self, pictures: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
+             generator=None) -> tuple[torch.Tensor, dict]:
+        """The training loss on sequences ``pictures (T, B, 3, S, S)`` (0-255),
+        ``actions (T, B, A)`` (``actions[t]`` led to picture t), ``rewards (T, B)`` (the reward
+        of that transition); returns it and its parts (floats)."""
+        c = self.config
+        inputs = as_input(pictures)
+        embeds = self.encoder(inputs)
+        posteriors, priors = self.observe(embeds, actions)
+        features = self.feature(posteriors)
+        kl = torch.distributions.kl_divergence(
+            torch.distributions.Normal(posteriors["mean"], posteriors["std"]),
+            torch.distributions.Normal(priors["mean"], priors["std"])).sum(-1).mean()
+        reward_loss = F.mse_loss(self.reward_head(features).squeeze(-1), rewards)
+        if c.representation == "reconstruction":
+            representation = ((self.decoder(features) - inputs) ** 2).sum((-3, -2, -1)).mean()
+        else:
+            views = random_shift(inputs.flatten(0, 1), c.shift, generator)
+            logits = self.similarities(features.flatten(0, 1), self.encoder(views))
+            representation = F.cross_entropy(logits, torch.arange(len(logits),
+                                                                  device=logits.device))
+        total = representation + reward_loss + torch.clamp(kl, min=c.free_nats)
+        parts = {"representation": representation, "reward": reward_loss, "kl": kl}
+        return total, {name: float(value.detach()) for name, value in parts.items()}

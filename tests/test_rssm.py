@@ -1,0 +1,102 @@
+"""The RSSM world model: sizes, the augmentation, and on a tiny task whose dynamics are known
+(a square moved by the action), that training improves the one-step prediction and that the
+contrastive loss learns to rank each picture's own latent first."""
+import numpy as np
+import pytest
+import torch
+
+from rlrepro.models.rssm import RSSM, ConvDecoder, ConvEncoder, RSSMConfig, as_input, random_shift
+
+SIZE = 16
+
+
+def squares(sequences: int, steps: int, seed: int):
+    """Pictures ``(T, B, 3, 16, 16)`` of a 4x4 square that each action ``(T, B, 2)`` in
+    [-1, 1] moves by up to 3 pixels per axis; rewards: the square's closeness to the centre."""
+    rng = np.random.default_rng(seed)
+    position = rng.integers(0, SIZE - 4, (sequences, 2))
+    pictures = np.zeros((steps, sequences, 3, SIZE, SIZE), dtype=np.float32)
+    actions = rng.uniform(-1, 1, (steps, sequences, 2)).astype(np.float32)
+    rewards = np.zeros((steps, sequences), dtype=np.float32)
+    for t in range(steps):
+        if t:
+            position = np.clip(position + np.round(3 * actions[t]).astype(int), 0, SIZE - 4)
+        for b, (row, col) in enumerate(position):
+            pictures[t, b, :, row:row + 4, col:col + 4] = 255.0
+        rewards[t] = -np.abs(position - (SIZE - 4) / 2).sum(1) / SIZE
+    return torch.tensor(pictures), torch.tensor(actions), torch.tensor(rewards)
+
+
+def tiny(representation: str) -> RSSM:
+    torch.manual_seed(0)
+    return RSSM(RSSMConfig(image_size=SIZE, action_dim=2, stoch=8, deter=32, hidden=32, depth=8,
+                           free_nats=0.5, representation=representation, shift=0))
+
+
+def train(model, steps=150):
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    for step in range(steps):
+        loss, _ = model.loss(*squares(16, 8, seed=step))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+@torch.no_grad()
+def one_step_error(model) -> float:
+    """Squared error of the picture predicted one step ahead by the prior (no picture seen)."""
+    pictures, actions, _ = squares(32, 6, seed=10_000)
+    posteriors, _ = model.observe(model.encoder(as_input(pictures[:-1])), actions[:-1])
+    last = {k: v[-1] for k, v in posteriors.items()}
+    predicted = model.imagine_step(last, actions[-1])
+    predicted["stoch"] = predicted["mean"]
+    decoded = model.decoder(model.feature(predicted))
+    return float(((decoded - as_input(pictures[-1])) ** 2).sum((-3, -2, -1)).mean())
+
+
+def test_encoder_and_decoder_mirror_each_other_at_every_size():
+    for size in (8, 16, 64):
+        encoder, decoder = ConvEncoder(size, 4), ConvDecoder(10, size, 4)
+        assert encoder(torch.zeros(2, 5, 3, size, size)).shape == (2, 5, encoder.embed_dim)
+        assert decoder(torch.zeros(2, 5, 10)).shape == (2, 5, 3, size, size)
+    with pytest.raises(ValueError, match="image_size: expected a power of two >= 8, got 48"):
+        RSSMConfig(image_size=48)
+
+
+def test_random_shift_crops_the_padded_picture():
+    pictures = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
+    assert torch.equal(random_shift(pictures, 0), pictures)
+    shifted = random_shift(pictures, 2, torch.Generator().manual_seed(0))
+    padded = torch.nn.functional.pad(pictures, (2,) * 4, mode="replicate")
+    for i in range(2):
+        crops = [padded[i, :, r:r + 8, c:c + 8] for r in range(5) for c in range(5)]
+        assert any(torch.equal(shifted[i], crop) for crop in crops)
+
+
+def test_training_improves_the_one_step_prediction():
+    model = tiny("reconstruction")
+    before = one_step_error(model)
+    train(model)
+    after = one_step_error(model)
+    assert after < 0.5 * before, (before, after)
+
+
+def test_the_contrastive_loss_learns_to_rank_each_pictures_own_latent_first():
+    model = tiny("contrastive")
+    pictures, actions, rewards = squares(8, 6, seed=20_000)
+
+    @torch.no_grad()
+    def top1():
+        posteriors, _ = model.observe(model.encoder(as_input(pictures)), actions)
+        posteriors["stoch"] = posteriors["mean"]
+        logits = model.similarities(model.feature(posteriors).flatten(0, 1),
+                                    model.encoder(as_input(pictures)).flatten(0, 1))
+        # the same picture may recur (a square against a wall): count a tie with it as a hit
+        same = (pictures.flatten(0, 1)[:, None] == pictures.flatten(0, 1)[None]).flatten(2).all(2)
+        best = logits.argmax(1)
+        return float(same[torch.arange(len(best)), best].float().mean())
+
+    before = top1()  # chance: 1 in 48
+    train(model, steps=300)
+    after = top1()
+    assert after > max(0.3, 5 * before), (before, after)
