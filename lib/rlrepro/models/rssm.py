@@ -169,8 +169,8 @@ class RSSM(nn.Module):
     # --- the latent state ------------------------------------------------------------------------
 
     def initial(self, batch: int) -> dict:
-        device = self.bilinear.device if hasattr(self, "bilinear") else self.gru.weight_hh.device
-        zeros = lambda n: torch.zeros(batch, n, device=device)  # noqa: E731
+        """The state before the first picture: zeros."""
+        zeros = lambda n: torch.zeros(batch, n, device=self.gru.weight_hh.device)  # noqa: E731
         return {"deter": zeros(self.config.deter), "stoch": zeros(self.config.stoch),
                 "mean": zeros(self.config.stoch), "std": zeros(self.config.stoch)}
 
@@ -192,8 +192,9 @@ class RSSM(nn.Module):
 
     def observe(self, embeds: torch.Tensor, actions: torch.Tensor, state: dict | None = None):
         """Posteriors and priors along sequences: ``embeds (T, B, E)``, ``actions (T, B, A)``
-        where ``actions[t]`` led to picture ``t`` (the first, from ``state`` or zeros, is
-        ignored at the start). Returns two dicts of ``(T, B, .)`` tensors."""
+        where ``actions[t]`` led to picture ``t`` (at t = 0 the action before the sequence,
+        zeros if none), starting from ``state`` (zeros if None). Returns two dicts of
+        ``(T, B, .)`` tensors."""
         state = state or self.initial(embeds.shape[1])
         posteriors, priors = [], []
         for t in range(embeds.shape[0]):
