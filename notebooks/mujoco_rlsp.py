@@ -111,6 +111,27 @@ if len(ascent):
     plots.save(fig, figures, "deep_rlsp_epochs")
 
 # %% [markdown]
+# ## Where the inferred rewards peak
+#
+# Each method's reward along one coordinate (the pendulum's pole angle over its hinge's range),
+# the other coordinates held at the observed states' mean: a policy trained on the reward goes
+# where it peaks, so a reward that is not highest at the observed states cannot bring a policy
+# back to them.
+
+# %%
+slices = mx.reward_slices(cfg, profile, data)
+peaks = mx.reward_peaks(slices) if len(slices) else {}
+if len(slices):
+    fig = plots.line_sweep(slices, x="value", y="reward", hue="method", col="task", logx=False,
+                           ylim=None, sharey=False,
+                           title="inferred reward along one coordinate (dashes: observed states)")
+    for ax, (task, group) in zip(fig.axes.flat, slices.groupby("task")):
+        ax.axvline(group.observed.iloc[0], color="k", linestyle="--")
+        ax.set_xlabel(group.coordinate.iloc[0])
+    plots.save(fig, figures, "reward_slices")
+peaks
+
+# %% [markdown]
 # ## The learned behaviour
 #
 # One deterministic episode of each method's policy for the largest observed-state set (the
@@ -154,7 +175,7 @@ if len(skills):
 # ## Metrics and verdict
 
 # %%
-metrics = mx.metrics(table, experts, skills)
+metrics = mx.metrics(table, experts, skills, peaks)
 details = metrics | {"profile": profile, "runs": rows}
 card = report.write_experiment(details, experiment, shared=(
     "true_return", "true_return_ci", "expert_return", "random_return", "skill_discriminator"))

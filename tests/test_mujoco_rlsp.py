@@ -2,6 +2,8 @@
 import json
 import re
 
+import numpy as np
+import pandas as pd
 import papermill as pm
 import pytest
 
@@ -37,6 +39,10 @@ def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(experts_dat
         assert all(0.0 <= a <= 1.0 for m in [*cfg.methods, "reference"]
                    for a in accuracy[m].values())
     assert {f"{t}_{m}.gif" for t in cfg.tasks for m in cfg.methods} <= figures
+    assert "reward_slices.png" in figures
+    peaks = metrics["reward_peak"]["inverted_pendulum"]
+    assert set(peaks) == {"observed", *cfg.methods}
+    assert all(abs(v) <= 1.58 for v in peaks.values())  # within the hinge's range
     results = json.loads((data / "results/mujoco_rlsp.json").read_text())
     history = [r["history"] for r in results["runs"] if r["method"] == "deep_rlsp"]
     assert all(len(h) >= len(cfg.horizons) for h in history)  # an epoch per horizon at least
@@ -61,3 +67,19 @@ def test_rlsp_notebook_rejects_bad_inputs_before_any_work(experts_data, tmp_path
         run_notebook("mujoco_rlsp", tmp_path, profile="smoke", data_dir=str(data),
                      overrides=overrides)
     assert not (data / "models").exists() and not (data / "policies/mujoco_rlsp").exists()
+
+
+def test_reward_peaks_finds_each_methods_maximum():
+    values = np.linspace(-1.0, 1.0, 21)
+    slices = pd.DataFrame(
+        [{"task": "inverted_pendulum", "method": "tipping", "value": v, "reward": v,
+          "observed": 0.0} for v in values] +
+        [{"task": "inverted_pendulum", "method": "upright", "value": v, "reward": -v ** 2,
+          "observed": 0.0} for v in values])
+    peaks = mx.reward_peaks(slices)
+    assert peaks == {"inverted_pendulum": {"observed": 0.0, "tipping": 1.0, "upright": 0.0}}
+    text = mx.verdict_text({"normalised_return": {}, "velocity_in_expert_direction": {},
+                            "claims": {"deep_rlsp_over_average_features_max": None},
+                            "reward_peak": peaks},
+                           params.load("mujoco_rlsp", mx.MujocoRLSPConfig, "smoke", {}))
+    assert "tipping +1.00" in text and "tips the pole" in text

@@ -43,6 +43,7 @@ from rlrepro.models import inverse_dynamics as dynamics_model
 from rlrepro.models import state_vae
 from rlrepro.models.inverse_policy import InversePolicyConfig
 from rlrepro.models.learned_reward import LatentReward
+from rlrepro.models.learned_reward import load as load_reward
 from rlrepro.models.policy_discriminator import DiscriminatorConfig, discriminator_score
 from rlrepro.params import param
 from rlrepro.rlsp.mujoco import DeepRLSPConfig, deep_rlsp
@@ -424,6 +425,41 @@ def check_inputs(cfg: MujocoRLSPConfig, profile: str, data_dir="data"):
                 observed_states(profile, task, n, draw, data_dir)
 
 
+# One coordinate per task along which to read the inferred rewards: the pendulum's pole angle
+# over its hinge's range (+-90 degrees), the cart and the velocities held at the observed states'.
+REWARD_SLICES = {"inverted_pendulum": (1, "pole angle (rad)", (-np.pi / 2, np.pi / 2))}
+
+
+def reward_slices(cfg: MujocoRLSPConfig, profile: str, data_dir="data", points=61):
+    """Each method's inferred reward (as the evaluation uses it: normalised) along the task's
+    coordinate of ``REWARD_SLICES``, the other coordinates at the mean observed state of the
+    largest set (first draw): where the reward peaks says what a policy maximising it does.
+    One row per (task, method, value), with the observed states' value of the coordinate."""
+    out = []
+    n = max(cfg.n_states)
+    for task in [t for t in cfg.tasks if t in REWARD_SLICES]:
+        coordinate, name, (low, high) = REWARD_SLICES[task]
+        observed = observed_states(profile, task, n, 0, data_dir)
+        states = np.repeat(observed.mean(0, keepdims=True), points, 0)
+        states[:, coordinate] = np.linspace(low, high, points)
+        for method in cfg.methods:
+            reward = load_reward(runs_dir(data_dir, profile, task, n, 0) / method / "reward.pt")
+            out += [{"task": task, "method": method, "coordinate": name, "value": v,
+                     "reward": r, "observed": float(observed[:, coordinate].mean())}
+                    for v, r in zip(states[:, coordinate], reward(states).tolist())]
+    return pd.DataFrame(out)
+
+
+def reward_peaks(slices) -> dict:
+    """Where each method's reward slice peaks, ``{task: {method: value}}``, and the observed
+    states' value, ``{task: {"observed": value}}``."""
+    out = {}
+    for (task, method), group in slices.groupby(["task", "method"]):
+        out.setdefault(task, {"observed": float(group.observed.iloc[0])})[method] = float(
+            group.value.iloc[group.reward.argmax()])
+    return out
+
+
 def table(cfg: MujocoRLSPConfig, profile: str, runs, experts_: dict, data_dir="data"):
     """One row per (task, n, method): the final policies' true return over all their episodes
     (mean and 95% bootstrap interval, pooled over draws), normalised (0 random, 1 expert), and
@@ -453,9 +489,10 @@ def table_markdown(frame, experts_: dict):
     return wide
 
 
-def metrics(frame, experts_: dict, skills=None) -> dict:
+def metrics(frame, experts_: dict, skills=None, peaks=None) -> dict:
     """The numbers the scorecard and later stages read (n as strings, as the issue asks); with
-    ``skills`` (``skill_scores``) the discriminator's held-out accuracy and loss per skill."""
+    ``skills`` (``skill_scores``) the discriminator's held-out accuracy and loss per skill, with
+    ``peaks`` (``reward_peaks``) where each reward slice peaks."""
     def nested(column):
         out = {}
         for row in frame.to_dict("records"):
@@ -481,6 +518,7 @@ def metrics(frame, experts_: dict, skills=None) -> dict:
                 method, n = ((row["method"], str(row["n"])) if row["n"] else
                              ("reference", row["method"]))
                 out[key].setdefault(row["task"], {}).setdefault(method, {})[n] = row[column]
+    out["reward_peak"] = peaks or {}
     out["claims"] = claims(frame, skills)
     return out
 
@@ -530,6 +568,16 @@ def verdict_text(metrics_: dict, cfg: MujocoRLSPConfig) -> str:
         reference = ", ".join(f"{k} {v:.2f}" for k, v in methods.get("reference", {}).items())
         lines.append(f"- **{skill}**, n = {n}, discriminator accuracy (0.5 = indistinguishable "
                      f"from the skill): {scores}; references: {reference}.")
+    for task, peaks in metrics_.get("reward_peak", {}).items():
+        observed = peaks["observed"]
+        name = REWARD_SLICES[task][1]
+        at = ", ".join(f"{m} {v:+.2f}" for m, v in peaks.items() if m != "observed")
+        apart = max(abs(v - observed) for m, v in peaks.items() if m != "observed")
+        lines.append(f"- **{task}**: along the {name}, the rewards peak at {at}; the observed "
+                     f"states sit at {observed:+.2f}. " + (
+                         "A policy that maximises a reward peaking away from them leaves the "
+                         "observed states (for the pendulum: tips the pole)."
+                         if apart > 0.2 else "Every reward peaks at the observed states."))
     return "\n".join(lines)
 
 
