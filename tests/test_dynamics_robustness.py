@@ -9,6 +9,7 @@ import pytest
 
 from rlrepro import params
 from rlrepro.agents.training import load_policy
+from rlrepro.evaluation.statistics import seed_interval
 from rlrepro.robustness import experiment as rx
 
 from test_pipeline import run_notebook
@@ -109,6 +110,6 @@ def test_summary_normalises_by_each_seeds_nominal_return():
 
 def test_intervals_are_bootstrap_with_five_seeds_and_ranges_below():
     values = np.array([0.1, 0.5, 0.6, 0.7, 1.1])
-    mean, low, high = rx._interval(values)
+    mean, low, high = seed_interval(values)
     assert mean == pytest.approx(0.6) and 0.1 < low < mean < high < 1.1
-    assert rx._interval(values[:3]) == pytest.approx([0.4, 0.1, 0.6])
+    assert seed_interval(values[:3]) == pytest.approx([0.4, 0.1, 0.6])

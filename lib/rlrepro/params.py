@@ -28,6 +28,7 @@ SCHEMAS = {
     "gail_baseline": "rlrepro.imitation.experiment:GailBaselineConfig",
     "skill_prior_dpmm": "rlrepro.skills.experiment:SkillPriorConfig",
     "dynamics_robustness": "rlrepro.robustness.experiment:DynamicsRobustnessConfig",
+    "latent_dynamics": "rlrepro.latent.experiment:LatentDynamicsConfig",
 }
 
 

@@ -55,3 +55,25 @@ def mean_interval(scores: dict, reps: int = 2000, seed: int = 0) -> dict:
         {k: np.asarray(v, dtype=float) for k, v in scores.items()}, lambda x: x.mean(axis=0),
         reps=reps)
     return {k: (points[k], intervals[k][0], intervals[k][1]) for k in scores}
+
+
+def seed_interval(values) -> list[float]:
+    """[mean, low, high] over seeds: a 95% bootstrap interval of the mean with at least
+    MIN_RUNS_FOR_INTERVALS seeds, else the range of the seeds (as :func:`aggregate`)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < MIN_RUNS_FOR_INTERVALS:
+        return [float(values.mean()), float(values.min()), float(values.max())]
+    mean, low, high = mean_interval({"x": values[:, None]})["x"]
+    return [float(mean[0]), float(low[0]), float(high[0])]
+
+
+def seed_interval_label(seeds: int) -> str:
+    """What :func:`seed_interval` reports for ``seeds`` seeds, for titles and tables."""
+    if seeds >= MIN_RUNS_FOR_INTERVALS:
+        return f"mean over {seeds} seeds [95% bootstrap CI]"
+    return f"mean over {seeds} seed{'s' if seeds != 1 else ''} [min, max]"
+
+
+def interval_text(interval, digits: int = 2) -> str:
+    """[mean, low, high] as "mean [low, high]"."""
+    return f"{interval[0]:.{digits}f} [{interval[1]:.{digits}f}, {interval[2]:.{digits}f}]"

@@ -33,7 +33,8 @@ from rlrepro.agents.training import (POLICY, TrainConfig, code_version, finished
 from rlrepro.envs.bodies import BASES, NAMED_BODIES, make_body, scale_keys
 from rlrepro.evaluation.adaptation import run_adapting_episodes
 from rlrepro.evaluation.rollouts import EVALUATION_EPISODE_OFFSET, episode_seed, run_episodes
-from rlrepro.evaluation.statistics import MIN_RUNS_FOR_INTERVALS, mean_interval
+from rlrepro.evaluation.statistics import (MIN_RUNS_FOR_INTERVALS, interval_text,
+                                           seed_interval, seed_interval_label)
 from rlrepro.params import param
 from rlrepro.runner import Launcher, run_parallel
 
@@ -347,23 +348,6 @@ def factor_name(factor: float) -> str:
     return str(float(factor))
 
 
-def _interval(values) -> list[float]:
-    """[mean, low, high] over seeds: a 95% bootstrap interval of the mean with at least
-    MIN_RUNS_FOR_INTERVALS seeds, else the range of the seeds (as ``statistics.aggregate``)."""
-    values = np.asarray(values, dtype=float)
-    if len(values) < MIN_RUNS_FOR_INTERVALS:
-        return [float(values.mean()), float(values.min()), float(values.max())]
-    mean, low, high = mean_interval({"x": values[:, None]})["x"]
-    return [float(mean[0]), float(low[0]), float(high[0])]
-
-
-def interval_label(seeds: int) -> str:
-    """What ``_interval`` reports for ``seeds`` seeds, for titles and tables."""
-    if seeds >= MIN_RUNS_FOR_INTERVALS:
-        return f"mean over {seeds} seeds [95% bootstrap CI]"
-    return f"mean over {seeds} seed{'s' if seeds != 1 else ''} [min, max]"
-
-
 def normalised_table(rows: list[dict]):
     """The test rows as a DataFrame with each return divided by its seed's nominal return
     (a fine-tuned policy by its TD3 seed's, the policy it started from); NaN for a seed whose
@@ -396,11 +380,11 @@ def summarize(rows: list[dict], cfg: DynamicsRobustnessConfig) -> tuple:
     low, high = cfg.moderate
     curves, intervals, ranges, range_returns, nominal = {}, {}, {}, {}, {}
     for method in cfg.methods:
-        nominal[method] = _interval(frame[(frame.method == method) & (frame.body == "{}")]
+        nominal[method] = seed_interval(frame[(frame.method == method) & (frame.body == "{}")]
                                     .sort_values("seed")["return"])
         curves[method], intervals[method] = {}, {}
         for key in cfg.limbs:
-            points = {factor_name(f): _interval(_per_seed(frame, method, {key: f}))
+            points = {factor_name(f): seed_interval(_per_seed(frame, method, {key: f}))
                       for f in sorted(cfg.factors)}
             curves[method][key] = {f: v[0] for f, v in points.items()}
             intervals[method][key] = {f: v[1:] for f, v in points.items()}
@@ -409,7 +393,7 @@ def summarize(rows: list[dict], cfg: DynamicsRobustnessConfig) -> tuple:
             if f != 1.0:
                 bodies["moderate" if low <= f <= high else "extreme"].append({key: f})
         for column, table in (("normalised", ranges), ("return", range_returns)):
-            table[method] = {name: _interval(np.mean([_per_seed(frame, method, b, column)
+            table[method] = {name: seed_interval(np.mean([_per_seed(frame, method, b, column)
                                                       for b in scales], axis=0))
                              for name, scales in bodies.items() if scales}
     metrics = {"normalised_return": curves, "normalised_return_ci": intervals,
@@ -436,8 +420,8 @@ def _finetune(frame, cfg) -> dict:
     out = {}
     for name in cfg.finetune_bodies:
         scales = NAMED_BODIES[name][1]
-        out[name] = {"td3": _interval(_per_seed(frame, "td3", scales)),
-                     FINETUNE: _interval(_per_seed(frame, FINETUNE, scales))}
+        out[name] = {"td3": seed_interval(_per_seed(frame, "td3", scales)),
+                     FINETUNE: seed_interval(_per_seed(frame, FINETUNE, scales))}
     return out
 
 
@@ -481,7 +465,7 @@ def degradation_figure(metrics: dict, cfg: DynamicsRobustnessConfig):
         ax.set(title=key.replace("_", " "), xlabel="scale factor")
     axes.flat[0].set_ylabel("return / nominal return")
     axes.flat[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
-    fig.suptitle(f"{cfg.body}: return on scaled bodies, {interval_label(cfg.seeds)}; "
+    fig.suptitle(f"{cfg.body}: return on scaled bodies, {seed_interval_label(cfg.seeds)}; "
                  "shaded: the moderate range")
     fig.tight_layout()
     return fig
@@ -505,11 +489,6 @@ def heatmap_figure(metrics: dict, cfg: DynamicsRobustnessConfig):
     fig.suptitle(f"{cfg.body}: return / nominal return (mean over {cfg.seeds} seeds)")
     fig.tight_layout()
     return fig
-
-
-def interval_text(interval, digits: int = 2) -> str:
-    """[mean, low, high] as "mean [low, high]"."""
-    return f"{interval[0]:.{digits}f} [{interval[1]:.{digits}f}, {interval[2]:.{digits}f}]"
 
 
 def range_table(metrics: dict):
@@ -546,7 +525,7 @@ def verdict_text(metrics: dict, cfg: DynamicsRobustnessConfig) -> str:
     """The notebook's analysis, written from this run's numbers (Markdown)."""
     ranges, lines = metrics["ranges"], []
     lines.append(f"Returns are divided by each seed's return on the nominal {cfg.body} "
-                 f"(1.0 = no loss); {interval_label(cfg.seeds)}. "
+                 f"(1.0 = no loss); {seed_interval_label(cfg.seeds)}. "
                  f"Moderate: factors in [{cfg.moderate[0]:g}, {cfg.moderate[1]:g}]; extreme: "
                  "the others (Packer et al.'s R and E ranges, trained on D).")
     for method, r in ranges.items():

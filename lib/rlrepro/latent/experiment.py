@@ -1,0 +1,616 @@
+"""Latent dynamics models from pixels, reconstruction vs contrast, clean vs distracted pictures:
+the experiment of ``notebooks/latent_dynamics.ipynb`` (the latent-dynamics thesis,
+janwithb/thesis; PlaNet, Dreamer, CURL).
+
+Per (task, condition, seed), cached in ``data/datasets/latent_dynamics/<profile>/``: episodes of
+uniformly random actions, ``seed_episodes`` to start every run from and ``probe_episodes``
+held out for the probes. ``condition`` is ``clean`` (the pixel task) or ``distracted`` (random
+colours of sky, floor, body and light every episode: ``envs.pixels``).
+
+Per (task, condition, loss, seed), in ``data/models/latent_dynamics/<profile>/``: the world model
+(``models.rssm``) warmed up on the seed episodes for ``model_updates`` updates, and what its
+latent state knows, measured directly on the held-out episodes: the R^2 of a linear probe to the
+true state, the one-step reward prediction error, an open-loop video prediction.
+
+Per (task, condition, loss, agent, seed), in ``data/policies/latent_dynamics/<profile>/``: the
+agent's run from that warm model (``sac_pixels``: from nothing, its loss is ``none``):
+``iterations`` rounds of one episode collected by the agent, then ``model_updates_per_iteration``
+updates of its world model on everything collected and ``agent_updates_per_iteration`` of the
+agent; deterministic evaluations every ``eval_every`` rounds; resumable from its last
+evaluation.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rlrepro import cache
+from rlrepro.agents.algorithms import AgentConfig
+from rlrepro.agents.training import code_version
+from rlrepro.envs import make_env
+from rlrepro.evaluation.rollouts import (EVALUATION_EPISODE_OFFSET, UniformPolicy, episode_seed,
+                                         run_episodes)
+from rlrepro.evaluation.statistics import mean_interval, seed_interval, seed_interval_label
+from rlrepro.latent import world_model as wm
+from rlrepro.latent.dreamer import Dreamer, DreamerConfig
+from rlrepro.latent.mb_sac import MBSAC
+from rlrepro.latent.pixel_sac import PixelSAC, PixelSACConfig
+from rlrepro.latent.planning import MPCCEM
+from rlrepro.latent.replay import SequenceReplay, collect, load_episodes, save_episodes
+from rlrepro.models.rssm import RSSM, SIMILARITIES, RSSMConfig
+from rlrepro.params import param
+from rlrepro.runner import Launcher, run_parallel
+
+TASKS = ("cartpole_swingup", "cheetah_run", "walker_walk")  # envs.pixels' tasks
+CONDITIONS = ("clean", "distracted")
+LOSSES = ("reconstruction", "contrastive")
+AGENTS = ("mb_sac", "dreamer", "mpc_cem", "sac_pixels")
+MODEL_FREE = "sac_pixels"  # learns from pixels without a world model: its loss is "none"
+# The package files a cached data set, world model or run depends on beyond its settings.
+DATA_SOURCES = ("envs/pixels.py", "latent/replay.py", "evaluation/rollouts.py")
+MODEL_SOURCES = (*DATA_SOURCES, "models/rssm.py", "latent/world_model.py")
+RUN_SOURCES = (*MODEL_SOURCES, "latent/mb_sac.py", "latent/dreamer.py", "latent/planning.py",
+               "latent/pixel_sac.py", "agents/algorithms.py", "agents/networks.py")
+PROBE_OFFSET, RUN_OFFSET = 2 * 10**6, 3 * 10**6  # episode seeds of the probes' and runs' episodes
+
+
+@dataclass(frozen=True)
+class LatentDynamicsConfig:
+    """Parameters of ``notebooks/latent_dynamics.ipynb`` (section ``latent_dynamics``)."""
+
+    tasks: list[str] = param("dm_control tasks seen through pixels (envs.pixels)", choices=TASKS)
+    conditions: list[str] = param("clean pictures and/or distracted ones (random colours of "
+                                  "sky, floor, body and light each episode)", choices=CONDITIONS)
+    losses: list[str] = param("representation losses of the world model", choices=LOSSES)
+    agents: list[str] = param("agents trained on every (loss, condition); sac_pixels once per "
+                              "condition", choices=AGENTS)
+    seeds: int = param("independent runs of every combination", min=1)
+    workers: int = param("processes (or Slurm jobs) at once", min=1, max=64)
+    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
+                               "(rlrepro.runner.Launcher)")
+    image_size: int = param("picture height and width, a power of two (thesis: 64)", min=8)
+    camera_jitter: float = param("distracted: std of the camera's random offset per episode, "
+                                 "metres (0: fixed camera)", min=0.0)
+    # The world model (PlaNet's sizes at paper).
+    stoch: int = param("stochastic latent dimensions (PlaNet: 30)", min=1)
+    deter: int = param("deterministic latent dimensions (PlaNet: 200)", min=1)
+    hidden: int = param("hidden units of the transition, posterior and heads (PlaNet: 200)",
+                        min=1)
+    depth: int = param("channels of the first conv layer, doubling each layer (PlaNet: 32)",
+                       min=1)
+    free_nats: float = param("KL below this many nats is not penalised (PlaNet: 3)", min=0.0)
+    similarity: str = param("contrastive: bilinear (CURL), cosine or dot, across batch samples",
+                            choices=SIMILARITIES)
+    temperature: float = param("contrastive: cosine similarities are divided by this",
+                               min=1e-6)
+    shift: int = param("contrastive: random shift of the picture, pixels (CURL/DrQ: 4 at 84)",
+                       min=0)
+    model_lr: float = param("Adam step size of the world model (PlaNet: 1e-3)", min=1e-7,
+                            max=1.0)
+    grad_clip: float = param("world model: the gradient's norm is clipped at this (PlaNet: "
+                             "1000)", min=0.0)
+    batch: int = param("sequences per world-model update, and per agent update of MB-SAC and "
+                       "Dreamer (PlaNet: 50)", min=1)
+    length: int = param("steps per sequence (PlaNet: 50)", min=2)
+    seed_episodes: int = param("episodes of random actions before training (PlaNet: 5)", min=1)
+    probe_episodes: int = param("held-out episodes of random actions the probes are scored on",
+                                min=1)
+    model_updates: int = param("warm-up updates of each world model on the seed episodes",
+                               min=0)
+    # The runs.
+    iterations: int = param("rounds of (collect one episode, train) per run (PlaNet: 1 episode "
+                            "per 100 updates)", min=1)
+    model_updates_per_iteration: int = param("world-model updates per round (PlaNet: 100)",
+                                             min=0)
+    agent_updates_per_iteration: int = param("agent updates per round (MB-SAC, Dreamer, SAC "
+                                             "from pixels; Dreamer: 100)", min=0)
+    eval_every: int = param("rounds between evaluations", min=1)
+    eval_episodes: int = param("deterministic episodes per evaluation while training", min=1)
+    final_episodes: int = param("deterministic episodes scoring each run's final policy", min=1)
+    # The agents.
+    sac_hidden: list[int] = param("MB-SAC and SAC from pixels: hidden layers of actor and "
+                                  "critics (SAC: 256, 256)", min=1)
+    sac_lr: float = param("MB-SAC and SAC from pixels: Adam step size (SAC: 3e-4)", min=1e-7,
+                          max=1.0)
+    sac_batch: int = param("SAC from pixels: transitions per update (SAC-AE: 128)", min=1)
+    imagination_horizon: int = param("MB-SAC: imagined steps from each replayed latent state",
+                                     min=1)
+    dreamer: DreamerConfig = param("Dreamer's actor-critic in imagination (latent.dreamer)")
+    pixel_sac: PixelSACConfig = param("SAC from pixels: its encoder (latent.pixel_sac)")
+    plan_horizon: int = param("MPC-CEM: planning horizon (PlaNet: 12)", min=1)
+    candidates: int = param("MPC-CEM: action sequences per iteration (PlaNet: 1000)", min=1)
+    plan_iterations: int = param("MPC-CEM: refits of the Gaussian per step (PlaNet: 10)", min=1)
+    top: int = param("MPC-CEM: best sequences the Gaussian is refit to (PlaNet: 100)", min=1)
+    plan_noise: float = param("MPC-CEM: std of the noise on collected actions (PlaNet: 0.3)",
+                              min=0.0)
+    # The pictures of the notebook.
+    open_loop_context: int = param("open-loop video: pictures seen before predicting (PlaNet: "
+                                   "5)", min=1)
+    open_loop_horizon: int = param("open-loop video: steps predicted from actions alone", min=1)
+    decoder_updates: int = param("contrastive models: updates of the decoder fit on their "
+                                 "frozen latents to show their predictions", min=0)
+    gif_steps: int = param("agent steps shown in each policy GIF", min=1)
+
+    def check(self):
+        errors = []
+        size = self.image_size
+        if size & (size - 1):
+            errors.append(f"'image_size': expected a power of two, got {size}")
+        if self.top > self.candidates:
+            errors.append(f"'top': {self.top} is more than the {self.candidates} candidates")
+        if self.eval_every > self.iterations:
+            errors.append(f"'eval_every': {self.eval_every} is more than the {self.iterations} "
+                          f"iterations: no evaluation would run")
+        return errors
+
+
+def task_env(cfg: LatentDynamicsConfig, task: str, condition: str, **options):
+    """The pixel task ``task`` in ``condition``."""
+    if condition == "clean":
+        return make_env(f"{task}_pixels", image_size=cfg.image_size, **options)
+    return make_env(f"{task}_distracted", image_size=cfg.image_size,
+                    camera_jitter=cfg.camera_jitter, **options)
+
+
+def act_dim(task: str) -> int:
+    env = make_env(f"{task}_pixels", image_size=8)
+    dim = env.action_space.shape[0]
+    env.close()
+    return dim
+
+
+def rssm_config(cfg: LatentDynamicsConfig, task: str, loss: str) -> RSSMConfig:
+    return RSSMConfig(image_size=cfg.image_size, action_dim=act_dim(task), stoch=cfg.stoch,
+                      deter=cfg.deter, hidden=cfg.hidden, depth=cfg.depth,
+                      free_nats=cfg.free_nats, representation=loss, similarity=cfg.similarity,
+                      temperature=cfg.temperature, shift=cfg.shift)
+
+
+def _root(data_dir, kind, profile) -> pathlib.Path:
+    return pathlib.Path(data_dir) / kind / "latent_dynamics" / profile
+
+
+# --- data and world models --------------------------------------------------------------------
+
+def random_episodes(cfg, profile, task, condition, seed, data_dir="data") -> tuple[list, list]:
+    """The seed episodes and the held-out probe episodes of random actions (cached)."""
+    key = cache.key(task, condition, seed, cfg.image_size, cfg.camera_jitter, cfg.seed_episodes,
+                    cfg.probe_episodes, code_version(DATA_SOURCES))
+    path = _root(data_dir, "datasets", profile) / f"{task}-{condition}-seed{seed}-{key}.npz"
+    episodes = cfg.seed_episodes + cfg.probe_episodes
+    if not path.is_file():
+        seeds = [episode_seed(seed, k) for k in range(cfg.seed_episodes)]
+        seeds += [episode_seed(seed, PROBE_OFFSET + k) for k in range(cfg.probe_episodes)]
+        policy = UniformPolicy(act_dim(task), seed)
+        played = collect(policy, lambda: task_env(cfg, task, condition), seeds)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_episodes(path, played)
+    played = load_episodes(path)
+    assert len(played) == episodes
+    return played[:cfg.seed_episodes], played[cfg.seed_episodes:]
+
+
+def model_folder(cfg, profile, task, condition, loss, seed, data_dir="data") -> pathlib.Path:
+    key = cache.key(dataclasses.asdict(rssm_config(cfg, task, loss)), cfg.model_lr,
+                    cfg.grad_clip, cfg.batch, cfg.length, cfg.model_updates, cfg.seed_episodes,
+                    cfg.probe_episodes, cfg.camera_jitter, cfg.decoder_updates,
+                    cfg.open_loop_context, cfg.open_loop_horizon, code_version(MODEL_SOURCES))
+    return _root(data_dir, "models", profile) / f"{task}-{condition}-{loss}-seed{seed}-{key}"
+
+
+def torch_seed(*parts) -> None:
+    """Seed torch's global generator (the RSSM's samples, the planner's) from a run's
+    identity."""
+    torch.manual_seed(int(cache.key(*parts), 16))
+
+
+def warm_model(cfg, profile, task, condition, loss, seed, data_dir="data") -> dict:
+    """One world model fit on the seed episodes, and the direct measures of its latent state on
+    the probe episodes (cached in its folder): ``probe_r2``, ``reward_error``, the losses, and
+    ``open_loop.npz`` (truth and prediction of a probe episode)."""
+    torch.set_num_threads(1)
+    folder = model_folder(cfg, profile, task, condition, loss, seed, data_dir)
+    if (folder / "measures.json").is_file():
+        return json.loads((folder / "measures.json").read_text())
+    start = time.time()
+    train, probe = random_episodes(cfg, profile, task, condition, seed, data_dir)
+    torch_seed("model", task, condition, loss, seed)
+    model = RSSM(rssm_config(cfg, task, loss))
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.model_lr)
+    replay = SequenceReplay(seed)
+    replay.add(train)
+    losses = wm.train_model(model, optimizer, replay, cfg.model_updates, cfg.batch, cfg.length,
+                            cfg.grad_clip)
+    decoder = wm.fit_decoder(model, replay, cfg.decoder_updates, cfg.batch, cfg.length)
+    truth, predicted = wm.open_loop(model, decoder, probe[0], cfg.open_loop_context,
+                                    cfg.open_loop_horizon)
+    measures = {"task": task, "condition": condition, "loss": loss, "seed": seed,
+                "probe_r2": wm.probe(model, train, probe),
+                "reward_error": wm.reward_error(model, probe),
+                "losses": losses, "seconds": time.time() - start}
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()},
+               folder / "model.pt")
+    np.savez_compressed(folder / "open_loop.npz", truth=truth, predicted=predicted)
+    (folder / "measures.json").write_text(json.dumps(measures))
+    return measures
+
+
+# --- the runs -----------------------------------------------------------------------------------
+
+def run_folder(cfg, profile, task, condition, loss, agent, seed, data_dir="data"):
+    """A run's folder, named by everything it depends on."""
+    parts = [dataclasses.asdict(cfg)[k] for k in RUN_KEYS]
+    model = (None if agent == MODEL_FREE else
+             model_folder(cfg, profile, task, condition, loss, seed, data_dir).name)
+    key = cache.key(agent, parts, model, code_version(RUN_SOURCES))
+    name = f"{task}-{condition}-{loss}-{agent}-seed{seed}-{key}"
+    return _root(data_dir, "policies", profile) / name
+
+
+RUN_KEYS = ("iterations", "model_updates_per_iteration", "agent_updates_per_iteration",
+            "eval_every", "eval_episodes", "final_episodes", "sac_hidden", "sac_lr", "sac_batch",
+            "imagination_horizon", "dreamer", "pixel_sac", "plan_horizon", "candidates",
+            "plan_iterations", "top", "plan_noise", "batch", "length", "model_lr", "grad_clip")
+
+
+def make_agent(cfg, task, agent, model, seed):
+    """The agent ``agent`` acting through ``model`` (None for SAC from pixels)."""
+    sac = AgentConfig(algorithm="sac", hidden=tuple(cfg.sac_hidden), lr=cfg.sac_lr,
+                      transitions_per_batch=cfg.sac_batch, device="cpu")
+    dim = act_dim(task)
+    if agent == "mb_sac":
+        return MBSAC(model, dim, sac, cfg.imagination_horizon, seed)
+    if agent == "dreamer":
+        return Dreamer(model, dim, cfg.dreamer, seed)
+    if agent == "mpc_cem":
+        return MPCCEM(model, dim, cfg.plan_horizon, cfg.candidates, cfg.plan_iterations, cfg.top,
+                      cfg.plan_noise)
+    return PixelSAC(cfg.image_size, dim, sac, cfg.pixel_sac, seed)
+
+
+def train_agent(agent, replay, cfg) -> None:
+    """One round of the agent's own updates on the replay."""
+    if isinstance(agent, PixelSAC):
+        agent.train(replay, cfg.agent_updates_per_iteration, cfg.sac_batch)
+    else:
+        agent.train(replay, cfg.agent_updates_per_iteration, cfg.batch, cfg.length)
+
+
+def evaluate(cfg, task, condition, agent, seed, episodes, offset) -> list[float]:
+    """Returns of ``episodes`` deterministic episodes played in lockstep (fixed seeds)."""
+    envs = [task_env(cfg, task, condition) for _ in range(episodes)]
+    seeds = [episode_seed(seed, offset + k) for k in range(episodes)]
+    returns = run_episodes(agent, envs, seeds, deterministic=True)
+    for env in envs:
+        env.close()
+    return returns.tolist()
+
+
+def run(cfg, profile, task, condition, loss, agent_name, seed, data_dir="data") -> dict:
+    """One run (see the module docstring); its ``result.json`` once finished. A killed run
+    resumes from its last evaluation."""
+    torch.set_num_threads(1)
+    folder = run_folder(cfg, profile, task, condition, loss, agent_name, seed, data_dir)
+    if (folder / "result.json").is_file():
+        return json.loads((folder / "result.json").read_text())
+    start = time.time()
+    train, _ = random_episodes(cfg, profile, task, condition, seed, data_dir)
+    model, optimizer = None, None
+    if agent_name != MODEL_FREE:
+        model = RSSM(rssm_config(cfg, task, loss))
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.model_lr)
+        warm = torch.load(model_folder(cfg, profile, task, condition, loss, seed, data_dir)
+                          / "model.pt", weights_only=True)
+        model.load_state_dict(warm["model"])
+        optimizer.load_state_dict(warm["optimizer"])
+    agent = make_agent(cfg, task, agent_name, model, seed)
+    replay = SequenceReplay(seed)
+    replay.add(train)
+    curve, first = [], 0
+    if (folder / "checkpoint.pt").is_file():
+        saved = torch.load(folder / "checkpoint.pt", weights_only=True)
+        agent.load_state_dict(saved["agent"])
+        if model is not None:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+        replay.add(load_episodes(folder / "episodes.npz"))
+        replay.rng.bit_generator.state = saved["replay_rng"]
+        torch.set_rng_state(saved["torch_rng"])
+        curve, first = saved["curve"], saved["iteration"]
+    else:
+        torch_seed("run", task, condition, loss, agent_name, seed)
+    collected = replay.episodes[len(train):]
+    for iteration in range(first, cfg.iterations):
+        played = collect(agent, lambda: task_env(cfg, task, condition),
+                         [episode_seed(seed, RUN_OFFSET + iteration)])
+        replay.add(played)
+        collected += played
+        if model is not None:
+            wm.train_model(model, optimizer, replay, cfg.model_updates_per_iteration, cfg.batch,
+                           cfg.length, cfg.grad_clip)
+        train_agent(agent, replay, cfg)
+        if (iteration + 1) % cfg.eval_every == 0:
+            returns = evaluate(cfg, task, condition, agent, seed, cfg.eval_episodes,
+                               EVALUATION_EPISODE_OFFSET)
+            curve.append({"iteration": iteration + 1, "steps": replay.steps,
+                          "return": float(np.mean(returns))})
+            folder.mkdir(parents=True, exist_ok=True)
+            save_episodes(folder / "episodes.npz", collected)
+            torch.save({"agent": agent.state_dict(), "iteration": iteration + 1, "curve": curve,
+                        "model": model.state_dict() if model is not None else None,
+                        "optimizer": optimizer.state_dict() if model is not None else None,
+                        "replay_rng": replay.rng.bit_generator.state,
+                        "torch_rng": torch.get_rng_state()}, folder / "checkpoint.pt")
+    final = evaluate(cfg, task, condition, agent, seed, cfg.final_episodes,
+                     2 * EVALUATION_EPISODE_OFFSET)
+    result = {"task": task, "condition": condition, "loss": loss if model is not None else "none",
+              "agent": agent_name, "seed": seed, "final_returns": final, "curve": curve,
+              "seconds": time.time() - start}
+    if model is not None:
+        torch.save({"model": model.state_dict()}, folder / "model.pt")
+    torch.save({"agent": agent.state_dict()}, folder / "agent.pt")
+    (folder / "result.json").write_text(json.dumps(result))
+    return result
+
+
+def load_run(cfg, profile, task, condition, loss, agent_name, seed, data_dir="data"):
+    """A finished run's agent, acting through its world model."""
+    folder = run_folder(cfg, profile, task, condition, loss, agent_name, seed, data_dir)
+    model = None
+    if agent_name != MODEL_FREE:
+        model = RSSM(rssm_config(cfg, task, loss))
+        model.load_state_dict(torch.load(folder / "model.pt", weights_only=True)["model"])
+    agent = make_agent(cfg, task, agent_name, model, seed)
+    agent.load_state_dict(torch.load(folder / "agent.pt", weights_only=True)["agent"])
+    return agent
+
+
+def model_jobs(cfg, profile, data_dir="data") -> list[dict]:
+    """Every world model is warmed up and probed, even if only SAC from pixels runs."""
+    return [dict(cfg=cfg, profile=profile, task=t, condition=c, loss=loss, seed=s,
+                 data_dir=str(data_dir))
+            for t in cfg.tasks for c in cfg.conditions for loss in cfg.losses
+            for s in range(cfg.seeds)]
+
+
+def run_jobs(cfg, profile, data_dir="data") -> list[dict]:
+    jobs = []
+    for t in cfg.tasks:
+        for c in cfg.conditions:
+            for agent in cfg.agents:
+                for loss in (["none"] if agent == MODEL_FREE else cfg.losses):
+                    jobs += [dict(cfg=cfg, profile=profile, task=t, condition=c, loss=loss,
+                                  agent_name=agent, seed=s, data_dir=str(data_dir))
+                             for s in range(cfg.seeds)]
+    return jobs
+
+
+def run_all(cfg: LatentDynamicsConfig, profile: str, data_dir="data") -> tuple[list, list]:
+    """Every world model, then every run (``cfg.workers`` processes or Slurm jobs); their
+    measures and results."""
+    models = run_parallel(warm_model, model_jobs(cfg, profile, data_dir), workers=cfg.workers,
+                          launcher=cfg.launcher, desc="world models",
+                          name=lambda j: f"{j['task']} {j['condition']} {j['loss']} {j['seed']}")
+    jobs = sorted(run_jobs(cfg, profile, data_dir), key=lambda j: j["agent_name"] != "mpc_cem")
+    runs = run_parallel(run, jobs, workers=cfg.workers, launcher=cfg.launcher, desc="runs",
+                        name=lambda j: f"{j['task']} {j['condition']} {j['loss']} "
+                                       f"{j['agent_name']} {j['seed']}")
+    return models, runs
+
+
+# --- analysis -----------------------------------------------------------------------------------
+
+def returns_table(runs: list[dict]):
+    """One row per (task, agent, loss, condition): the final return, mean over all final
+    episodes of all seeds with a 95% bootstrap interval over them (few seeds: the interval
+    holds the episodes' spread, not the seeds')."""
+    import pandas as pd
+
+    frame = pd.DataFrame(runs)
+    rows = []
+    for (task, agent, loss, condition), group in frame.groupby(["task", "agent", "loss",
+                                                                 "condition"]):
+        returns = np.concatenate(group.final_returns.tolist())
+        mean, low, high = (float(v[0]) for v in mean_interval({"x": returns[:, None]})["x"])
+        rows.append({"task": task, "agent": agent, "loss": loss, "condition": condition,
+                     "return": mean, "low": low, "high": high, "seeds": len(group)})
+    return pd.DataFrame(rows)
+
+
+def measures_table(models: list[dict]):
+    """One row per (task, loss, condition): the probe's R^2 and the reward prediction error,
+    each mean over seeds with its interval."""
+    import pandas as pd
+
+    frame = pd.DataFrame(models)
+    rows = []
+    for (task, loss, condition), group in frame.groupby(["task", "loss", "condition"]):
+        row = {"task": task, "loss": loss, "condition": condition}
+        for column in ("probe_r2", "reward_error"):
+            mean, low, high = seed_interval(group.sort_values("seed")[column])
+            row |= {column: mean, f"{column}_low": low, f"{column}_high": high}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _nested(frame, value, keys) -> dict:
+    out = {}
+    for row in frame.to_dict("records"):
+        node = out
+        for key in keys[:-1]:
+            node = node.setdefault(row[key], {})
+        node[row[keys[-1]]] = row[value] if isinstance(value, str) else [row[v] for v in value]
+    return out
+
+
+def metrics(returns, measures, cfg: LatentDynamicsConfig) -> dict:
+    """The scorecard's numbers for the first task (the issue's layout:
+    ``return[agent][loss][condition]``, ``probe_r2[loss][condition]``), every task's under
+    ``by_task``, and the claims' differences."""
+    by_task = {}
+    for task in cfg.tasks:
+        r, m = returns[returns.task == task], measures[measures.task == task]
+        by_task[task] = {
+            "return": _nested(r, "return", ["agent", "loss", "condition"]),
+            "return_ci": _nested(r, ["low", "high"], ["agent", "loss", "condition"]),
+            "probe_r2": _nested(m, "probe_r2", ["loss", "condition"]),
+            "probe_r2_ci": _nested(m, ["probe_r2_low", "probe_r2_high"], ["loss", "condition"]),
+            "reward_error": _nested(m, "reward_error", ["loss", "condition"])}
+        by_task[task]["claims"] = claims(by_task[task])
+    return {**by_task[cfg.tasks[0]], "task": cfg.tasks[0], "by_task": by_task}
+
+
+def claims(task_metrics: dict) -> dict:
+    """The thesis' claims as differences (None where a part was not run): the probe's loss of
+    R^2 from clean to distracted pictures, reconstruction's minus contrastive's; contrastive
+    minus reconstruction under distractors (probe, and MB-SAC's return); reconstruction minus
+    contrastive on clean pictures (MB-SAC's return)."""
+    def get(tree, *keys):
+        for key in keys:
+            if not isinstance(tree, dict) or key not in tree:
+                return None
+            tree = tree[key]
+        return tree
+
+    def diff(a, b):
+        return None if a is None or b is None else a - b
+
+    probe, ret = task_metrics["probe_r2"], task_metrics["return"]
+    drop = {loss: diff(get(probe, loss, "clean"), get(probe, loss, "distracted"))
+            for loss in LOSSES}
+    return {"probe_drop_reconstruction_minus_contrastive": diff(drop["reconstruction"],
+                                                                drop["contrastive"]),
+            "probe_distracted_contrastive_minus_reconstruction": diff(
+                get(probe, "contrastive", "distracted"), get(probe, "reconstruction",
+                                                             "distracted")),
+            "mb_sac_clean_reconstruction_minus_contrastive": diff(
+                get(ret, "mb_sac", "reconstruction", "clean"),
+                get(ret, "mb_sac", "contrastive", "clean")),
+            "mb_sac_distracted_contrastive_minus_reconstruction": diff(
+                get(ret, "mb_sac", "contrastive", "distracted"),
+                get(ret, "mb_sac", "reconstruction", "distracted"))}
+
+
+def returns_figure(returns, cfg: LatentDynamicsConfig):
+    """Final return of every (agent, loss), clean beside distracted, with intervals."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    tasks = list(cfg.tasks)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6.5 * len(tasks), 3.6), squeeze=False)
+    colours = dict(zip(cfg.conditions, sns.color_palette("tab10")))
+    for ax, task in zip(axes.flat, tasks):
+        frame = returns[returns.task == task].assign(
+            label=lambda f: f.agent + "\n" + f.loss).sort_values(["agent", "loss"])
+        labels = list(dict.fromkeys(frame.label))
+        width = 0.8 / len(cfg.conditions)
+        for k, condition in enumerate(cfg.conditions):
+            part = frame[frame.condition == condition].set_index("label").reindex(labels)
+            x = np.arange(len(labels)) + (k - (len(cfg.conditions) - 1) / 2) * width
+            ax.bar(x, part["return"], width, color=colours[condition], label=condition,
+                   yerr=[part["return"] - part["low"], part["high"] - part["return"]],
+                   capsize=3)
+        ax.set_xticks(np.arange(len(labels)), labels, fontsize=8)
+        ax.set(title=task, ylabel="final return")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"return after {cfg.iterations} episodes of each agent: mean over "
+                 f"{cfg.seeds} seed(s) x {cfg.final_episodes} episodes [95% bootstrap CI]")
+    fig.tight_layout()
+    return fig
+
+
+def measures_figure(measures, cfg: LatentDynamicsConfig):
+    """The direct measures of the representation: probe R^2 and reward error per loss,
+    clean beside distracted."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    colours = dict(zip(cfg.conditions, sns.color_palette("tab10")))
+    frame = measures[measures.task == cfg.tasks[0]]
+    width = 0.8 / len(cfg.conditions)
+    for ax, (column, title) in zip(axes, (("probe_r2", "linear probe to the true state, R^2"),
+                                          ("reward_error", "one-step reward error (MSE)"))):
+        for k, condition in enumerate(cfg.conditions):
+            part = frame[frame.condition == condition].set_index("loss").reindex(cfg.losses)
+            x = np.arange(len(cfg.losses)) + (k - (len(cfg.conditions) - 1) / 2) * width
+            ax.bar(x, part[column], width, color=colours[condition], label=condition,
+                   yerr=[part[column] - part[f"{column}_low"],
+                         part[f"{column}_high"] - part[column]], capsize=3)
+        ax.set_xticks(np.arange(len(cfg.losses)), cfg.losses)
+        ax.set(title=title)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{cfg.tasks[0]}: what the world model's latent state knows, held-out random "
+                 f"episodes, {seed_interval_label(cfg.seeds)}")
+    fig.tight_layout()
+    return fig
+
+
+def open_loop_strip(cfg, profile, data_dir="data", frames: int = 8):
+    """Truth above prediction for each (loss, condition) of the first task's seed 0: the
+    first pictures seen, the rest predicted open loop (``open_loop.npz`` of each model)."""
+    rows = {}
+    task = cfg.tasks[0]
+    for condition in cfg.conditions:
+        for loss in cfg.losses:
+            folder = model_folder(cfg, profile, task, condition, loss, 0, data_dir)
+            with np.load(folder / "open_loop.npz") as saved:
+                truth, predicted = saved["truth"], saved["predicted"]
+            pick = np.linspace(0, len(truth) - 1, frames).astype(int)
+            rows[f"{condition}, {loss}: truth"] = np.concatenate(truth[pick], 1)
+            rows[f"{condition}, {loss}: model"] = np.concatenate(predicted[pick], 1)
+    return rows
+
+
+def verdict_text(metrics_: dict, cfg: LatentDynamicsConfig) -> str:
+    """The notebook's analysis, written from this run's numbers (Markdown)."""
+    lines = []
+    for task, m in metrics_["by_task"].items():
+        probe = m["probe_r2"]
+        lines.append(f"- **{task}**, linear probe R^2 (clean / distracted): " + "; ".join(
+            f"{loss} {v.get('clean', float('nan')):.2f} / {v.get('distracted', float('nan')):.2f}"
+            for loss, v in probe.items()) + ".")
+        c = m["claims"]
+        drop = c["probe_drop_reconstruction_minus_contrastive"]
+        if drop is not None:
+            lines.append(f"  Reconstruction loses {drop:+.2f} more R^2 than contrast under the "
+                         "distractors: " + ("the thesis' claim shows in the representation."
+                                            if drop > 0 else "the thesis' claim does not show "
+                                            "in the representation here."))
+        for agent, losses in m["return"].items():
+            lines.append(f"  - {agent}: " + "; ".join(
+                f"{loss} " + " / ".join(f"{v:.0f}" for v in conds.values())
+                for loss, conds in losses.items()) + " (" + " / ".join(cfg.conditions) + ")")
+    return "\n".join(lines)
+
+
+# The thesis' settings (janwithb/thesis; PlaNet's and Dreamer's papers) and why a profile may
+# differ.
+PAPER = {
+    "tasks": (["cheetah_run", "walker_walk"], "cartpole swing-up renders and learns fastest"),
+    "seeds": (1, ""),
+    "image_size": (64, "smaller pictures for 2 CPU cores"),
+    "stoch": (30, "a smaller model for 2 CPU cores"),
+    "deter": (200, "a smaller model for 2 CPU cores"),
+    "hidden": (200, "a smaller model for 2 CPU cores"),
+    "depth": (32, "a smaller model for 2 CPU cores"),
+    "free_nats": (3.0, ""),
+    "model_lr": (1e-3, ""),
+    "grad_clip": (1000.0, ""),
+    "batch": (50, "fewer, shorter sequences per update"),
+    "length": (50, "fewer, shorter sequences per update"),
+    "seed_episodes": (5, ""),
+    "iterations": (1000, "1M environment steps do not fit 2 CPU cores"),
+    "model_updates_per_iteration": (100, "fewer updates per episode"),
+    "plan_horizon": (12, ""),
+    "candidates": (1000, "fewer candidates per step"),
+    "plan_iterations": (10, "fewer refits per step"),
+    "top": (100, ""),
+}

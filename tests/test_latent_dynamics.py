@@ -1,0 +1,57 @@
+"""The latent-dynamics stage: the smoke notebook end to end, and bad settings named first."""
+import json
+import re
+
+import papermill as pm
+import pytest
+
+from rlrepro import params
+from rlrepro.latent import experiment as lx
+
+from test_pipeline import run_notebook
+
+
+def test_latent_notebook_writes_every_measure_figure_and_gif_and_trains_once(tmp_path):
+    data = tmp_path / "data"
+    run_notebook("latent_dynamics", tmp_path, profile="smoke", data_dir=str(data))
+    cfg = params.load("latent_dynamics", lx.LatentDynamicsConfig, "smoke", {})
+    metrics = json.loads((data / "metrics/latent_dynamics.json").read_text())
+    for agent in cfg.agents:
+        losses = ["none"] if agent == lx.MODEL_FREE else cfg.losses
+        assert set(metrics["return"][agent]) == set(losses)
+        for loss in losses:
+            for condition in cfg.conditions:
+                value = metrics["return"][agent][loss][condition]
+                low, high = metrics["return_ci"][agent][loss][condition]
+                assert low <= value <= high
+    for loss in cfg.losses:
+        assert set(metrics["probe_r2"][loss]) == set(cfg.conditions)
+        assert all(r2 <= 1.0 for r2 in metrics["probe_r2"][loss].values())
+        assert all(e >= 0.0 for e in metrics["reward_error"][loss].values())
+    results = json.loads((data / "results/latent_dynamics.json").read_text())
+    drop = results["claims"]["probe_drop_reconstruction_minus_contrastive"]
+    loss_of_r2 = {loss: r2["clean"] - r2["distracted"] for loss, r2 in metrics["probe_r2"].items()}
+    assert drop == pytest.approx(loss_of_r2["reconstruction"] - loss_of_r2["contrastive"])
+    for run in results["runs"]:  # an evaluation every round, and the final episodes
+        assert len(run["curve"]) == cfg.iterations // cfg.eval_every
+        assert len(run["final_returns"]) == cfg.final_episodes
+    figures = {p.name for p in (data / "figures/latent_dynamics").iterdir()}
+    assert {"representation.png", "open_loop.png", "returns.png", "learning_curves.png"} <= figures
+    assert len([f for f in figures if f.endswith(".gif")]) == len(results["runs"])
+    stamps = {p: p.stat().st_mtime_ns for p in data.glob("*/latent_dynamics/smoke/**/*")
+              if p.is_file()}
+    run_notebook("latent_dynamics", tmp_path, profile="smoke", data_dir=str(data))
+    assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"image_size": 24}, "'image_size': expected a power of two, got 24"),
+    ({"top": 50}, "'top': 50 is more than the 20 candidates"),
+    ({"agents": ["planet"]}, "'agents[0]': expected one of"),
+    ({"eval_every": 5}, "'eval_every': 5 is more than the 2 iterations"),
+])
+def test_latent_notebook_rejects_bad_settings_before_any_work(tmp_path, overrides, message):
+    with pytest.raises(pm.PapermillExecutionError, match=re.escape(message)):
+        run_notebook("latent_dynamics", tmp_path, profile="smoke", overrides=overrides,
+                     data_dir=str(tmp_path / "data"))
+    assert not (tmp_path / "data").exists()
