@@ -79,6 +79,9 @@ plots.save(lx.measures_figure(measures, cfg), figures, "representation")
 strips = lx.open_loop_strip(cfg, profile, data)
 plots.save(plots.image_grid(strips, columns=1, title="open-loop prediction: truth above model"),
            figures, "open_loop")
+for path in lx.open_loop_gifs(cfg, profile, figures, data):
+    print(path.stem, "(truth | model)")
+    display(Image(filename=str(path)))
 
 # %% [markdown]
 # ## Returns

@@ -37,7 +37,9 @@ def test_latent_notebook_writes_every_measure_figure_and_gif_and_trains_once(tmp
         assert len(run["final_returns"]) == cfg.final_episodes
     figures = {p.name for p in (data / "figures/latent_dynamics").iterdir()}
     assert {"representation.png", "open_loop.png", "returns.png", "learning_curves.png"} <= figures
-    assert len([f for f in figures if f.endswith(".gif")]) == len(results["runs"])
+    policy_gifs = [f for f in figures if f.endswith(".gif") and not f.startswith("open_loop")]
+    assert len(policy_gifs) == len(results["runs"])
+    assert {f"open_loop_{c}_{loss}.gif" for c in cfg.conditions for loss in cfg.losses} <= figures
     stamps = {p: p.stat().st_mtime_ns for p in data.glob("*/latent_dynamics/smoke/**/*")
               if p.is_file()}
     run_notebook("latent_dynamics", tmp_path, profile="smoke", data_dir=str(data))

@@ -196,6 +196,11 @@ def random_episodes(cfg, profile, task, condition, seed, data_dir="data") -> tup
     return played[:cfg.seed_episodes], played[cfg.seed_episodes:]
 
 
+def make_random_episodes(**job) -> None:
+    """``random_episodes`` made (and cached) once, before the world models that share them."""
+    random_episodes(**job)
+
+
 def model_folder(cfg, profile, task, condition, loss, seed, data_dir="data") -> pathlib.Path:
     key = cache.key(dataclasses.asdict(rssm_config(cfg, task, loss)), cfg.model_lr,
                     cfg.grad_clip, cfg.batch, cfg.length, cfg.model_updates, cfg.seed_episodes,
@@ -393,8 +398,12 @@ def run_jobs(cfg, profile, data_dir="data") -> list[dict]:
 
 
 def run_all(cfg: LatentDynamicsConfig, profile: str, data_dir="data") -> tuple[list, list]:
-    """Every world model, then every run (``cfg.workers`` processes or Slurm jobs); their
-    measures and results."""
+    """The random episodes, every world model, then every run (``cfg.workers`` processes or
+    Slurm jobs); the models' measures and the runs' results."""
+    data_jobs = [dict(cfg=cfg, profile=profile, task=t, condition=c, seed=s, data_dir=str(data_dir))
+                 for t in cfg.tasks for c in cfg.conditions for s in range(cfg.seeds)]
+    run_parallel(make_random_episodes, data_jobs, workers=cfg.workers, launcher=cfg.launcher,
+                 desc="random episodes", name=lambda j: f"{j['task']} {j['condition']} {j['seed']}")
     models = run_parallel(warm_model, model_jobs(cfg, profile, data_dir), workers=cfg.workers,
                           launcher=cfg.launcher, desc="world models",
                           name=lambda j: f"{j['task']} {j['condition']} {j['loss']} {j['seed']}")
@@ -567,6 +576,25 @@ def open_loop_strip(cfg, profile, data_dir="data", frames: int = 8):
             rows[f"{condition}, {loss}: truth"] = np.concatenate(truth[pick], 1)
             rows[f"{condition}, {loss}: model"] = np.concatenate(predicted[pick], 1)
     return rows
+
+
+def open_loop_gifs(cfg, profile, folder, data_dir="data", scale: int = 4) -> list[pathlib.Path]:
+    """One GIF per (condition, loss) of the first task's seed-0 model: the true pictures on the
+    left, the model's open-loop prediction on the right (``open_loop.npz``), ``scale`` times
+    enlarged."""
+    import imageio.v2 as imageio
+
+    paths = []
+    for condition in cfg.conditions:
+        for loss in cfg.losses:
+            model = model_folder(cfg, profile, cfg.tasks[0], condition, loss, 0, data_dir)
+            with np.load(model / "open_loop.npz") as saved:
+                frames = np.concatenate([saved["truth"], saved["predicted"]], 2)
+            frames = frames.repeat(scale, 1).repeat(scale, 2)
+            path = pathlib.Path(folder) / f"open_loop_{condition}_{loss}.gif"
+            imageio.mimsave(path, list(frames), duration=200, loop=0)
+            paths.append(path)
+    return paths
 
 
 def verdict_text(metrics_: dict, cfg: LatentDynamicsConfig) -> str:

@@ -8,6 +8,8 @@ probes only; no agent sees it).
 """
 from __future__ import annotations
 
+import pathlib
+
 import gymnasium as gym
 import numpy as np
 import torch
@@ -87,10 +89,14 @@ class SequenceReplay:
 
 
 def save_episodes(path, episodes: list[dict]):
-    """Episodes as one ``.npz`` (their lengths and the arrays joined along time)."""
-    np.savez_compressed(path, lengths=[len(e["rewards"]) for e in episodes],
+    """Episodes as one ``.npz`` (their lengths and the arrays joined along time), written to a
+    temporary file first, so that a reader never sees half a file."""
+    path = pathlib.Path(path)
+    partial = path.with_name(f"{path.stem}.partial.npz")
+    np.savez_compressed(partial, lengths=[len(e["rewards"]) for e in episodes],
                         **{key: np.concatenate([e[key] for e in episodes])
                            for key in SequenceReplay.KEYS})
+    partial.replace(path)
 
 
 def load_episodes(path) -> list[dict]:
