@@ -125,7 +125,7 @@ if len(slices):
     fig = plots.line_sweep(slices, x="value", y="reward", hue="method", col="task", logx=False,
                            ylim=None, sharey=False,
                            title="inferred reward along one coordinate (dashes: observed states)")
-    for ax, (task, group) in zip(fig.axes.flat, slices.groupby("task")):
+    for ax, (task, group) in zip(fig.axes, slices.groupby("task")):
         ax.axvline(group.observed.iloc[0], color="k", linestyle="--")
         ax.set_xlabel(group.coordinate.iloc[0])
     plots.save(fig, figures, "reward_slices")
@@ -178,7 +178,8 @@ if len(skills):
 metrics = mx.metrics(table, experts, skills, peaks)
 details = metrics | {"profile": profile, "runs": rows}
 card = report.write_experiment(details, experiment, shared=(
-    "true_return", "true_return_ci", "expert_return", "random_return", "skill_discriminator"))
+    "true_return", "true_return_ci", "expert_return", "random_return", "skill_discriminator",
+    "reward_peak"))
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]
