@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from rlrepro.agents.algorithms import AgentConfig
-from rlrepro.latent.mb_sac import MBSAC
+from rlrepro.latent.mb_sac import MBSAC, MBSACConfig
 from rlrepro.latent.planning import MPCCEM
 
 ACT_DIM = 2
@@ -53,20 +53,30 @@ def test_mpc_cem_plans_the_rewarded_action_and_trains_nothing():
     assert planner.train(None, 10, 4, 4) == [] and planner.state_dict() == {}
 
 
-def test_mb_sac_learns_the_rewarded_action_in_imagination():
+class StartsFromZero:
+    """A replay whose every sequence's posterior is the toy model's initial state."""
+
+    def sample(self, batch, length, device="cpu"):
+        return {"pictures": torch.zeros(length, batch, 1), "actions": torch.zeros(length, batch,
+                                                                                 ACT_DIM)}
+
+
+def test_mb_sac_learns_the_rewarded_action_from_its_buffer_of_imagined_transitions():
     torch.manual_seed(0)
     model = ActionIsState()
+    model.encoder = lambda pictures: pictures
+    model.observe = lambda embedded, actions: ({k: v.expand(*embedded.shape[:2], -1) for k, v
+                                                in model.initial(1).items()}, None)
+    config = MBSACConfig(horizon=2, imagined_batches=2, updates=300, batch=64, buffer=500)
     agent = MBSAC(model, ACT_DIM, AgentConfig(algorithm="sac", hidden=(32, 32), lr=3e-3,
-                                              gamma=0.5, device="cpu"), horizon=2, seed=0)
+                                              gamma=0.5, device="cpu"), config, seed=0)
     start = model.initial(64)
     before = agent.choose(start, deterministic=True)[:, 0].mean()
-    for _ in range(300):
-        batch = agent.imagine(start)
-        assert batch["obs"].shape == (1, 64 * 2, 2, ACT_DIM + 1)
-        agent.sac.update(batch)
+    history = agent.train(StartsFromZero(), config.updates, batch=4, length=8)
+    assert len(history) == 300 and len(agent.buffer) == 2 * 4 * 8 * 2  # batches x B x L x H
     after = agent.choose(start, deterministic=True)[:, 0]
     assert after.mean() > 0.6 and after.mean() > before + 0.5  # SAC keeps some entropy
     assert torch.equal(model.reward_weights.detach(), torch.tensor([1.0, 0.0, 0.0]))
-    copy = MBSAC(model, ACT_DIM, agent.sac.config, horizon=2, seed=1)
+    copy = MBSAC(model, ACT_DIM, agent.sac.config, config, seed=1)
     copy.load_state_dict(agent.state_dict())
     np.testing.assert_array_equal(copy.choose(start, True), agent.choose(start, True))

@@ -4,6 +4,7 @@ import re
 
 import papermill as pm
 import pytest
+import torch
 
 from rlrepro import params
 from rlrepro.latent import experiment as lx
@@ -51,6 +52,8 @@ def test_latent_notebook_writes_every_measure_figure_and_gif_and_trains_once(tmp
     ({"top": 50}, "'top': 50 is more than the 20 candidates"),
     ({"agents": ["planet"]}, "'agents[0]': expected one of"),
     ({"eval_every": 5}, "'eval_every': 5 is more than the 2 iterations"),
+    pytest.param({"device": "cuda"}, "'device': cuda, but this machine has no CUDA device",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is here")),
 ])
 def test_latent_notebook_rejects_bad_settings_before_any_work(tmp_path, overrides, message):
     with pytest.raises(pm.PapermillExecutionError, match=re.escape(message)):

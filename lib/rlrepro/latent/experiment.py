@@ -22,6 +22,7 @@ evaluation.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import pathlib
 import time
@@ -31,7 +32,7 @@ import numpy as np
 import torch
 
 from rlrepro import cache
-from rlrepro.agents.algorithms import AgentConfig
+from rlrepro.agents.algorithms import AgentConfig, resolve_device
 from rlrepro.agents.training import code_version
 from rlrepro.envs import make_env
 from rlrepro.evaluation.rollouts import (EVALUATION_EPISODE_OFFSET, UniformPolicy, episode_seed,
@@ -39,7 +40,7 @@ from rlrepro.evaluation.rollouts import (EVALUATION_EPISODE_OFFSET, UniformPolic
 from rlrepro.evaluation.statistics import mean_interval, seed_interval, seed_interval_label
 from rlrepro.latent import world_model as wm
 from rlrepro.latent.dreamer import Dreamer, DreamerConfig
-from rlrepro.latent.mb_sac import MBSAC
+from rlrepro.latent.mb_sac import MBSAC, MBSACConfig
 from rlrepro.latent.pixel_sac import PixelSAC, PixelSACConfig
 from rlrepro.latent.planning import MPCCEM
 from rlrepro.latent.replay import SequenceReplay, collect, load_episodes, save_episodes
@@ -56,7 +57,8 @@ MODEL_FREE = "sac_pixels"  # learns from pixels without a world model: its loss 
 DATA_SOURCES = ("envs/pixels.py", "latent/replay.py", "evaluation/rollouts.py")
 MODEL_SOURCES = (*DATA_SOURCES, "models/rssm.py", "latent/world_model.py")
 RUN_SOURCES = (*MODEL_SOURCES, "latent/mb_sac.py", "latent/dreamer.py", "latent/planning.py",
-               "latent/pixel_sac.py", "agents/algorithms.py", "agents/networks.py")
+               "latent/pixel_sac.py", "agents/algorithms.py", "agents/buffers.py",
+               "agents/networks.py")
 PROBE_OFFSET, RUN_OFFSET = 2 * 10**6, 3 * 10**6  # episode seeds of the probes' and runs' episodes
 
 
@@ -72,6 +74,8 @@ class LatentDynamicsConfig:
                               "condition", choices=AGENTS)
     seeds: int = param("independent runs of every combination", min=1)
     workers: int = param("processes (or Slurm jobs) at once", min=1, max=64)
+    device: str = param("auto (CUDA when present), cpu or cuda: where the world models and "
+                        "agents compute", choices=("auto", "cpu", "cuda"))
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
                                "(rlrepro.runner.Launcher)")
     image_size: int = param("picture height and width, a power of two (thesis: 64)", min=8)
@@ -108,8 +112,8 @@ class LatentDynamicsConfig:
                             "per 100 updates)", min=1)
     model_updates_per_iteration: int = param("world-model updates per round (PlaNet: 100)",
                                              min=0)
-    agent_updates_per_iteration: int = param("agent updates per round (MB-SAC, Dreamer, SAC "
-                                             "from pixels; Dreamer: 100)", min=0)
+    agent_updates_per_iteration: int = param("Dreamer's and SAC from pixels' updates per round "
+                                             "(Dreamer: 100; MB-SAC's: mb_sac.updates)", min=0)
     eval_every: int = param("rounds between evaluations", min=1)
     eval_episodes: int = param("deterministic episodes per evaluation while training", min=1)
     final_episodes: int = param("deterministic episodes scoring each run's final policy", min=1)
@@ -119,8 +123,7 @@ class LatentDynamicsConfig:
     sac_lr: float = param("MB-SAC and SAC from pixels: Adam step size (SAC: 3e-4)", min=1e-7,
                           max=1.0)
     sac_batch: int = param("SAC from pixels: transitions per update (SAC-AE: 128)", min=1)
-    imagination_horizon: int = param("MB-SAC: imagined steps from each replayed latent state",
-                                     min=1)
+    mb_sac: MBSACConfig = param("MB-SAC's imagination and SAC updates (latent.mb_sac)")
     dreamer: DreamerConfig = param("Dreamer's actor-critic in imagination (latent.dreamer)")
     pixel_sac: PixelSACConfig = param("SAC from pixels: its encoder (latent.pixel_sac)")
     plan_horizon: int = param("MPC-CEM: planning horizon (PlaNet: 12)", min=1)
@@ -144,6 +147,8 @@ class LatentDynamicsConfig:
             errors.append(f"'image_size': expected a power of two, got {size}")
         if self.top > self.candidates:
             errors.append(f"'top': {self.top} is more than the {self.candidates} candidates")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            errors.append("'device': cuda, but this machine has no CUDA device (use auto or cpu)")
         if self.eval_every > self.iterations:
             errors.append(f"'eval_every': {self.eval_every} is more than the {self.iterations} "
                           f"iterations: no evaluation would run")
@@ -158,6 +163,7 @@ def task_env(cfg: LatentDynamicsConfig, task: str, condition: str, **options):
                     camera_jitter=cfg.camera_jitter, **options)
 
 
+@functools.cache
 def act_dim(task: str) -> int:
     env = make_env(f"{task}_pixels", image_size=8)
     dim = env.action_space.shape[0]
@@ -226,7 +232,7 @@ def warm_model(cfg, profile, task, condition, loss, seed, data_dir="data") -> di
     start = time.time()
     train, probe = random_episodes(cfg, profile, task, condition, seed, data_dir)
     torch_seed("model", task, condition, loss, seed)
-    model = RSSM(rssm_config(cfg, task, loss))
+    model = RSSM(rssm_config(cfg, task, loss)).to(resolve_device(cfg.device))
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.model_lr)
     replay = SequenceReplay(seed)
     replay.add(train)
@@ -261,17 +267,17 @@ def run_folder(cfg, profile, task, condition, loss, agent, seed, data_dir="data"
 
 RUN_KEYS = ("iterations", "model_updates_per_iteration", "agent_updates_per_iteration",
             "eval_every", "eval_episodes", "final_episodes", "sac_hidden", "sac_lr", "sac_batch",
-            "imagination_horizon", "dreamer", "pixel_sac", "plan_horizon", "candidates",
+            "mb_sac", "dreamer", "pixel_sac", "plan_horizon", "candidates",
             "plan_iterations", "top", "plan_noise", "batch", "length", "model_lr", "grad_clip")
 
 
 def make_agent(cfg, task, agent, model, seed):
     """The agent ``agent`` acting through ``model`` (None for SAC from pixels)."""
     sac = AgentConfig(algorithm="sac", hidden=tuple(cfg.sac_hidden), lr=cfg.sac_lr,
-                      transitions_per_batch=cfg.sac_batch, device="cpu")
+                      transitions_per_batch=cfg.sac_batch, device=cfg.device)
     dim = act_dim(task)
     if agent == "mb_sac":
-        return MBSAC(model, dim, sac, cfg.imagination_horizon, seed)
+        return MBSAC(model, dim, sac, cfg.mb_sac, seed)
     if agent == "dreamer":
         return Dreamer(model, dim, cfg.dreamer, seed)
     if agent == "mpc_cem":
@@ -284,6 +290,8 @@ def train_agent(agent, replay, cfg) -> None:
     """One round of the agent's own updates on the replay."""
     if isinstance(agent, PixelSAC):
         agent.train(replay, cfg.agent_updates_per_iteration, cfg.sac_batch)
+    elif isinstance(agent, MBSAC):
+        agent.train(replay, cfg.mb_sac.updates, cfg.batch, cfg.length)
     else:
         agent.train(replay, cfg.agent_updates_per_iteration, cfg.batch, cfg.length)
 
@@ -307,12 +315,12 @@ def run(cfg, profile, task, condition, loss, agent_name, seed, data_dir="data") 
         return json.loads((folder / "result.json").read_text())
     start = time.time()
     train, _ = random_episodes(cfg, profile, task, condition, seed, data_dir)
-    model, optimizer = None, None
+    model, optimizer, device = None, None, resolve_device(cfg.device)
     if agent_name != MODEL_FREE:
-        model = RSSM(rssm_config(cfg, task, loss))
+        model = RSSM(rssm_config(cfg, task, loss)).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.model_lr)
         warm = torch.load(model_folder(cfg, profile, task, condition, loss, seed, data_dir)
-                          / "model.pt", weights_only=True)
+                          / "model.pt", weights_only=True, map_location=device)
         model.load_state_dict(warm["model"])
         optimizer.load_state_dict(warm["optimizer"])
     agent = make_agent(cfg, task, agent_name, model, seed)
@@ -320,14 +328,14 @@ def run(cfg, profile, task, condition, loss, agent_name, seed, data_dir="data") 
     replay.add(train)
     curve, first = [], 0
     if (folder / "checkpoint.pt").is_file():
-        saved = torch.load(folder / "checkpoint.pt", weights_only=True)
+        saved = torch.load(folder / "checkpoint.pt", weights_only=True, map_location=device)
         agent.load_state_dict(saved["agent"])
         if model is not None:
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
         replay.add(load_episodes(folder / "episodes.npz"))
         replay.rng.bit_generator.state = saved["replay_rng"]
-        torch.set_rng_state(saved["torch_rng"])
+        torch.set_rng_state(saved["torch_rng"].cpu())
         curve, first = saved["curve"], saved["iteration"]
     else:
         torch_seed("run", task, condition, loss, agent_name, seed)
@@ -368,12 +376,13 @@ def run(cfg, profile, task, condition, loss, agent_name, seed, data_dir="data") 
 def load_run(cfg, profile, task, condition, loss, agent_name, seed, data_dir="data"):
     """A finished run's agent, acting through its world model."""
     folder = run_folder(cfg, profile, task, condition, loss, agent_name, seed, data_dir)
-    model = None
+    model, device = None, resolve_device(cfg.device)
+    load = lambda name: torch.load(folder / name, weights_only=True, map_location=device)  # noqa: E731
     if agent_name != MODEL_FREE:
-        model = RSSM(rssm_config(cfg, task, loss))
-        model.load_state_dict(torch.load(folder / "model.pt", weights_only=True)["model"])
+        model = RSSM(rssm_config(cfg, task, loss)).to(device)
+        model.load_state_dict(load("model.pt")["model"])
     agent = make_agent(cfg, task, agent_name, model, seed)
-    agent.load_state_dict(torch.load(folder / "agent.pt", weights_only=True)["agent"])
+    agent.load_state_dict(load("agent.pt")["agent"])
     return agent
 
 
@@ -637,6 +646,9 @@ PAPER = {
     "seed_episodes": (5, ""),
     "iterations": (1000, "1M environment steps do not fit 2 CPU cores"),
     "model_updates_per_iteration": (100, "fewer updates per episode"),
+    "mb_sac": (MBSACConfig(), "a shorter horizon, fewer imagined and smaller batches for 2 CPU "
+                              "cores (paper: 10 imagined batches, the buffer's adding is slow)"),
+    "dreamer": (DreamerConfig(), "smaller networks, a shorter horizon for 2 CPU cores"),
     "plan_horizon": (12, ""),
     "candidates": (1000, "fewer candidates per step"),
     "plan_iterations": (10, "fewer refits per step"),

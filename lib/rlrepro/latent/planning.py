@@ -27,10 +27,11 @@ class MPCCEM(LatentPolicy):
     def choose(self, latent, deterministic):
         n, c = len(latent["deter"]), self.candidates
         start = {k: v.repeat_interleave(c, 0) for k, v in latent.items()}  # (n * c, .)
-        mean = torch.zeros(self.horizon, n, 1, self.act_dim)
-        std = torch.ones(self.horizon, n, 1, self.act_dim)
+        mean = torch.zeros(self.horizon, n, 1, self.act_dim, device=self.device)
+        std = torch.ones_like(mean)
         for _ in range(self.iterations):
-            plans = (mean + std * torch.randn(self.horizon, n, c, self.act_dim)).clamp(-1, 1)
+            noise = torch.randn(self.horizon, n, c, self.act_dim, device=self.device)
+            plans = (mean + std * noise).clamp(-1, 1)
             imagined = self.model.imagine(start, plans.flatten(1, 2))
             returns = self.model.reward_head(self.model.feature(imagined)).sum((0, 2)).view(n, c)
             best = returns.topk(self.top, dim=1).indices  # (n, top)

@@ -17,9 +17,9 @@ def train_model(model: RSSM, optimizer: torch.optim.Optimizer, replay: SequenceR
                 progress: bool = False) -> list[dict]:
     """``updates`` Adam steps of the world model's loss on sequences from ``replay``, the
     gradient's norm clipped at ``grad_clip`` (PlaNet: 1000). Returns each step's loss parts."""
-    history = []
+    history, device = [], model_device(model)
     for _ in tqdm(range(updates), desc="world model", disable=not progress, leave=False):
-        data = replay.sample(batch, length)
+        data = replay.sample(batch, length, device)
         loss, parts = model.loss(data["pictures"], data["actions"], data["rewards"])
         optimizer.zero_grad()
         loss.backward()
@@ -27,6 +27,16 @@ def train_model(model: RSSM, optimizer: torch.optim.Optimizer, replay: SequenceR
         optimizer.step()
         history.append(parts)
     return history
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def as_sequence(model: RSSM, episode: dict, key: str, end=None) -> torch.Tensor:
+    """An episode's ``key`` (pictures or actions) up to ``end`` as one sequence ``(T, 1, ...)``
+    on the model's device."""
+    return torch.as_tensor(episode[key][:end], device=model_device(model)).float()[:, None]
 
 
 def mean_feature(state: dict) -> torch.Tensor:
@@ -44,9 +54,8 @@ def posteriors(model: RSSM, data: dict) -> dict:
 @torch.no_grad()
 def episode_features(model: RSSM, episode: dict) -> np.ndarray:
     """The mean latent feature after each picture of a recorded episode, ``(T+1, F)``."""
-    pictures = torch.as_tensor(episode["pictures"]).float()[:, None]
-    actions = torch.as_tensor(episode["actions"])[:, None]
-    return mean_feature(posteriors(model, {"pictures": pictures, "actions": actions}))[:, 0].numpy()
+    data = {key: as_sequence(model, episode, key) for key in ("pictures", "actions")}
+    return mean_feature(posteriors(model, data))[:, 0].cpu().numpy()
 
 
 def linear_probe(train_x, train_y, test_x, test_y, ridge: float = 1e-2) -> float:
@@ -82,12 +91,11 @@ def reward_error(model: RSSM, episodes: list[dict]) -> float:
     of the next step unseen): what planning and imagination rely on."""
     errors = []
     for episode in episodes:
-        pictures = torch.as_tensor(episode["pictures"]).float()[:, None]
-        actions = torch.as_tensor(episode["actions"])[:, None]
+        pictures, actions = (as_sequence(model, episode, key) for key in ("pictures", "actions"))
         posterior = posteriors(model, {"pictures": pictures[:-1], "actions": actions[:-1]})
         prior = model.imagine_step({k: v[:, 0] for k, v in posterior.items()}, actions[1:, 0])
         predicted = model.reward_head(mean_feature(prior)).squeeze(-1)
-        errors.append(((predicted - torch.as_tensor(episode["rewards"][1:])) ** 2).numpy())
+        errors.append((predicted.cpu().numpy() - episode["rewards"][1:]) ** 2)
     return float(np.concatenate(errors).mean())
 
 
@@ -99,10 +107,10 @@ def fit_decoder(model: RSSM, replay: SequenceReplay, updates: int, batch: int, l
     if model.config.representation == "reconstruction":
         return model.decoder
     c = model.config
-    decoder = ConvDecoder(c.feature_dim, c.image_size, c.depth)
+    decoder = ConvDecoder(c.feature_dim, c.image_size, c.depth).to(model_device(model))
     optimizer = torch.optim.Adam(decoder.parameters(), lr=lr)
     for _ in range(updates):
-        data = replay.sample(batch, length)
+        data = replay.sample(batch, length, model_device(model))
         features = mean_feature(posteriors(model, data))
         loss = ((decoder(features) - as_input(data["pictures"])) ** 2).sum((-3, -2, -1)).mean()
         optimizer.zero_grad()
@@ -118,15 +126,14 @@ def open_loop(model: RSSM, decoder: ConvDecoder, episode: dict, context: int,
     ``(context + horizon, S, S, 3)`` uint8: the first ``context`` pictures are seen (their
     posterior, decoded), the next ``horizon`` imagined from the episode's actions alone."""
     end = context + horizon
-    pictures = torch.as_tensor(episode["pictures"][:end]).float()[:, None]
-    actions = torch.as_tensor(episode["actions"][:end])[:, None]
+    pictures, actions = (as_sequence(model, episode, key, end) for key in ("pictures", "actions"))
     seen = posteriors(model, {"pictures": pictures[:context], "actions": actions[:context]})
     last = {k: v[-1] for k, v in seen.items()}
     imagined = model.imagine(last, actions[context:])
     imagined["stoch"] = imagined["mean"]
     features = torch.cat([mean_feature(seen), model.feature(imagined)])[:, 0]
     predicted = ((decoder(features) + 0.5) * 255).clamp(0, 255)
-    as_frames = lambda x: x.permute(0, 2, 3, 1).numpy().astype(np.uint8)  # noqa: E731
+    as_frames = lambda x: x.permute(0, 2, 3, 1).cpu().numpy().astype(np.uint8)  # noqa: E731
     return as_frames(pictures[:, 0]), as_frames(predicted)
 
 
@@ -140,15 +147,19 @@ class LatentPolicy:
     def __init__(self, model: RSSM, act_dim: int, exploration_noise: float = 0.0):
         self.model, self.act_dim, self.exploration_noise = model, act_dim, exploration_noise
 
+    @property
+    def device(self) -> torch.device:
+        return model_device(self.model)
+
     def initial_state(self):
         return None
 
     @torch.no_grad()
     def act(self, obs, state=None, deterministic=False):
-        pictures = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
+        pictures = torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=self.device)
         if state is None:
             latent = self.model.initial(len(pictures))
-            previous = torch.zeros(len(pictures), self.act_dim)
+            previous = torch.zeros(len(pictures), self.act_dim, device=self.device)
         else:
             latent, previous = state
         prior = self.model.imagine_step(latent, previous)
@@ -156,7 +167,7 @@ class LatentPolicy:
         action = self.choose(latent, deterministic)
         if not deterministic and self.exploration_noise > 0:
             action = (action + self.exploration_noise * torch.randn_like(action)).clamp(-1, 1)
-        return action.numpy(), (latent, action)
+        return action.cpu().numpy(), (latent, action)
 
     def choose(self, latent: dict, deterministic: bool) -> torch.Tensor:
         """Actions ``(n, act_dim)`` in [-1, 1] for latent states of ``n`` episodes."""
