@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from rlrepro.models.rssm import RSSM, ConvDecoder, ConvEncoder, RSSMConfig, as_input, random_shift
+from rlrepro.models.rssm import (CONTRASTS, RSSM, ConvDecoder, ConvEncoder, RSSMConfig, as_input,
+                                 random_shift)
 
 SIZE = 16
 
@@ -27,10 +28,11 @@ def squares(sequences: int, steps: int, seed: int):
     return torch.tensor(pictures), torch.tensor(actions), torch.tensor(rewards)
 
 
-def tiny(representation: str) -> RSSM:
+def tiny(representation: str, contrast: str = "embedding", shift: int = 0) -> RSSM:
     torch.manual_seed(0)
     return RSSM(RSSMConfig(image_size=SIZE, action_dim=2, stoch=8, deter=32, hidden=32, depth=8,
-                           free_nats=0.5, representation=representation, shift=0))
+                           free_nats=0.5, representation=representation, contrast=contrast,
+                           shift=shift))
 
 
 def train(model, steps=150):
@@ -81,16 +83,19 @@ def test_training_improves_the_one_step_prediction():
     assert after < 0.5 * before, (before, after)
 
 
-def test_the_contrastive_loss_learns_to_rank_each_pictures_own_latent_first():
-    model = tiny("contrastive")
+@pytest.mark.parametrize("contrast", CONTRASTS)
+def test_the_contrastive_loss_learns_to_rank_each_pictures_own_latent_first(contrast):
+    model = tiny("contrastive", contrast)
     pictures, actions, rewards = squares(8, 6, seed=20_000)
 
     @torch.no_grad()
     def top1():
-        posteriors, _ = model.observe(model.encoder(as_input(pictures)), actions)
+        embeds = model.encoder(as_input(pictures))
+        posteriors, _ = model.observe(embeds, actions)
         posteriors["stoch"] = posteriors["mean"]
-        logits = model.similarities(model.feature(posteriors).flatten(0, 1),
-                                    model.encoder(as_input(pictures)).flatten(0, 1))
+        features = model.feature(posteriors).flatten(0, 1)
+        keys = features if contrast == "augmented_latent" else embeds.flatten(0, 1)
+        logits = model.similarities(features, keys)
         # the same picture may recur (a square against a wall): count a tie with it as a hit
         same = (pictures.flatten(0, 1)[:, None] == pictures.flatten(0, 1)[None]).flatten(2).all(2)
         best = logits.argmax(1)
@@ -100,3 +105,21 @@ def test_the_contrastive_loss_learns_to_rank_each_pictures_own_latent_first():
     train(model, steps=300)
     after = top1()
     assert after > max(0.3, 5 * before), (before, after)
+
+
+def test_augmented_contrasts_see_shifted_views_and_stop_the_gradient_of_their_target():
+    pictures, actions, rewards = squares(4, 5, seed=30_000)
+    losses = {}
+    for contrast in CONTRASTS:
+        model = tiny("contrastive", contrast, shift=2)
+        loss, _ = model.loss(pictures, actions, rewards, torch.Generator().manual_seed(0))
+        loss.backward()
+        assert all(p.grad is not None for p in (model.query.weight, model.key.weight,
+                                                 model.encoder.net[0].weight))
+        losses[contrast] = loss.item()
+    # the same weights (seed 0) see other pictures: the latent's views differ from 'embedding'
+    assert losses["augmented_embedding"] != losses["embedding"]
+    target = tiny("contrastive", "augmented_latent", shift=2)
+    assert target.key.in_features == target.config.feature_dim
+    with pytest.raises(ValueError, match="contrast: expected one of"):
+        RSSMConfig(contrast="views")

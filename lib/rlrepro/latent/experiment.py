@@ -44,7 +44,7 @@ from rlrepro.latent.mb_sac import MBSAC, MBSACConfig
 from rlrepro.latent.pixel_sac import PixelSAC, PixelSACConfig
 from rlrepro.latent.planning import MPCCEM
 from rlrepro.latent.replay import SequenceReplay, collect, load_episodes, save_episodes
-from rlrepro.models.rssm import RSSM, SIMILARITIES, RSSMConfig
+from rlrepro.models.rssm import CONTRASTS, RSSM, SIMILARITIES, RSSMConfig
 from rlrepro.params import param
 from rlrepro.runner import Launcher, run_parallel
 
@@ -91,6 +91,10 @@ class LatentDynamicsConfig:
     free_nats: float = param("KL below this many nats is not penalised (PlaNet: 3)", min=0.0)
     similarity: str = param("contrastive: bilinear (CURL), cosine or dot, across batch samples",
                             choices=SIMILARITIES)
+    contrast: str = param("contrastive: the latent of the picture vs the embedding of a shifted "
+                          "view (embedding); the latent of one shifted view vs the embedding "
+                          "(augmented_embedding, the thesis' default) or the latent "
+                          "(augmented_latent) of another (models.rssm)", choices=CONTRASTS)
     temperature: float = param("contrastive: cosine similarities are divided by this",
                                min=1e-6)
     shift: int = param("contrastive: random shift of the picture, pixels (CURL/DrQ: 4 at 84)",
@@ -175,6 +179,7 @@ def rssm_config(cfg: LatentDynamicsConfig, task: str, loss: str) -> RSSMConfig:
     return RSSMConfig(image_size=cfg.image_size, action_dim=act_dim(task), stoch=cfg.stoch,
                       deter=cfg.deter, hidden=cfg.hidden, depth=cfg.depth,
                       free_nats=cfg.free_nats, representation=loss, similarity=cfg.similarity,
+                      contrast=cfg.contrast,
                       temperature=cfg.temperature, shift=cfg.shift)
 
 
@@ -639,6 +644,7 @@ PAPER = {
     "hidden": (200, "a smaller model for 2 CPU cores"),
     "depth": (32, "a smaller model for 2 CPU cores"),
     "free_nats": (3.0, ""),
+    "contrast": ("augmented_embedding", ""),
     "model_lr": (1e-3, ""),
     "grad_clip": (1000.0, ""),
     "batch": (50, "fewer, shorter sequences per update"),

@@ -9,11 +9,15 @@ The latent state is a deterministic part ``h`` (a GRU over the past) and a stoch
 
 over sequences. The representation term is either the picture's log-likelihood under a
 deconvolutional decoder (``reconstruction``, unit-variance Gaussian as PlaNet) or an InfoNCE
-bound (``contrastive``): the latent feature ``[h, z]`` must pick out the embedding of *its own*
-picture among those of every other (time, sequence) of the batch, contrasted across batch
-samples as CURL does, the picture seen through a random shift (an augmented view). The thesis
-offered dot, cosine and bilinear similarities, but its dot and cosine variants contrasted feature
-dimensions instead of samples; here every similarity contrasts samples.
+bound (``contrastive``): the latent feature ``[h, z]`` must pick out *its own* picture among
+those of every other (time, sequence) of the batch, contrasted across batch samples as CURL
+does. What stands for the picture is one of the thesis' three variants (``contrast``): the
+encoder's embedding of a randomly shifted view of it (``embedding``; with no shift the thesis'
+``obs_embed_contrast``), the same with the latent itself computed from another shifted view
+(``augmented_embedding``, the thesis' default ``aug_obs_embed_contrast``), or the latent of
+another shifted view, without gradient (``augmented_latent``, its ``augment_contrast``). The
+thesis offered dot, cosine and bilinear similarities, but its dot and cosine variants contrasted
+feature dimensions instead of samples; here every similarity contrasts samples.
 
 Sizes are parameters (``RSSMConfig``); PlaNet's are the defaults for ``paper`` (stochastic 30,
 deterministic 200, hidden 200, conv depth 32, 64x64 pictures, free nats 3).
@@ -32,6 +36,7 @@ from rlrepro.params import param
 
 REPRESENTATIONS = ("reconstruction", "contrastive")
 SIMILARITIES = ("bilinear", "cosine", "dot")
+CONTRASTS = ("embedding", "augmented_embedding", "augmented_latent")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,11 @@ class RSSMConfig:
                                 default="reconstruction", choices=REPRESENTATIONS)
     similarity: str = param("contrastive: bilinear (CURL), cosine or dot, across batch samples",
                             default="bilinear", choices=SIMILARITIES)
+    contrast: str = param("contrastive: the latent of the picture vs the embedding of a shifted "
+                          "view (embedding); the latent of one shifted view vs the embedding "
+                          "(augmented_embedding, the thesis' default) or the latent "
+                          "(augmented_latent) of another", default="embedding",
+                          choices=CONTRASTS)
     temperature: float = param("contrastive: cosine similarities are divided by this",
                                default=0.1, min=1e-6)
     shift: int = param("contrastive: the picture is shifted by up to this many pixels (random "
@@ -71,6 +81,9 @@ class RSSMConfig:
         if self.similarity not in SIMILARITIES:
             raise ValueError(f"similarity: expected one of {list(SIMILARITIES)}, got "
                              f"{self.similarity!r}")
+        if self.contrast not in CONTRASTS:
+            raise ValueError(f"contrast: expected one of {list(CONTRASTS)}, got "
+                             f"{self.contrast!r}")
 
     @property
     def feature_dim(self) -> int:
@@ -161,9 +174,10 @@ class RSSM(nn.Module):
         self.reward_head = mlp([c.feature_dim, c.hidden, c.hidden, 1], nn.ELU)
         if c.representation == "reconstruction":
             self.decoder = ConvDecoder(c.feature_dim, c.image_size, c.depth)
-        else:  # the latent feature and the embedding, each projected to a common space
+        else:  # the latent feature and what it is contrasted with, projected to a common space
             self.query = nn.Linear(c.feature_dim, c.hidden)
-            self.key = nn.Linear(self.encoder.embed_dim, c.hidden)
+            keys = c.feature_dim if c.contrast == "augmented_latent" else self.encoder.embed_dim
+            self.key = nn.Linear(keys, c.hidden)
             self.bilinear = nn.Parameter(torch.eye(c.hidden))
 
     # --- the latent state ------------------------------------------------------------------------
@@ -220,8 +234,8 @@ class RSSM(nn.Module):
     # --- the losses ------------------------------------------------------------------------------
 
     def similarities(self, features: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
-        """``(N, N)`` scores of every latent feature against every embedding; row i's
-        positive is column i."""
+        """``(N, N)`` scores of every latent feature against every embedding (or latent
+        feature, ``augmented_latent``); row i's positive is column i."""
         queries, keys = self.query(features), self.key(embeds)
         kind = self.config.similarity
         if kind == "bilinear":
@@ -240,8 +254,11 @@ class RSSM(nn.Module):
         of that transition); returns it and its parts (floats)."""
         c = self.config
         inputs = as_input(pictures)
-        embeds = self.encoder(inputs)
-        posteriors, priors = self.observe(embeds, actions)
+        shifted = lambda: random_shift(inputs.flatten(0, 1), c.shift,  # noqa: E731
+                                       generator).unflatten(0, inputs.shape[:2])
+        augmented = c.representation == "contrastive" and c.contrast != "embedding"
+        seen = shifted() if augmented else inputs
+        posteriors, priors = self.observe(self.encoder(seen), actions)
         features = self.feature(posteriors)
         kl = torch.distributions.kl_divergence(
             torch.distributions.Normal(posteriors["mean"], posteriors["std"]),
@@ -250,8 +267,11 @@ class RSSM(nn.Module):
         if c.representation == "reconstruction":
             representation = ((self.decoder(features) - inputs) ** 2).sum((-3, -2, -1)).mean()
         else:
-            views = random_shift(inputs.flatten(0, 1), c.shift, generator)
-            logits = self.similarities(features.flatten(0, 1), self.encoder(views))
+            keys = self.encoder(shifted())
+            if c.contrast == "augmented_latent":
+                with torch.no_grad():
+                    keys = self.feature(self.observe(keys, actions)[0])
+            logits = self.similarities(features.flatten(0, 1), keys.flatten(0, 1))
             representation = F.cross_entropy(logits, torch.arange(len(logits),
                                                                   device=logits.device))
         total = representation + reward_loss + torch.clamp(kl, min=c.free_nats)
