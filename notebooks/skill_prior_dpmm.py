@@ -47,7 +47,9 @@ cfg
 # The controller plans a shortest path over the cells of a random layout (SPiRL's generator:
 # walls with a door each, a quarter of the cells), then follows jittered waypoints with PD
 # control. Each observation is the point's position and velocity and the walls of the 5x5
-# cells around it (our stand-in for the top-down image SPiRL's prior sees). The held-out
+# cells around it (our stand-in for the top-down image SPiRL's prior sees); the learned prior
+# sees the velocity and the walls but not the position (`prior_sees_position`), as SPiRL's image
+# prior does not, so that it carries over to a maze it never saw. The held-out
 # episodes measure reconstruction.
 
 # %%
@@ -127,7 +129,10 @@ pd.DataFrame({name: {"farthest cell, mean": reached.mean(),
 # %% [markdown]
 # ## Reinforcement learning on the held-out maze
 #
-# Every method gets `env_steps` environment steps (a skill is `horizon` of them); a method's
+# The task: from the top-left free cell of a held-out layout to the cell farthest along the
+# maze that is not a dead end (a cell open on one side is entered only on purpose; SPiRL's goal
+# lies on a passage), reward 1 there. Every method gets `env_steps` environment steps (a skill
+# is `horizon` of them); a method's
 # seeds train together as the members of one agent, each a cached run folder in
 # `data/policies/skill_prior_dpmm/` (finished ones are loaded, killed ones resume).
 

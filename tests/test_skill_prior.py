@@ -19,9 +19,12 @@ def test_random_layouts_have_their_wall_share_and_depend_only_on_the_seed():
     assert np.array_equal(a, b)
     assert not np.array_equal(a, point_maze.sample_layout(4, 12))
     assert 0.25 <= a.mean() < 0.5
-    start, goal = point_maze.target_cells(point_maze.target_layout(10))
-    distance = point_maze.distances(point_maze.target_layout(10), start)[goal]
-    assert distance >= 10, "the target's goal is far along the maze from its start"
+    layout = point_maze.target_layout(10)
+    start, goal = point_maze.target_cells(layout)
+    assert point_maze.distances(layout, start)[goal] >= 10, "the goal is far along the maze"
+    assert point_maze.open_sides(layout)[goal] >= 2, "the goal is not in a dead end"
+    corridor = np.array([[0, 0, 0, 0], [1, 1, 1, 0], [0, 0, 0, 0]])  # farthest: a dead end
+    assert point_maze.target_cells(corridor) == ((0, 0), (2, 1))
 
 
 def test_shortest_path_walks_free_neighbouring_cells_to_the_goal():
@@ -168,6 +171,21 @@ def test_prior_coordinates_start_at_the_prior_and_keep_its_density():
     assert not torch.allclose(box.action_log_prior(obs, action), standard, atol=1e-2)
     with pytest.raises(ValueError, match="skill_coordinates"):
         skill_prior.SkillSpace(model, "polar")
+
+
+def test_the_low_level_acts_as_the_decoder_and_the_prior_ignores_the_position():
+    torch.manual_seed(0)
+    model = SkillModel(6, 2, SkillModelConfig(latent_dim=3, hidden_size=16, decoder_layers=2,
+                                              prior_layers=1, prior_skip=2))
+    model.obs_mean[:], model.obs_std[:] = torch.randn(6), torch.rand(6) + 0.5
+    obs, z = torch.randn(5, 6), 3 * torch.randn(5, 3)
+    decoded = model.decode(obs, z).clamp(-1, 1).detach().numpy()
+    acted = skill_prior.SkillSpace(model).act(obs.numpy(), z.numpy())
+    assert np.allclose(acted, decoded, atol=1e-5) and (np.abs(acted) < 1).any()
+    moved = obs.clone()
+    moved[:, :2] += 5.0  # another place, the same velocity and surroundings
+    assert torch.allclose(model.prior(moved).mean, model.prior(obs).mean)
+    assert not torch.allclose(model.decode(moved, z), model.decode(obs, z))
 
 
 def test_a_hierarchical_run_trains_in_skill_space(tmp_path, small_demos):

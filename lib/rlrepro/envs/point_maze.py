@@ -10,8 +10,9 @@
   agent's cell (1 = wall or outside): the substitute for the 32x32 top-down image SPiRL's prior
   and high-level policy see (which tells them where the walls are in a maze never seen before).
 - **Target task** ``point_maze_<size>``: a held-out layout (a seed no data set uses) from the free
-  cell nearest a corner to the free cell farthest from it along the maze; reward 1 and the end of
-  the episode on reaching the goal (within 0.45, gymnasium-robotics' sparse reward).
+  cell nearest a corner to the free cell farthest from it along the maze that is not a dead end
+  (``target_cells``); reward 1 and the end of the episode on reaching the goal (within 0.45,
+  gymnasium-robotics' sparse reward).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from scipy.signal import convolve2d
 from rlrepro.envs.registry import register
 
 VIEW = 5  # cells on a side of the local wall view
+POSITION_DIMS = 2  # an observation starts with the absolute (x, y)
 TARGET_SEED = 1_000_003  # the held-out target layout's seed (data layouts use seeds < 1e6)
 TARGET_SIZES = {10: 1000, 20: 1500, 40: 2000}  # registered target mazes: size -> episode steps
 
@@ -91,12 +93,20 @@ def shortest_path(layout: np.ndarray, start, goal) -> list[tuple[int, int]]:
     return path
 
 
+def open_sides(layout: np.ndarray) -> np.ndarray:
+    """How many of each cell's four neighbours are free (the outside counts as wall)."""
+    free = np.pad(layout == 0, 1).astype(int)
+    return free[:-2, 1:-1] + free[2:, 1:-1] + free[1:-1, :-2] + free[1:-1, 2:]
+
+
 def target_cells(layout: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
     """The target task's start (the free cell nearest the top-left corner) and goal (the free
-    cell farthest from it along the maze)."""
+    cell farthest from it along the maze that is not a dead end). A dead end, a cell open on one
+    side only, is entered by a walk that turns into it on purpose; SPiRL's maze goals lie on
+    passages, so that reaching the goal measures how far an agent gets, not that luck."""
     free = np.argwhere(layout == 0)
     start = tuple(free[np.argmin(free.sum(axis=1))])
-    dist = distances(layout, start)
+    dist = np.where((layout == 0) & (open_sides(layout) >= 2), distances(layout, start), -1)
     return start, tuple(np.unravel_index(np.argmax(dist), dist.shape))
 
 

@@ -18,8 +18,9 @@ mixture fit to the posterior samples at scheduled epochs (``skills.dpmm``):
 its first fit the Gaussian term is used.
 
 The encoder and decoder see the first ``state_dim`` coordinates of an observation (the maze's
-position and velocity, SPiRL's 4-D state); the prior sees all of it (with the local wall view,
-the substitute for SPiRL's image). Differences from the original: inputs are standardised by the
+position and velocity, SPiRL's 4-D state); the prior sees all but the first ``prior_skip`` of
+them (the maze's: velocity and the local wall view, the substitute for SPiRL's image, without
+the absolute position). Differences from the original: inputs are standardised by the
 data's mean and std; no batch normalisation in the decoder and prior; GASP's weighted KL is a
 mean over the latent dimensions like SPiRL's Gaussian term (GASP sums them, a ~10x larger
 effective weight), so that the two models differ only in the shape of the regulariser.
@@ -63,6 +64,9 @@ class SkillModelConfig:
     prior_layers: int = param("hidden layers of the learned prior (SPiRL: 6)", default=6, min=1)
     state_dim: int = param("leading observation coordinates the encoder and decoder see "
                            "(SPiRL maze: 4, position and velocity)", default=4, min=1)
+    prior_skip: int = param("leading observation coordinates the prior does not see (maze: 2, "
+                            "the absolute position, which SPiRL's image prior never sees)",
+                            default=0, min=0)
     kl_weight: float = param("beta, the weight of the KL to N(0, I) or to the DPMM (SPiRL maze: "
                              "1e-2)", default=1e-2, min=0.0)
     regulariser: str = param("what q(z) is pulled towards: gaussian (SPiRL) or dpmm (GASP)",
@@ -106,7 +110,8 @@ class SkillModel(nn.Module):
             self.encoder_head = mlp([hidden, hidden, 2 * latent], act)
             self.decoder = mlp([cfg.state_dim + latent, *[hidden] * cfg.decoder_layers, act_dim],
                                act)
-            self.prior_net = mlp([obs_dim, *[hidden] * cfg.prior_layers, 2 * latent], act)
+            self.prior_net = mlp([obs_dim - cfg.prior_skip, *[hidden] * cfg.prior_layers,
+                                  2 * latent], act)
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_std", torch.ones(obs_dim))
 
@@ -127,7 +132,8 @@ class SkillModel(nn.Module):
 
     def prior(self, observations) -> Normal:
         """``p(z | o)``, the learned prior at the first observation of a skill."""
-        mean, log_std = self.prior_net(self._normalise(observations)).chunk(2, -1)
+        seen = self._normalise(observations)[..., self.cfg.prior_skip:]
+        mean, log_std = self.prior_net(seen).chunk(2, -1)
         return Normal(mean, log_std.clamp(*LOG_STD_RANGE).exp())
 
     @property
@@ -237,6 +243,12 @@ class SkillSpace:
                              f"got {coordinates!r}")
         self.model, self.coordinates = model, coordinates
         self.horizon, self.latent_dim = model.horizon, model.latent_dim
+        arrays = lambda t: t.detach().cpu().numpy()  # noqa: E731
+        self._obs_mean, self._obs_std = arrays(model.obs_mean), arrays(model.obs_std)
+        layers = list(model.decoder)  # Linear, LeakyReLU, ..., Linear
+        self._decoder = [(arrays(linear.weight).T, arrays(linear.bias),
+                          after.negative_slope if isinstance(after, nn.LeakyReLU) else None)
+                         for linear, after in zip(layers[::2], layers[1::2] + [None])]
 
     def _skill(self, prior: Normal | None, actions):
         """The skill ``z`` of ``actions`` and ``log |dz / da|`` (``prior`` unused in box)."""
@@ -254,13 +266,17 @@ class SkillSpace:
         prior = self.model.prior(observation) if self.coordinates == "prior" else None
         return self._skill(prior, action)[0].cpu().numpy()
 
-    @torch.no_grad()
     def act(self, observation, skill) -> np.ndarray:
         """The low level: the task's action at ``observation`` for the skill ``z``, clipped to
-        [-1, 1]."""
-        device = device_of(self.model)
-        decoded = self.model.decode(as_tensor(observation, device), as_tensor(skill, device))
-        return decoded.clamp(-1.0, 1.0).cpu().numpy()
+        [-1, 1]. It runs once per environment step, so in NumPy (on the CPU): at one
+        observation a pass through torch costs ~10x more in call overhead than in arithmetic."""
+        x = np.concatenate([((observation - self._obs_mean) / self._obs_std)
+                            [..., :self.model.cfg.state_dim], skill], -1)
+        for weight, bias, slope in self._decoder:
+            x = x @ weight + bias
+            if slope is not None:
+                x = np.where(x > 0, x, slope * x)
+        return np.clip(x, -1.0, 1.0).astype(np.float32)
 
     def action_log_prior(self, observations, actions) -> torch.Tensor:
         """The log-density of high-level ``actions (..., d)`` at ``observations (..., obs_dim)``

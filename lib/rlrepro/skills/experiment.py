@@ -83,6 +83,9 @@ class SkillPriorConfig:
     hidden_size: int = param("units of the LSTM and of every MLP layer (SPiRL: 128)", min=1)
     decoder_layers: int = param("hidden layers of the decoder (SPiRL: 5)", min=1)
     prior_layers: int = param("hidden layers of the learned prior (SPiRL: 6)", min=1)
+    prior_sees_position: bool = param("whether the learned prior sees the absolute (x, y) besides "
+                                      "the velocity and the wall view (SPiRL's prior sees a local "
+                                      "image only: false)")
     kl_weight: float = param("beta of the posterior's regulariser (SPiRL maze: 1e-2)", min=0.0)
     model_lr: float = param("RAdam step size of the skill models (SPiRL: 1e-3)", min=1e-8)
     model_batch: int = param("windows per step (SPiRL: 128)", min=1)
@@ -165,6 +168,7 @@ def model_config(cfg: SkillPriorConfig, regulariser: str) -> SkillModelConfig:
     return SkillModelConfig(
         horizon=cfg.horizon, latent_dim=cfg.latent_dim, hidden_size=cfg.hidden_size,
         decoder_layers=cfg.decoder_layers, prior_layers=cfg.prior_layers,
+        prior_skip=0 if cfg.prior_sees_position else point_maze.POSITION_DIMS,
         kl_weight=cfg.kl_weight, regulariser=regulariser, lr=cfg.model_lr,
         batch_size=cfg.model_batch, epochs=cfg.model_epochs,
         steps_per_epoch=cfg.steps_per_epoch, dpmm_components=cfg.dpmm_components,
@@ -566,6 +570,7 @@ PAPER = {
     "hidden_size": (128, ""),
     "decoder_layers": (5, ""),
     "prior_layers": (6, ""),
+    "prior_sees_position": (False, ""),
     "kl_weight": (1e-2, ""),
     "model_lr": (1e-3, ""),
     "model_batch": (128, ""),
