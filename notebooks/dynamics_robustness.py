@@ -31,12 +31,12 @@ import gymnasium as gym
 import torch
 from IPython.display import Image, Markdown, display
 
-from rlrepro import params, plots, report
+from rlrepro import claims, params, plots
 from rlrepro.agents.training import load_policy
 from rlrepro.envs import make_env
 from rlrepro.evaluation.statistics import aggregate, aggregate_label
 from rlrepro.evaluation.videos import record_episode
-from rlrepro.robustness import experiment as rx
+from rlrepro.experiments import dynamics_robustness as rx
 
 torch.set_num_threads(1)  # the GIFs play here: one thread, as every process
 experiment = params.notebook_setup("dynamics_robustness", profile, overrides, data_dir)
@@ -137,7 +137,7 @@ for name in [rx.nominal_env(cfg), *cfg.gif_bodies]:
 shared = ("normalised_return", "normalised_return_ci", "nominal_return", "ranges",
           "range_returns", "heatmap", "finetune")
 details = metrics | {"profile": profile, "runs": runs.to_dict("records"), "tests": tests}
-card = report.write_experiment(details, experiment, shared=shared)
+card = claims.write_experiment(details, experiment, shared=shared)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]

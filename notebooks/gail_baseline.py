@@ -22,12 +22,12 @@ import pandas as pd
 import torch
 from IPython.display import Image, Markdown, display
 
-from rlrepro import params, plots, report
-from rlrepro.agents.experts import expert_scores
+from rlrepro import claims, params, plots
+from rlrepro.demonstrations import expert_scores
 from rlrepro.envs import make_env
 from rlrepro.evaluation.statistics import aggregate, aggregate_label
 from rlrepro.evaluation.videos import record_episode
-from rlrepro.imitation import experiment as gx
+from rlrepro.experiments import gail_baseline as gx
 from rlrepro.imitation.gail import load_policy
 
 torch.set_num_threads(1)
@@ -124,7 +124,7 @@ for task in cfg.tasks:
 # %%
 metrics = gx.metrics(table, experts, rlsp)
 details = metrics | {"profile": profile, "runs": rows}
-card = report.write_experiment(details, experiment, shared=("true_return", "true_return_ci"))
+card = claims.write_experiment(details, experiment, shared=("true_return", "true_return_ci"))
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]

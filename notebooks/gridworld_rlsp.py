@@ -26,10 +26,10 @@ data_dir = "data" # outputs, relative to the repository root
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rlrepro import params, plots, report
+from rlrepro import claims, params, plots
 from rlrepro.envs.gridworlds import tabular_model
 from rlrepro.envs.gridworld_env import render_rgb
-from rlrepro.rlsp import experiment as ex
+from rlrepro.experiments import gridworld_rlsp as ex
 from rlrepro.evaluation.statistics import aggregate_label
 from rlrepro.runner import run_parallel
 
@@ -149,7 +149,7 @@ details = {
     "std_sweep": stds.to_dict("records"),
     "runs": records,
 }
-card = report.write_experiment(details, experiment)
+card = claims.write_experiment(details, experiment)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]

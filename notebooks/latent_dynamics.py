@@ -29,9 +29,9 @@ import pandas as pd
 import torch
 from IPython.display import Image, Markdown, display
 
-from rlrepro import params, plots, report
+from rlrepro import claims, params, plots
 from rlrepro.evaluation.videos import record_episode
-from rlrepro.latent import experiment as lx
+from rlrepro.experiments import latent_dynamics as lx
 
 torch.set_num_threads(1)
 experiment = params.notebook_setup("latent_dynamics", profile, overrides, data_dir)
@@ -122,7 +122,7 @@ for row in [r for r in runs if r["seed"] == 0 and r["task"] == task]:
 # %%
 metrics = lx.metrics(returns, measures, cfg)
 details = metrics | {"profile": profile, "models": models, "runs": runs}
-card = report.write_experiment(details, experiment, shared=(
+card = claims.write_experiment(details, experiment, shared=(
     "return", "return_ci", "probe_r2", "probe_r2_ci", "reward_error", "by_task"))
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 

@@ -30,10 +30,10 @@ import gymnasium as gym
 import torch
 from IPython.display import Image, Markdown, display
 
-from rlrepro import params, plots, report
-from rlrepro.agents import experts as ex
+from rlrepro import claims, params, plots
+from rlrepro.experiments import mujoco_experts as ex
 from rlrepro.agents.training import load_policy
-from rlrepro.demonstrations import load
+from rlrepro.demonstrations import expert_dir, load
 from rlrepro.envs import make_env
 from rlrepro.evaluation.statistics import aggregate, aggregate_label, mean_interval
 from rlrepro.evaluation.videos import record_episode
@@ -114,7 +114,7 @@ display(table.round(2))
 
 # %%
 for task in cfg.tasks:
-    expert, _ = load_policy(ex.run_dir(data, profile, task, 0))
+    expert, _ = load_policy(expert_dir(data, profile, task, 0))
     env = gym.wrappers.TimeLimit(make_env(task, render_mode="rgb_array", width=256, height=256),
                                  cfg.gif_steps)
     path = figures / f"{task}.gif"
@@ -156,7 +156,7 @@ metrics = {
 details = metrics | {"profile": profile, "curves": results,
                      "episodes": {t: {k: {m: v.tolist() for m, v in s[k].items()}
                                       for k in s} for t, s in scores.items()}}
-card = report.write_experiment(details, experiment, shared=tuple(metrics))
+card = claims.write_experiment(details, experiment, shared=tuple(metrics))
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]

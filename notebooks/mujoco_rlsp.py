@@ -30,13 +30,13 @@ import pandas as pd
 import torch
 from IPython.display import Image, Markdown, display
 
-from rlrepro import params, plots, report
-from rlrepro.agents.experts import expert_scores
+from rlrepro import claims, params, plots
+from rlrepro.demonstrations import expert_scores
 from rlrepro.agents.training import load_policy
 from rlrepro.envs import make_env
 from rlrepro.evaluation.statistics import aggregate, aggregate_label
 from rlrepro.evaluation.videos import record_episode
-from rlrepro.rlsp import mujoco_experiment as mx
+from rlrepro.experiments import mujoco_rlsp as mx
 
 torch.set_num_threads(1)
 experiment = params.notebook_setup("mujoco_rlsp", profile, overrides, data_dir)
@@ -177,7 +177,7 @@ if len(skills):
 # %%
 metrics = mx.metrics(table, experts, skills, peaks)
 details = metrics | {"profile": profile, "runs": rows}
-card = report.write_experiment(details, experiment, shared=(
+card = claims.write_experiment(details, experiment, shared=(
     "true_return", "true_return_ci", "expert_return", "random_return", "skill_discriminator",
     "reward_peak"))
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))

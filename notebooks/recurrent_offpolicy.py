@@ -27,8 +27,8 @@ data_dir = "data" # outputs, relative to the repository root
 import numpy as np, pandas as pd
 from IPython.display import Image, Markdown, display
 
-from rlrepro import params, plots, report
-from rlrepro.agents import experiment as ex
+from rlrepro import claims, params, plots
+from rlrepro.experiments import recurrent_offpolicy as ex
 from rlrepro.agents.training import load_policy
 from rlrepro.envs import make_env
 from rlrepro.evaluation.statistics import aggregate, aggregate_label
@@ -117,7 +117,7 @@ for method in [m for m in ("sac", "rsac") if m in cfg.methods_of(env_name)]:
 
 # %%
 details = metrics | {"profile": profile, "runs": runs.to_dict("records")}
-card = report.write_experiment(details, experiment)
+card = claims.write_experiment(details, experiment)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]

@@ -9,7 +9,8 @@ data_dir = "data"  # metrics in, scorecard out, relative to the repository root
 
 # %%
 from IPython.display import Markdown, display
-from rlrepro import params, report
+from rlrepro import params
+from rlrepro.experiments import report
 
 root = params.find_params_file().parent
 frame = report.write(root / data_dir / "metrics", root / "references", root / data_dir / "report")

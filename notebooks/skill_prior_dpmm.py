@@ -26,11 +26,11 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from rlrepro import params, plots, report
+from rlrepro import claims, params, plots
 from rlrepro.envs import point_maze
 from rlrepro.evaluation.statistics import aggregate_label
 from rlrepro.models import skill_prior
-from rlrepro.skills import experiment as sx
+from rlrepro.experiments import skill_prior_dpmm as sx
 from rlrepro.skills import data as skill_data
 
 torch.set_num_threads(1)
@@ -172,7 +172,7 @@ if "gasp" in paths:
 metrics = sx.metrics(success, models, reconstruction, dpmm)
 details = metrics | {"profile": profile,
                      "runs": [{k: v for k, v in r.items() if k != "curve"} for r in rows]}
-card = report.write_experiment(details, experiment, shared=(
+card = claims.write_experiment(details, experiment, shared=(
     "final_success", "final_success_ci", "dpmm_components", "reconstruction_mse"))
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 

@@ -14,39 +14,10 @@ import torch
 
 from rlrepro.agents.algorithms import ALGORITHMS, AgentConfig, make_agent
 from rlrepro.agents.buffers import EpisodeBuffer, ReplayBuffer
-from rlrepro.agents.training import CHECKPOINT, CheckpointError, TrainConfig, load_policy, train
+from rlrepro.agents.training import CHECKPOINT, CheckpointError, load_policy, train
 from rlrepro.evaluation.rollouts import evaluate
 
-
-class PointMass(gym.Env):
-    """Push a unit mass to the origin and hold it there; only the position is observed."""
-
-    def __init__(self):
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (1,), dtype=np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.x, self.v = self.np_random.uniform(-1, 1), 0.0
-        return np.array([self.x], dtype=np.float32), {}
-
-    def step(self, action):
-        self.v = 0.8 * self.v + 0.2 * float(action[0])
-        self.x += self.v
-        return np.array([self.x], dtype=np.float32), -abs(self.x), False, False, {}
-
-
-gym.register("rlrepro-test/PointMass-v0", entry_point=PointMass, max_episode_steps=25)
-TASK = "rlrepro-test/PointMass-v0"
-SMALL = dict(hidden=(32, 32), summary_size=32, summary_layers=1, lr=3e-3,
-             transitions_per_batch=64, sequences_per_batch=8)
-
-
-def small_run(algorithm, steps=1500, **train_kwargs):
-    agent = AgentConfig(algorithm=algorithm, **SMALL)
-    run = TrainConfig(env=TASK, total_steps=steps, **({"random_steps": 250, "eval_every": 250,
-                      "eval_episodes": 5, "checkpoint_every": 250} | train_kwargs))
-    return agent, run
+from helpers import SMALL, TASK, small_run
 
 
 def test_replay_buffer_returns_transitions_as_length_one_sequences():
@@ -142,7 +113,7 @@ def test_keep_best_saves_the_best_evaluations_policy_across_a_resume(tmp_path):
 
 def test_a_killed_process_resumes_from_its_last_checkpoint(tmp_path):
     script = (f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); "
-              "from test_agents import small_run; from rlrepro.agents.training import train; "
+              "from helpers import small_run; from rlrepro.agents.training import train; "
               f"train({str(tmp_path)!r}, *small_run('sac', steps=20000), progress=False)")
     process = subprocess.Popen([sys.executable, "-c", script])
     deadline = time.time() + 120

@@ -1,65 +1,53 @@
-"""Each DVC stage depends on every library file its notebook really imports.
+"""dvc.yaml is derived from the experiments (``python -m rlrepro stages``), and each stage
+depends on every library file its notebook loads.
 
 A stage whose deps miss an imported module is not re-run when that module changes, and its
-cached figures silently go stale; this test imports each notebook's imports in a fresh process
-and checks every loaded ``rlrepro`` file against the stage's deps.
+cached figures silently go stale.
 """
-import ast
-import json
 import pathlib
-import subprocess
-import sys
 
 import pytest
 import yaml
 
+from rlrepro import pipeline
+from rlrepro.params import experiments
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 
 
-def notebook_source(stage) -> pathlib.Path:
-    sources = [d for d in stage.get("deps", []) if d.startswith("notebooks/")]
-    assert len(sources) == 1, f"expected one notebook among the deps, got {sources}"
-    return ROOT / sources[0]
+@pytest.fixture(scope="module")
+def derived():
+    return pipeline.stages()
 
 
-def import_lines(path: pathlib.Path) -> list[str]:
-    if path.suffix == ".ipynb":
-        cells = [("".join(c["source"])) for c in json.loads(path.read_text())["cells"]
-                 if c["cell_type"] == "code"]
-    else:
-        cells = [path.read_text()]
-    lines = []
-    for cell in cells:
-        tree = ast.parse("\n".join(line for line in cell.splitlines()
-                                   if not line.lstrip().startswith(("%", "!"))))
-        lines += [ast.unparse(node) for node in tree.body
-                  if isinstance(node, (ast.Import, ast.ImportFrom))]
-    return lines
+def test_dvc_yaml_is_the_derived_pipeline(derived):
+    committed = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    assert committed == derived, "dvc.yaml is stale: run `python -m rlrepro stages` and commit it"
 
 
-def loaded_library_files(lines: list[str]) -> set[str]:
-    script = "\n".join(lines + [
-        "import sys, pathlib",
-        "root = pathlib.Path(sys.argv[1])",
-        "for m in list(sys.modules.values()):",
-        "    f = getattr(m, '__file__', None) or ''",
-        "    if m.__name__.startswith('rlrepro') and f:",
-        "        print(pathlib.Path(f).resolve().relative_to(root))"])
-    out = subprocess.run([sys.executable, "-c", script, str(ROOT)], capture_output=True,
-                         text=True, check=True, cwd=ROOT).stdout
-    return set(out.split())
+def test_one_name_per_experiment_in_every_place(derived):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    notebooks = {p.stem for p in (ROOT / "notebooks").glob("*.py")}
+    assert set(derived["stages"]) == set(experiments()) | {pipeline.REPORT} == notebooks
+    for name in experiments():
+        assert name in params, f"params.yaml has no section {name!r}"
+        assert (ROOT / "references" / f"{name}.yaml").is_file()
+        assert f"data/metrics/{name}.json" in derived["stages"][name]["metrics"]
 
 
-@pytest.mark.parametrize("name", sorted(STAGES))
-def test_stage_deps_cover_every_imported_library_file(name):
-    stage = STAGES[name]
-    deps = [d.rstrip("/") for d in stage.get("deps", [])]
-    files = loaded_library_files(import_lines(notebook_source(stage)))
-    assert files, "the notebook imports nothing from rlrepro?"
-    missing = sorted(f for f in files
-                     if not any(f == d or f.startswith(d + "/") for d in deps))
-    assert not missing, f"stage {name!r} imports {missing} but does not depend on them"
-    if "lib/rlrepro/report.py" in files:  # scorecard rows: the stage's claims, or all of them
-        assert f"references/{name}.yaml" in deps or "references" in deps, \
-            f"stage {name!r} renders scorecard rows: depend on references/{name}.yaml"
+@pytest.mark.parametrize("name", experiments() + [pipeline.REPORT])
+def test_stage_deps_cover_every_loaded_library_file(name, derived):
+    deps = derived["stages"][name]["deps"]
+    files = pipeline.loaded_files(pipeline.notebook_imports(ROOT / "notebooks" / f"{name}.py"))
+    assert f"lib/rlrepro/experiments/{name}.py" in files or name == pipeline.REPORT
+    missing = [f for f in files if not any(f == d or f.startswith(d + "/") for d in deps)]
+    assert not missing, f"stage {name!r} loads {missing} but does not depend on them"
+    other_experiments = [d for d in deps if d.startswith("lib/rlrepro/experiments/")
+                         and pathlib.Path(d).stem not in (name, "__init__")]
+    assert not other_experiments, f"stage {name!r} depends on another experiment's module"
+
+
+def test_a_method_package_is_a_folder_and_an_experiment_module_a_file():
+    assert pipeline.code_deps(["lib/rlrepro/models/mlp.py", "lib/rlrepro/experiments/x.py",
+                               "lib/rlrepro/params.py"]) == [
+        "lib/rlrepro/experiments/x.py", "lib/rlrepro/models", "lib/rlrepro/params.py"]

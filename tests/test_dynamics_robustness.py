@@ -10,13 +10,13 @@ import pytest
 from rlrepro import params
 from rlrepro.agents.training import load_policy
 from rlrepro.evaluation.statistics import seed_interval
-from rlrepro.robustness import experiment as rx
+from rlrepro.experiments import dynamics_robustness as rx
 
-from test_pipeline import run_notebook
+from helpers import run_notebook
 
 
 def smoke_config(**overrides):
-    return params.load("dynamics_robustness", rx.DynamicsRobustnessConfig, "smoke", overrides)
+    return params.load("dynamics_robustness", rx.Config, "smoke", overrides)
 
 
 def test_robustness_notebook_writes_curves_heatmap_gifs_and_trains_and_tests_once(tmp_path):

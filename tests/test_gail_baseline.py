@@ -7,17 +7,16 @@ import papermill as pm
 import pytest
 
 from rlrepro import params
-from rlrepro.agents import experts
-from rlrepro.imitation import experiment as gx
+from rlrepro.demonstrations import demonstration_file
+from rlrepro.experiments import gail_baseline as gx
 
-from conftest import copy_of
-from test_pipeline import run_notebook
+from helpers import copy_of, run_notebook
 
 
 def test_gail_notebook_writes_table_metrics_and_gifs_and_trains_once(experts_data, tmp_path):
     data = copy_of(experts_data, tmp_path)
     run_notebook("gail_baseline", tmp_path, profile="smoke", data_dir=str(data))
-    cfg = params.load("gail_baseline", gx.GailBaselineConfig, "smoke", {})
+    cfg = params.load("gail_baseline", gx.Config, "smoke", {})
     metrics = json.loads((data / "metrics/gail_baseline.json").read_text())
     for task in cfg.tasks:
         returns = metrics["true_return"][task]["gail"]
@@ -40,7 +39,7 @@ def test_gail_notebook_writes_table_metrics_and_gifs_and_trains_once(experts_dat
 def test_gail_notebook_rejects_a_demonstration_of_the_wrong_shape_before_training(
         experts_data, tmp_path):
     data = copy_of(experts_data, tmp_path)
-    path = experts.demonstration_file(data, "smoke", "cheetah_fw", 10, 0)
+    path = demonstration_file(data, "smoke", "cheetah_fw", 10, 0)
     with np.load(path) as saved:
         arrays = dict(saved)
     arrays["observations"] = arrays["observations"][:, :5]

@@ -7,15 +7,15 @@ import pytest
 import torch
 
 from rlrepro import params
-from rlrepro.latent import experiment as lx
+from rlrepro.experiments import latent_dynamics as lx
 
-from test_pipeline import run_notebook
+from helpers import run_notebook
 
 
 def test_latent_notebook_writes_every_measure_figure_and_gif_and_trains_once(tmp_path):
     data = tmp_path / "data"
     run_notebook("latent_dynamics", tmp_path, profile="smoke", data_dir=str(data))
-    cfg = params.load("latent_dynamics", lx.LatentDynamicsConfig, "smoke", {})
+    cfg = params.load("latent_dynamics", lx.Config, "smoke", {})
     metrics = json.loads((data / "metrics/latent_dynamics.json").read_text())
     for agent in cfg.agents:
         losses = ["none"] if agent == lx.MODEL_FREE else cfg.losses

@@ -10,7 +10,7 @@ from rlrepro.envs import make_env
 from rlrepro.models import learned_reward
 from rlrepro.models.learned_reward import LatentReward
 from rlrepro.models.state_vae import StateVAE, StateVAEConfig
-from test_agents import small_run
+from helpers import small_run
 
 SMALL_VAE = StateVAEConfig(latent_dim=3, hidden_layers=1, hidden_size=16)
 

@@ -9,7 +9,7 @@ from rlrepro.agents.algorithms import AgentConfig, make_agent
 from rlrepro.agents.buffers import ReplayBuffer, sample_members
 from rlrepro.agents.training import TrainConfig, load_policy, train, train_seeds
 
-from test_agents import small_run
+from helpers import small_run
 
 SMALL = dict(hidden=(16, 16), transitions_per_batch=8, lr=1e-2)
 

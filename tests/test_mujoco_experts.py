@@ -6,17 +6,17 @@ import papermill as pm
 import pytest
 
 from rlrepro import params
-from rlrepro.agents import experts as ex
+from rlrepro.experiments import mujoco_experts as ex
 from rlrepro.agents.training import train_seeds
-from rlrepro.demonstrations import load
+from rlrepro.demonstrations import demonstration_file, load, observed_states_file
 
-from test_pipeline import run_notebook
+from helpers import run_notebook
 
 
 def test_experts_notebook_writes_metrics_data_and_gifs_and_trains_once(tmp_path):
     data = tmp_path / "data"
     run_notebook("mujoco_experts", tmp_path, profile="smoke", data_dir=str(data))
-    cfg = params.load("mujoco_experts", ex.MujocoExpertsConfig, "smoke", {})
+    cfg = params.load("mujoco_experts", ex.Config, "smoke", {})
     metrics = json.loads((data / "metrics/mujoco_experts.json").read_text())
     for key in ("expert_return", "expert_return_ci", "random_return"):
         assert set(metrics[key]) == set(ex.TASKS), key
@@ -27,10 +27,10 @@ def test_experts_notebook_writes_metrics_data_and_gifs_and_trains_once(tmp_path)
     assert {"learning_curves.png"} | {f"{t}.gif" for t in ex.TASKS} <= figures
     for task in ex.TASKS:
         for n in cfg.observed_states:
-            states = load(ex.observed_states_file(data, "smoke", task, n, 1), task,
+            states = load(observed_states_file(data, "smoke", task, n, 1), task,
                           "observed_states", n)
             assert len(states) == n
-        short, long = (load(ex.demonstration_file(data, "smoke", task, n, 0), task, n=n)
+        short, long = (load(demonstration_file(data, "smoke", task, n, 0), task, n=n)
                        for n in cfg.demonstration_lengths)
         assert (long.observations[:len(short)] == short.observations).all()  # one trajectory
     # The cheetah's four tasks trained as members of one process.
@@ -57,7 +57,7 @@ def test_experts_notebook_rejects_bad_parameters_before_any_work(tmp_path, overr
 def test_a_killed_cheetah_group_resumes_exactly(tmp_path):
     """Mid-episode checkpoints of MuJoCo tasks resume by replaying the episode's actions: the
     simulator must reach the saved observation bit for bit."""
-    cfg = params.load("mujoco_experts", ex.MujocoExpertsConfig, "smoke", {})
+    cfg = params.load("mujoco_experts", ex.Config, "smoke", {})
     agent, run = ex.agent_config(cfg, "cheetah_fw"), ex.train_config(cfg, "cheetah_fw")
     tasks = ["cheetah_fw", "cheetah_jumping"]
 

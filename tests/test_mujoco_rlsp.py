@@ -8,16 +8,15 @@ import papermill as pm
 import pytest
 
 from rlrepro import params
-from rlrepro.rlsp import mujoco_experiment as mx
+from rlrepro.experiments import mujoco_rlsp as mx
 
-from conftest import copy_of
-from test_pipeline import run_notebook
+from helpers import copy_of, run_notebook
 
 
 def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(experts_data, tmp_path):
     data = copy_of(experts_data, tmp_path)
     run_notebook("mujoco_rlsp", tmp_path, profile="smoke", data_dir=str(data))
-    cfg = params.load("mujoco_rlsp", mx.MujocoRLSPConfig, "smoke", {})
+    cfg = params.load("mujoco_rlsp", mx.Config, "smoke", {})
     metrics = json.loads((data / "metrics/mujoco_rlsp.json").read_text())
     for task in cfg.tasks:
         for method in cfg.methods:
@@ -81,5 +80,5 @@ def test_reward_peaks_finds_each_methods_maximum():
     text = mx.verdict_text({"normalised_return": {}, "velocity_in_expert_direction": {},
                             "claims": {"deep_rlsp_over_average_features_max": None},
                             "reward_peak": peaks},
-                           params.load("mujoco_rlsp", mx.MujocoRLSPConfig, "smoke", {}))
+                           params.load("mujoco_rlsp", mx.Config, "smoke", {}))
     assert "tipping +1.00" in text and "tips the pole" in text

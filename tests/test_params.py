@@ -6,11 +6,11 @@ import sys
 
 import pytest
 
-from rlrepro.params import PROFILES, SCHEMAS, ParamsError, load, schema_of
-from rlrepro.rlsp.experiment import GridworldRLSPConfig
+from rlrepro.params import PROFILES, ParamsError, experiments, load, schema_of
+from rlrepro.experiments.gridworld_rlsp import Config
 
 
-@pytest.mark.parametrize("section", sorted(SCHEMAS))
+@pytest.mark.parametrize("section", experiments())
 @pytest.mark.parametrize("profile", PROFILES)
 def test_every_profile_of_every_section_validates(section, profile):
     """Even the `paper` profile nobody runs here must at least be valid."""
@@ -29,7 +29,7 @@ def test_check_command_names_every_bad_key_and_touches_no_output(tmp_path):
                              capture_output=True, text=True)
     assert checked.returncode == 1
     assert "Traceback" not in checked.stderr
-    for section in SCHEMAS:
+    for section in experiments():
         assert f"[{section}.cpu]:\n  'seeds': expected a value >= 1, got 0" in checked.stderr
     assert "'workers': expected int, got str 'two'" in checked.stderr
     assert figure.read_bytes() == b"an earlier result"
@@ -51,21 +51,21 @@ def test_check_command_names_every_bad_key_and_touches_no_output(tmp_path):
 ])
 def test_bad_values_name_the_key(override, message):
     with pytest.raises(ParamsError) as error:
-        load("gridworld_rlsp", GridworldRLSPConfig, "smoke", override)
+        load("gridworld_rlsp", Config, "smoke", override)
     assert message in str(error.value)
 
 
 def test_missing_key_unknown_profile_and_missing_file(tmp_path):
     (tmp_path / "params.yaml").write_text("profile: cpu\ngridworld_rlsp:\n  cpu: {seeds: 1}\n")
     with pytest.raises(ParamsError, match="'problems': missing"):
-        load("gridworld_rlsp", GridworldRLSPConfig, path=tmp_path / "params.yaml")
+        load("gridworld_rlsp", Config, path=tmp_path / "params.yaml")
     with pytest.raises(ParamsError, match="'profile': expected one of"):
-        load("gridworld_rlsp", GridworldRLSPConfig, "gpu", path=tmp_path / "params.yaml")
+        load("gridworld_rlsp", Config, "gpu", path=tmp_path / "params.yaml")
     with pytest.raises(ParamsError, match="no profile 'paper'"):
-        load("gridworld_rlsp", GridworldRLSPConfig, "paper", path=tmp_path / "params.yaml")
+        load("gridworld_rlsp", Config, "paper", path=tmp_path / "params.yaml")
     (tmp_path / "params.yaml").write_text("profile: [cpu\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
-        load("gridworld_rlsp", GridworldRLSPConfig, path=tmp_path / "params.yaml")
+        load("gridworld_rlsp", Config, path=tmp_path / "params.yaml")
 
 
 def stage_copy(tmp_path, notebook):

@@ -1,26 +1,16 @@
 """The notebooks under papermill and the whole DVC pipeline, with the smoke profile."""
 import json
 import math
-import pathlib
 import re
 
-import jupytext
 import papermill as pm
 import pytest
 
-from rlrepro.rlsp.experiment import METHODS
+from rlrepro.experiments.gridworld_rlsp import METHODS
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from helpers import run_notebook
+
 PROBLEMS = ["room", "room_bad", "train", "apples", "batteries", "batteries_easy"]
-
-
-def run_notebook(name, tmp_path, **parameters):
-    """Execute the notebook's tracked source (notebooks/<name>.py) as the DVC stage does."""
-    source = tmp_path / f"{name}.source.ipynb"
-    jupytext.write(jupytext.read(ROOT / "notebooks" / f"{name}.py"), source)
-    return pm.execute_notebook(str(source), str(tmp_path / f"{name}.ipynb"), parameters=parameters,
-                               kernel_name="python3", language="python",
-                               cwd=str(ROOT / "notebooks"), progress_bar=False)
 
 
 def test_gridworld_notebook_writes_metrics_and_figures(tmp_path):

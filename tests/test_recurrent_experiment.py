@@ -2,11 +2,11 @@
 import pytest
 
 from rlrepro import params
-from rlrepro.agents import experiment as ex
+from rlrepro.experiments import recurrent_offpolicy as ex
 
 
 def config(**overrides):
-    return params.load("recurrent_offpolicy", ex.RecurrentOffPolicyConfig, "smoke",
+    return params.load("recurrent_offpolicy", ex.Config, "smoke",
                        {"methods": ["sac_full", "sac", "sac_concat", "rdpg", "rtd3", "rsac"],
                         "eval_episodes": 3} | overrides)
 

@@ -3,15 +3,16 @@ import json
 
 import pytest
 
-from rlrepro import report
+from rlrepro import claims
+from rlrepro.experiments import report
 
 
 def test_verdicts():
-    assert report.verdict({"paper": "success"}, 0.97)[1] == "reproduced"
-    assert report.verdict({"paper": "success", "success_at": 0.99}, 0.97)[1] == "not reproduced"
-    assert report.verdict({"paper": "failure"}, 0.5)[1] == "reproduced"
-    assert report.verdict({"paper": 1.0, "tolerance": 0.01}, 0.95)[1] == "differs"
-    assert report.verdict({"paper": 1.0, "tolerance": 0.01}, None)[1] == "not run"
+    assert claims.verdict({"paper": "success"}, 0.97)[1] == "reproduced"
+    assert claims.verdict({"paper": "success", "success_at": 0.99}, 0.97)[1] == "not reproduced"
+    assert claims.verdict({"paper": "failure"}, 0.5)[1] == "reproduced"
+    assert claims.verdict({"paper": 1.0, "tolerance": 0.01}, 0.95)[1] == "differs"
+    assert claims.verdict({"paper": 1.0, "tolerance": 0.01}, None)[1] == "not run"
 
 
 def test_scorecard_reads_metrics_against_references(tmp_path):
@@ -47,6 +48,6 @@ def test_scorecard_reads_metrics_against_references(tmp_path):
 ])
 def test_malformed_references_are_named(tmp_path, body, message):
     (tmp_path / "bad.yaml").write_text(body)
-    with pytest.raises(report.ReferenceError, match="bad.yaml") as error:
-        report.load_references(tmp_path / "bad.yaml")
+    with pytest.raises(claims.ReferenceError, match="bad.yaml") as error:
+        claims.load_references(tmp_path / "bad.yaml")
     assert message in str(error.value)

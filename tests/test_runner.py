@@ -7,14 +7,14 @@ import shutil
 import pytest
 
 from rlrepro import params
-from rlrepro.agents import experiment as ex
+from rlrepro.experiments import recurrent_offpolicy as ex
 from rlrepro.runner import JobsFailed
 
 STEPS = {"pendulum_p": 400}
 
 
 def config(kind, logs):
-    cfg = params.load("recurrent_offpolicy", ex.RecurrentOffPolicyConfig, "smoke",
+    cfg = params.load("recurrent_offpolicy", ex.Config, "smoke",
                       {"steps": STEPS})
     return dataclasses.replace(cfg, launcher=dataclasses.replace(cfg.launcher, kind=kind,
                                                                  logs=str(logs)))
@@ -85,6 +85,6 @@ LAUNCHER = {"kind": "slurm", "partition": "gpu", "time_minutes": 60, "cpus_per_t
 ])
 def test_bad_launcher_values_name_the_key(launcher, message):
     with pytest.raises(params.ParamsError) as error:
-        params.load("recurrent_offpolicy", ex.RecurrentOffPolicyConfig, "smoke",
+        params.load("recurrent_offpolicy", ex.Config, "smoke",
                     {"launcher": launcher})
     assert message in str(error.value)

@@ -8,15 +8,15 @@ import papermill as pm
 import pytest
 
 from rlrepro import cache, params
-from rlrepro.skills import experiment as sx
+from rlrepro.experiments import skill_prior_dpmm as sx
 
-from test_pipeline import run_notebook
+from helpers import run_notebook
 
 
 def test_skill_prior_notebook_writes_metrics_and_figures_and_trains_once(tmp_path):
     data = tmp_path / "data"
     run_notebook("skill_prior_dpmm", tmp_path, profile="smoke", data_dir=str(data))
-    cfg = params.load("skill_prior_dpmm", sx.SkillPriorConfig, "smoke", {})
+    cfg = params.load("skill_prior_dpmm", sx.Config, "smoke", {})
     metrics = json.loads((data / "metrics/skill_prior_dpmm.json").read_text())
     assert set(metrics["final_success"]) == set(sx.METHODS)
     for method, value in metrics["final_success"].items():
@@ -54,7 +54,7 @@ def test_skill_prior_notebook_rejects_bad_parameters_before_any_work(tmp_path, o
 
 
 def test_a_damaged_data_set_is_named(tmp_path):
-    cfg = params.load("skill_prior_dpmm", sx.SkillPriorConfig, "smoke", {})
+    cfg = params.load("skill_prior_dpmm", sx.Config, "smoke", {})
     path = sx.data_file(tmp_path, "smoke")
     path.parent.mkdir(parents=True)
     np.savez(path, observations=np.zeros((3, 29)))

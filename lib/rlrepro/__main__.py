@@ -1,10 +1,11 @@
-"""Command line: ``python -m rlrepro check`` and ``python -m rlrepro run <notebook>``.
+"""Command line: ``python -m rlrepro check``, ``run <notebook>`` and ``stages``.
 
 ``check`` validates every experiment's parameters before ``dvc repro`` touches any output
 (``make repro`` runs it first). ``run`` executes a notebook's tracked source
 (``notebooks/<name>.py``) with papermill, as the DVC stages do, and ends a failure with the
 notebook's error message (which names the bad file or key and the fix) instead of a long
-traceback.
+traceback. ``stages`` writes ``dvc.yaml`` from the experiments (``rlrepro.pipeline``);
+``stages --check`` says whether it is current.
 """
 from __future__ import annotations
 
@@ -54,6 +55,22 @@ def run(args) -> int:
     return 0
 
 
+def stages(args) -> int:
+    from rlrepro import pipeline
+
+    path = pipeline.ROOT / "dvc.yaml"
+    text = pipeline.render()
+    if args.check:
+        if path.read_text() != text:
+            print(f"{path} is not what `python -m rlrepro stages` derives from the experiments; "
+                  f"run it and commit the result", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(text)
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rlrepro", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +83,9 @@ def main(argv=None) -> int:
     running.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
                          help="a notebook parameter (string value), e.g. -p profile=cpu")
     running.set_defaults(handler=run)
+    deriving = commands.add_parser("stages", help="write dvc.yaml from the experiments")
+    deriving.add_argument("--check", action="store_true", help="only check dvc.yaml is current")
+    deriving.set_defaults(handler=stages)
     args = parser.parse_args(argv)
     return args.handler(args)
 

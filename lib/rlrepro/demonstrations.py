@@ -19,12 +19,18 @@ what is wrong with a malformed or foreign one.
 """
 from __future__ import annotations
 
+import json
 import pathlib
 from dataclasses import dataclass
 
+import gymnasium as gym
 import numpy as np
 
 KINDS = ("observed_states", "demonstration")
+# The MuJoCo tasks with an expert (the mujoco_experts stage trains them; later stages read its
+# policies, data sets and scores at the paths below).
+TASKS = ("inverted_pendulum", "cheetah_fw", "cheetah_bw", "hopper", "cheetah_balancing",
+         "cheetah_jumping")
 
 
 @dataclass(frozen=True)
@@ -95,3 +101,57 @@ def load(path, task: str, kind: str | None = None, n: int | None = None) -> Tran
         raise ValueError(f"{path}: {count} transitions, expected {n}")
     return Transitions(found_task, found_kind, *(arrays[key].astype(np.float32)
                                                  for key in fields[2:]))
+
+
+# --- what the mujoco_experts stage hands to later stages -------------------------------------
+
+def expert_dir(data_dir, profile, task, seed) -> pathlib.Path:
+    """The run folder of an expert (its ``policy.pt``)."""
+    return pathlib.Path(data_dir) / "policies" / "mujoco_experts" / profile / task / f"seed{seed}"
+
+
+def dataset_dir(data_dir, profile, task) -> pathlib.Path:
+    return pathlib.Path(data_dir) / "datasets" / "mujoco_experts" / profile / task
+
+
+def observed_states_file(data_dir, profile, task, n, draw) -> pathlib.Path:
+    return dataset_dir(data_dir, profile, task) / f"observed_states_n{n}_draw{draw}.npz"
+
+
+def demonstration_file(data_dir, profile, task, n, seed) -> pathlib.Path:
+    return dataset_dir(data_dir, profile, task) / f"demonstration_n{n}_seed{seed}.npz"
+
+
+def expert_scores(data_dir) -> dict:
+    """The experts stage's expert and random returns (``data/metrics/mujoco_experts.json``)."""
+    path = pathlib.Path(data_dir) / "metrics" / "mujoco_experts.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; run the mujoco_experts stage first "
+                                f"(dvc repro mujoco_experts)")
+    metrics = json.loads(path.read_text())
+    return {key: metrics[key] for key in ("expert_return", "random_return")}
+
+
+class TransitionRecorder(gym.Wrapper):
+    """Keeps every transition of the episodes played through it."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.rows = []
+
+    def reset(self, **kwargs):
+        self.obs, info = self.env.reset(**kwargs)
+        return self.obs, info
+
+    def step(self, action):
+        next_obs, reward, terminated, truncated, info = self.env.step(action)
+        self.rows.append((self.obs, np.asarray(action, np.float32), next_obs, reward, terminated))
+        self.obs = next_obs
+        return next_obs, reward, terminated, truncated, info
+
+
+def transitions(task: str, kind: str, rows: list) -> Transitions:
+    obs, actions, next_obs, rewards, terminated = (np.asarray(column) for column in zip(*rows))
+    return Transitions(task, kind, obs.astype(np.float32), actions.astype(np.float32),
+                       next_obs.astype(np.float32), rewards.astype(np.float32),
+                       terminated.astype(np.float32))

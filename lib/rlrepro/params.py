@@ -18,18 +18,16 @@ import yaml
 PROFILES = ("smoke", "cpu", "paper")
 
 
-# Every experiment's section of params.yaml and the dataclass that declares its keys, imported
-# lazily ("module:Class"); a new experiment adds one line.
-SCHEMAS = {
-    "gridworld_rlsp": "rlrepro.rlsp.experiment:GridworldRLSPConfig",
-    "recurrent_offpolicy": "rlrepro.agents.experiment:RecurrentOffPolicyConfig",
-    "mujoco_experts": "rlrepro.agents.experts:MujocoExpertsConfig",
-    "mujoco_rlsp": "rlrepro.rlsp.mujoco_experiment:MujocoRLSPConfig",
-    "gail_baseline": "rlrepro.imitation.experiment:GailBaselineConfig",
-    "skill_prior_dpmm": "rlrepro.skills.experiment:SkillPriorConfig",
-    "dynamics_robustness": "rlrepro.robustness.experiment:DynamicsRobustnessConfig",
-    "latent_dynamics": "rlrepro.latent.experiment:LatentDynamicsConfig",
-}
+# One name per experiment: ``notebooks/<name>.py``, the ``params.yaml`` section ``<name>``, its
+# schema ``rlrepro.experiments.<name>.Config``, ``references/<name>.yaml``, the DVC stage and
+# ``data/metrics/<name>.json``. A new experiment adds its module; nothing here changes.
+EXPERIMENTS_DIR = pathlib.Path(__file__).parent / "experiments"
+NOT_AN_EXPERIMENT = ("__init__", "report")  # the scorecard stage has no parameters
+
+
+def experiments() -> list[str]:
+    """The names of every experiment (the modules of ``rlrepro.experiments``)."""
+    return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.py") if p.stem not in NOT_AN_EXPERIMENT)
 
 
 class ParamsError(ValueError):
@@ -167,10 +165,12 @@ def load(section: str, schema, profile: str | None = None, overrides: dict | Non
 
 
 def schema_of(section: str):
+    """The dataclass declaring ``section``'s keys: ``rlrepro.experiments.<section>.Config``."""
     import importlib
 
-    module, name = SCHEMAS[section].split(":")
-    return getattr(importlib.import_module(module), name)
+    if section not in experiments():
+        raise ParamsError(f"no experiment {section!r}; expected one of {experiments()}")
+    return importlib.import_module(f"rlrepro.experiments.{section}").Config
 
 
 def check_all(profiles=None, path=None) -> list[str]:
@@ -181,9 +181,9 @@ def check_all(profiles=None, path=None) -> list[str]:
         profiles = profiles or [active_profile(path=path)]
     except ParamsError as error:
         return [str(error)]
-    problems = [f"{path}: unknown section {section!r}; expected some of {sorted(SCHEMAS)}"
-                for section in document if section not in SCHEMAS and section != "profile"]
-    for section in SCHEMAS:
+    problems = [f"{path}: unknown section {section!r}; expected some of {experiments()}"
+                for section in document if section not in experiments() and section != "profile"]
+    for section in experiments():
         for profile in profiles:
             try:
                 load(section, schema_of(section), profile, path=path)

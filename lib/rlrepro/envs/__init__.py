@@ -17,7 +17,7 @@ The tasks register on the first use of a name below (``from rlrepro.envs import 
 on import, so that tabular code (``rlrepro.envs.gridworlds``) starts without gymnasium: importing
 it takes ~0.1 s, more than a tabular RLSP run on Batteries.
 """
-__all__ = ["make_env", "names", "register", "task", "GRIDWORLD_IDS"]
+__all__ = ["make_env", "names", "register", "spaces", "task", "GRIDWORLD_IDS"]
 
 
 def __getattr__(name):  # called for names not (yet) defined in this module
@@ -27,5 +27,6 @@ def __getattr__(name):  # called for names not (yet) defined in this module
         bodies, gridworld_env, mujoco, pixels, point_maze, pomdp, registry)
 
     globals().update(make_env=registry.make_env, names=registry.names, register=registry.register,
+                     spaces=registry.spaces,
                      task=registry.task, GRIDWORLD_IDS=gridworld_env.GRIDWORLD_IDS)
     return globals()[name]

@@ -149,3 +149,11 @@ def make_env(name: str, concat: int = 0, reward: Callable | None = None,
         env = gym.wrappers.TransformObservation(env, lambda o: np.asarray(o, dtype=np.float32),
                                                 env.observation_space)
     return env
+
+
+def spaces(task: str):
+    """The observation and action shapes of a task."""
+    env = make_env(task)
+    shapes = (env.observation_space.shape, env.action_space.shape)
+    env.close()
+    return shapes

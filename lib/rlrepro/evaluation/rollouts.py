@@ -70,3 +70,24 @@ def random_return(env, episodes: int = 10, seed: int = 0) -> float:
     """Mean return of uniformly random actions on ``env``."""
     policy = UniformPolicy(env.action_space.shape[0], seed)
     return float(evaluate(policy, [env], episodes, [seed]).mean())
+
+
+def play(policy, task: str, seeds: list[int], **options) -> dict:
+    """One episode per seed, all in lockstep (``policy`` has one member per episode): each
+    episode's return, length and mean forward velocity (NaN for tasks without one)."""
+    from rlrepro.envs import make_env
+
+    envs = [make_env(task, **options) for _ in seeds]
+    lengths = np.zeros(len(seeds), dtype=int)
+    velocities = np.zeros(len(seeds))
+
+    def record(t, infos):
+        for i, info in enumerate(infos):
+            if t > 0 and info is not None:
+                lengths[i] += 1
+                velocities[i] += info.get("x_velocity", np.nan)
+
+    returns = run_episodes(policy, envs, seeds, on_step=record)
+    for env in envs:
+        env.close()
+    return {"returns": returns, "lengths": lengths, "forward_velocity": velocities / lengths}

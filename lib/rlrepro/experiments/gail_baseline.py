@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rlrepro.agents import experts
+from rlrepro import demonstrations
 from rlrepro.agents.ppo import PPOConfig
 from rlrepro.demonstrations import load as load_transitions
 from rlrepro.envs import make_env
-from rlrepro.evaluation.rollouts import episode_seed
+from rlrepro.evaluation.rollouts import episode_seed, play
 from rlrepro.evaluation.statistics import mean_interval
 from rlrepro.imitation.gail import CHECKPOINT, RESULT, GAILConfig, load_policy, train_gail
 from rlrepro.params import param
@@ -29,19 +29,26 @@ from rlrepro.runner import Launcher, run_parallel
 FINAL_OFFSET = 8 * 10**6  # episode seeds of the final scores
 
 
+# The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
+# folders rewritten each run, and the outputs of other stages it reads.
+CACHES = ("policies",)
+READS = ("data/metrics/mujoco_experts.json", "data/datasets/mujoco_experts",
+         "data/metrics/mujoco_rlsp.json")
+
+
 @dataclass(frozen=True)
-class GailBaselineConfig:
+class Config:
     """Parameters of ``notebooks/gail_baseline.ipynb`` (section ``gail_baseline``)."""
 
     tasks: list[str] = param("tasks whose expert's demonstrations GAIL imitates",
-                             choices=experts.TASKS)
+                             choices=demonstrations.TASKS)
     n_transitions: list[int] = param("demonstration sizes (paper: 1, 10, 50 transitions of one "
                                      "expert episode; the experts stage's demonstrations)", min=1)
     seeds: int = param("demonstration seeds per size, each a GAIL run (paper: 3)", min=1)
     workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs")
     total_steps: dict[str, int] = param("task -> generator environment steps (paper: 2M "
-                                        "on HalfCheetah)", choices=experts.TASKS, min=1)
+                                        "on HalfCheetah)", choices=demonstrations.TASKS, min=1)
     # The generator: PPO (agents.ppo.PPOConfig), imitation v0.1.1's settings at paper.
     hidden: list[int] = param("hidden tanh layers of the generator (paper: 32, 32)", min=1)
     lr: float = param("generator's Adam step size (paper: 3e-4)", min=1e-8, max=1.0)
@@ -74,7 +81,7 @@ class GailBaselineConfig:
         return errors
 
 
-def gail_config(cfg: GailBaselineConfig, task: str) -> GAILConfig:
+def gail_config(cfg: Config, task: str) -> GAILConfig:
     ppo = PPOConfig(hidden=tuple(cfg.hidden), lr=cfg.lr, n_envs=cfg.n_envs, n_steps=cfg.n_steps,
                     minibatches=cfg.minibatches, epochs=cfg.epochs)
     return GAILConfig(total_steps=cfg.total_steps[task], disc_hidden=tuple(cfg.disc_hidden),
@@ -92,14 +99,14 @@ def run_folder(data_dir, profile, task, n, seed) -> pathlib.Path:
 def demonstrations(profile, task, n, seed, data_dir="data"):
     """The experts stage's demonstration of ``n`` transitions, checked against the task's
     shapes (a ValueError naming the file and the expected shape otherwise)."""
-    path = experts.demonstration_file(data_dir, profile, task, n, seed)
+    path = demonstrations.demonstration_file(data_dir, profile, task, n, seed)
     return load_transitions(path, task, "demonstration", n), path
 
 
-def check_inputs(cfg: GailBaselineConfig, profile: str, data_dir="data"):
+def check_inputs(cfg: Config, profile: str, data_dir="data"):
     """Every demonstration file the run needs is there and of the right task and shape, and
     every task has an expert score, before any training."""
-    scores = experts.expert_scores(data_dir)
+    scores = demonstrations.expert_scores(data_dir)
     missing = [t for t in cfg.tasks if t not in scores["expert_return"]]
     if missing:
         raise ValueError(f"tasks: no expert of {missing} in data/metrics/mujoco_experts.json; "
@@ -110,7 +117,7 @@ def check_inputs(cfg: GailBaselineConfig, profile: str, data_dir="data"):
                 demonstrations(profile, task, n, seed, data_dir)
 
 
-def run_one(task, n, seed, cfg: GailBaselineConfig, profile, data_dir) -> dict:
+def run_one(task, n, seed, cfg: Config, profile, data_dir) -> dict:
     """One GAIL run (trained, resumed or loaded): its round log and final evaluation."""
     demos, _ = demonstrations(profile, task, n, seed, data_dir)
     result = train_gail(demos, lambda: make_env(task), gail_config(cfg, task), seed,
@@ -125,7 +132,7 @@ def finished(job) -> bool:
     return (folder / RESULT).is_file() and (folder / CHECKPOINT).is_file()
 
 
-def run_all(cfg: GailBaselineConfig, profile: str, data_dir="data") -> list[dict]:
+def run_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """Every run's row, training what is not trained yet (the longest first)."""
     jobs = [dict(task=task, n=n, seed=seed, cfg=cfg, profile=profile, data_dir=str(data_dir))
             for task in sorted(cfg.tasks, key=lambda t: -cfg.total_steps[t])
@@ -135,15 +142,15 @@ def run_all(cfg: GailBaselineConfig, profile: str, data_dir="data") -> list[dict
                         finished=finished)
 
 
-def score(cfg: GailBaselineConfig, profile: str, task, n, seed, data_dir="data") -> dict:
+def score(cfg: Config, profile: str, task, n, seed, data_dir="data") -> dict:
     """``final_episodes`` deterministic episodes of one GAIL policy on the true task."""
     folder = run_folder(data_dir, profile, task, n, seed)
     policy = load_policy(folder, make_env(task))
     seeds = [episode_seed(seed, FINAL_OFFSET + k) for k in range(cfg.final_episodes)]
-    return experts.play(policy, task, seeds)
+    return play(policy, task, seeds)
 
 
-def table(cfg: GailBaselineConfig, profile: str, runs, experts_: dict, data_dir="data"):
+def table(cfg: Config, profile: str, runs, experts_: dict, data_dir="data"):
     """One row per (task, n): GAIL's true return over all final episodes of its seeds (mean and
     95% bootstrap interval), normalised (0 random, 1 expert)."""
     out = []

@@ -18,7 +18,6 @@ Cut from each task's first expert (seed 0), in the format of ``rlrepro.demonstra
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 from dataclasses import dataclass
 
@@ -27,20 +26,25 @@ import numpy as np
 
 from rlrepro.agents.algorithms import AgentConfig
 from rlrepro.agents.training import TrainConfig, finished_result, load_policy, train_seeds
-from rlrepro.demonstrations import Transitions
-from rlrepro.envs import make_env
-from rlrepro.evaluation.rollouts import UniformPolicy, episode_seed, run_episodes
+from rlrepro.demonstrations import (TASKS, TransitionRecorder, demonstration_file, expert_dir,
+                                    observed_states_file, transitions)
+from rlrepro.envs import make_env, spaces
+from rlrepro.evaluation.rollouts import UniformPolicy, episode_seed, play, run_episodes
 from rlrepro.params import param
 from rlrepro.runner import Launcher, run_parallel
 
-TASKS = ("inverted_pendulum", "cheetah_fw", "cheetah_bw", "hopper", "cheetah_balancing",
-         "cheetah_jumping")
 # Seed offsets of the episodes the data are cut from: never an evaluation's or a training's.
 OBSERVED_STATES_OFFSET, DEMONSTRATION_OFFSET, SCORE_OFFSET = 2 * 10**6, 3 * 10**6, 4 * 10**6
 
 
+# The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
+# folders rewritten each run, and the outputs of other stages it reads.
+CACHES = ("policies",)
+OUTPUTS = ("datasets",)
+
+
 @dataclass(frozen=True)
-class MujocoExpertsConfig:
+class Config:
     """Parameters of ``notebooks/mujoco_experts.ipynb`` (section ``mujoco_experts``)."""
 
     tasks: list[str] = param("tasks to train an expert on (rlrepro.envs.mujoco)", choices=TASKS)
@@ -99,12 +103,12 @@ TASK_KEYS = ("hidden", "lr", "gamma", "polyak", "transitions_per_batch", "buffer
              "init_alpha", "tune_alpha", "random_steps")
 
 
-def settings(cfg: MujocoExpertsConfig, task: str) -> dict:
+def settings(cfg: Config, task: str) -> dict:
     """The task's expert settings: the section's, with the task's own on top."""
     return {key: getattr(cfg, key) for key in TASK_KEYS} | cfg.task_settings.get(task, {})
 
 
-def agent_config(cfg: MujocoExpertsConfig, task: str) -> AgentConfig:
+def agent_config(cfg: Config, task: str) -> AgentConfig:
     s = settings(cfg, task)
     return AgentConfig(algorithm="sac", hidden=tuple(s["hidden"]), lr=s["lr"], gamma=s["gamma"],
                        polyak=s["polyak"], transitions_per_batch=s["transitions_per_batch"],
@@ -112,7 +116,7 @@ def agent_config(cfg: MujocoExpertsConfig, task: str) -> AgentConfig:
                        tune_alpha=s["tune_alpha"], device=cfg.device)
 
 
-def train_config(cfg: MujocoExpertsConfig, task: str) -> TrainConfig:
+def train_config(cfg: Config, task: str) -> TrainConfig:
     return TrainConfig(env=task, total_steps=cfg.steps[task],
                        random_steps=settings(cfg, task)["random_steps"],
                        updates_per_step=cfg.updates_per_step, eval_every=cfg.eval_every,
@@ -120,30 +124,7 @@ def train_config(cfg: MujocoExpertsConfig, task: str) -> TrainConfig:
                        keep_best=cfg.keep_best)
 
 
-def run_dir(data_dir, profile, task, seed) -> pathlib.Path:
-    return pathlib.Path(data_dir) / "policies" / "mujoco_experts" / profile / task / f"seed{seed}"
-
-
-def dataset_dir(data_dir, profile, task) -> pathlib.Path:
-    return pathlib.Path(data_dir) / "datasets" / "mujoco_experts" / profile / task
-
-
-def observed_states_file(data_dir, profile, task, n, draw) -> pathlib.Path:
-    return dataset_dir(data_dir, profile, task) / f"observed_states_n{n}_draw{draw}.npz"
-
-
-def demonstration_file(data_dir, profile, task, n, seed) -> pathlib.Path:
-    return dataset_dir(data_dir, profile, task) / f"demonstration_n{n}_seed{seed}.npz"
-
-
-def spaces(task: str):
-    env = make_env(task)
-    shapes = (env.observation_space.shape, env.action_space.shape)
-    env.close()
-    return shapes
-
-
-def jobs(cfg: MujocoExpertsConfig, profile: str, data_dir="data") -> list[dict]:
+def jobs(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """One job per seed and group of tasks trained together (one task each without
     ``group_tasks``: tasks of one observation and action space and the same settings), the
     longest first."""
@@ -154,7 +135,7 @@ def jobs(cfg: MujocoExpertsConfig, profile: str, data_dir="data") -> list[dict]:
         key = same if cfg.group_tasks else task
         groups.setdefault(key, []).append(task)
     todo = [dict(tasks=tasks, seed=seed, cfg=cfg,
-                 folders=[str(run_dir(data_dir, profile, t, seed)) for t in tasks])
+                 folders=[str(expert_dir(data_dir, profile, t, seed)) for t in tasks])
             for tasks in groups.values() for seed in range(cfg.seeds)]
     return sorted(todo, key=lambda job: -cfg.steps[job["tasks"][0]] * len(job["tasks"]))
 
@@ -175,7 +156,7 @@ def finished(job) -> bool:
                is not None for task, folder in zip(job["tasks"], job["folders"]))
 
 
-def train_all(cfg: MujocoExpertsConfig, profile: str, data_dir="data") -> list[dict]:
+def train_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """Every expert's learning curve, training what is not trained yet."""
     todo = jobs(cfg, profile, data_dir)
     total = sum(cfg.steps[job["tasks"][0]] * len(job["tasks"]) for job in todo)
@@ -185,69 +166,25 @@ def train_all(cfg: MujocoExpertsConfig, profile: str, data_dir="data") -> list[d
     return [row for rows in results for row in rows]
 
 
-def play(policy, task: str, seeds: list[int], **options) -> dict:
-    """One episode per seed, all in lockstep (``policy`` has one member per episode): each
-    episode's return, length and mean forward velocity (NaN for tasks without one)."""
-    envs = [make_env(task, **options) for _ in seeds]
-    lengths = np.zeros(len(seeds), dtype=int)
-    velocities = np.zeros(len(seeds))
-
-    def record(t, infos):
-        for i, info in enumerate(infos):
-            if t > 0 and info is not None:
-                lengths[i] += 1
-                velocities[i] += info.get("x_velocity", np.nan)
-
-    returns = run_episodes(policy, envs, seeds, on_step=record)
-    for env in envs:
-        env.close()
-    return {"returns": returns, "lengths": lengths, "forward_velocity": velocities / lengths}
-
-
-def score(cfg: MujocoExpertsConfig, profile: str, task: str, data_dir="data",
+def score(cfg: Config, profile: str, task: str, data_dir="data",
           seed: int = 0) -> dict:
     """The expert's and the uniformly random policy's episodes (``final_episodes`` each, the
     same environment seeds)."""
     seeds = [episode_seed(seed, SCORE_OFFSET + k) for k in range(cfg.final_episodes)]
-    expert, _ = load_policy(run_dir(data_dir, profile, task, seed), copies=len(seeds))
+    expert, _ = load_policy(expert_dir(data_dir, profile, task, seed), copies=len(seeds))
     act_dim = spaces(task)[1][0]
     return {"expert": play(expert, task, seeds), "random": play(UniformPolicy(act_dim, seed),
                                                                   task, seeds)}
 
 
-class TransitionRecorder(gym.Wrapper):
-    """Keeps every transition of the episodes played through it."""
-
-    def __init__(self, env):
-        super().__init__(env)
-        self.rows = []
-
-    def reset(self, **kwargs):
-        self.obs, info = self.env.reset(**kwargs)
-        return self.obs, info
-
-    def step(self, action):
-        next_obs, reward, terminated, truncated, info = self.env.step(action)
-        self.rows.append((self.obs, np.asarray(action, np.float32), next_obs, reward, terminated))
-        self.obs = next_obs
-        return next_obs, reward, terminated, truncated, info
-
-
-def transitions(task: str, kind: str, rows: list) -> Transitions:
-    obs, actions, next_obs, rewards, terminated = (np.asarray(column) for column in zip(*rows))
-    return Transitions(task, kind, obs.astype(np.float32), actions.astype(np.float32),
-                       next_obs.astype(np.float32), rewards.astype(np.float32),
-                       terminated.astype(np.float32))
-
-
-def cut_data(cfg: MujocoExpertsConfig, profile: str, task: str, data_dir="data") -> list:
+def cut_data(cfg: Config, profile: str, task: str, data_dir="data") -> list:
     """Write the task's observed-state sets and demonstrations (see the module's docstring),
     cut from its expert of seed 0; the files written."""
     written = []
     episodes = max(cfg.observed_states)
     for draw in range(cfg.state_draws):
         seeds = [episode_seed(draw, OBSERVED_STATES_OFFSET + k) for k in range(episodes)]
-        expert, _ = load_policy(run_dir(data_dir, profile, task, 0), copies=episodes)
+        expert, _ = load_policy(expert_dir(data_dir, profile, task, 0), copies=episodes)
         envs = [TransitionRecorder(make_env(task)) for _ in seeds]
         run_episodes(expert, envs, seeds)
         rng = np.random.default_rng([draw, OBSERVED_STATES_OFFSET])
@@ -257,7 +194,7 @@ def cut_data(cfg: MujocoExpertsConfig, profile: str, task: str, data_dir="data")
             written.append(transitions(task, "observed_states", drawn[:n]).save(path))
     longest = max(cfg.demonstration_lengths)
     for seed in range(cfg.demonstration_seeds):
-        expert, _ = load_policy(run_dir(data_dir, profile, task, 0))
+        expert, _ = load_policy(expert_dir(data_dir, profile, task, 0))
         env = TransitionRecorder(gym.wrappers.TimeLimit(make_env(task), longest))
         episode = 0
         while len(env.rows) < longest:  # a failing expert's episode may end first
@@ -283,7 +220,7 @@ def reference_scores(path) -> dict:
 EPISODE_STEPS = 1000  # every task's time limit
 
 
-def verdict_text(metrics: dict, cfg: MujocoExpertsConfig) -> str:
+def verdict_text(metrics: dict, cfg: Config) -> str:
     """The notebook's analysis, written from this run's numbers (Markdown)."""
     returns, random = metrics["expert_return"], metrics["random_return"]
     velocity, lengths = metrics["mean_forward_velocity"], metrics["expert_episode_length"]
@@ -344,13 +281,3 @@ PAPER = {
     "demonstration_lengths": ([1, 10, 50], "shorter demonstrations for smoke runs"),
     "demonstration_seeds": (3, "fewer demonstrations for smoke runs"),
 }
-
-
-def expert_scores(data_dir) -> dict:
-    """The experts stage's expert and random returns (``data/metrics/mujoco_experts.json``)."""
-    path = pathlib.Path(data_dir) / "metrics" / "mujoco_experts.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing; run the mujoco_experts stage first "
-                                f"(dvc repro mujoco_experts)")
-    metrics = json.loads(path.read_text())
-    return {key: metrics[key] for key in ("expert_return", "random_return")}

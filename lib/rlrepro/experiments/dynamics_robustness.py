@@ -46,8 +46,13 @@ EVALUATION_SOURCES = ("envs/bodies.py", "evaluation/rollouts.py", "evaluation/ad
                       "agents/algorithms.py", "agents/networks.py")
 
 
+# The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
+# folders rewritten each run, and the outputs of other stages it reads.
+CACHES = ("policies",)
+
+
 @dataclass(frozen=True)
-class DynamicsRobustnessConfig:
+class Config:
     """Parameters of ``notebooks/dynamics_robustness.ipynb`` (section ``dynamics_robustness``)."""
 
     body: str = param("the body trained on (nominal) and perturbed (rlrepro.envs.bodies)",
@@ -133,18 +138,18 @@ AGENT_KEYS = ("lr", "gamma", "polyak", "buffer_size", "transitions_per_batch",
               "ssl_weight", "adapt_lr", "device")
 
 
-def agent_config(cfg: DynamicsRobustnessConfig, algorithm: str) -> AgentConfig:
+def agent_config(cfg: Config, algorithm: str) -> AgentConfig:
     return AgentConfig(algorithm=algorithm, hidden=tuple(cfg.hidden),
                        encoder_hidden=tuple(cfg.encoder_hidden), ssl_hidden=tuple(cfg.ssl_hidden),
                        **{key: getattr(cfg, key) for key in AGENT_KEYS})
 
 
-def nominal_env(cfg: DynamicsRobustnessConfig) -> str:
+def nominal_env(cfg: Config) -> str:
     """The registered name of the nominal body (every factor 1.0: the gymnasium task itself)."""
     return f"{cfg.body}_body"
 
 
-def train_config(cfg: DynamicsRobustnessConfig, finetune_on: str = "",
+def train_config(cfg: Config, finetune_on: str = "",
                  initial_policy: str = "") -> TrainConfig:
     """Training on the nominal body, or fine-tuning on the named body ``finetune_on`` from
     ``initial_policy`` (acting with the policy from the first step)."""
@@ -166,7 +171,7 @@ def run_dir(data_dir, profile, body, method, seed, finetune_on="") -> pathlib.Pa
 
 # --- training ---------------------------------------------------------------------------------
 
-def training_jobs(cfg: DynamicsRobustnessConfig, profile: str, data_dir="data") -> list[dict]:
+def training_jobs(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """One job per group of seeds of each trained algorithm (``seeds_per_process``), the
     slower td3_ssl first."""
     algorithms = {TRAINED[m] for m in cfg.methods} | ({"td3"} if cfg.finetune_bodies else set())
@@ -179,7 +184,7 @@ def training_jobs(cfg: DynamicsRobustnessConfig, profile: str, data_dir="data") 
     return jobs
 
 
-def finetune_jobs(cfg: DynamicsRobustnessConfig, profile: str, data_dir="data") -> list[dict]:
+def finetune_jobs(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """One job per (named body, seed): each starts from its own seed's nominal TD3 policy."""
     return [dict(algorithm="td3", seeds=[seed], cfg=cfg, finetune_on=body, folders=[
                 str(run_dir(data_dir, profile, cfg.body, FINETUNE, seed, body))])
@@ -209,7 +214,7 @@ def _job_finished(job) -> bool:
                for folder, seed in zip(job["folders"], job["seeds"]))
 
 
-def train_all(cfg: DynamicsRobustnessConfig, profile: str, data_dir="data") -> list[dict]:
+def train_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """Every nominal run, then every fine-tuning run, trained where not already finished
     (``cfg.workers`` processes or Slurm jobs, one progress bar of environment steps each);
     one row per run with its learning curve."""
@@ -240,7 +245,7 @@ def canonical(scales: dict) -> dict:
     return {key: float(value) for key, value in sorted(scales.items()) if value != 1.0}
 
 
-def bodies_tested(cfg: DynamicsRobustnessConfig) -> list[dict]:
+def bodies_tested(cfg: Config) -> list[dict]:
     """The bodies every method is tested on: the nominal one, each of ``limbs`` at each factor,
     the ``heatmap`` grid, and the named fine-tuning and GIF bodies; each once."""
     bodies = [{}]
@@ -321,7 +326,7 @@ def _evaluation_job(tests, cfg, profile, data_dir, report):
     return out
 
 
-def evaluate_all(cfg: DynamicsRobustnessConfig, profile: str, data_dir="data") -> list[dict]:
+def evaluate_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """Every method on every test body (fine-tuned policies on their own body only), in
     ``cfg.workers`` processes; one row per (method, body, seed) with its mean return."""
     tests = [(m, scales, "") for m in cfg.methods for scales in bodies_tested(cfg)]
@@ -370,7 +375,7 @@ def _per_seed(frame, method, scales, column="normalised") -> np.ndarray:
     return rows.sort_values("seed")[column].to_numpy()
 
 
-def summarize(rows: list[dict], cfg: DynamicsRobustnessConfig) -> tuple:
+def summarize(rows: list[dict], cfg: Config) -> tuple:
     """``(frame, metrics)``: every test normalised by its seed's nominal return, and the
     numbers of the figures and claims. ``metrics["normalised_return"][method][limb][factor]``
     is the mean over seeds (``..._ci`` its 95% interval); ``ranges`` Packer et al.'s moderate
@@ -443,7 +448,7 @@ def _claims(ranges) -> dict:
 
 # --- figures and verdict --------------------------------------------------------------------------
 
-def degradation_figure(metrics: dict, cfg: DynamicsRobustnessConfig):
+def degradation_figure(metrics: dict, cfg: Config):
     """One panel per swept factor: each method's normalised return over the scale factor with
     its 95% interval over seeds; the moderate range shaded."""
     import matplotlib.pyplot as plt
@@ -471,7 +476,7 @@ def degradation_figure(metrics: dict, cfg: DynamicsRobustnessConfig):
     return fig
 
 
-def heatmap_figure(metrics: dict, cfg: DynamicsRobustnessConfig):
+def heatmap_figure(metrics: dict, cfg: Config):
     """One grid per method over the two ``heatmap`` factors: the mean normalised return."""
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -521,7 +526,7 @@ def _compare(metrics, a, b, name) -> str:
             f"against {returns[1][0]:.0f} ({_relation(*returns)}).")
 
 
-def verdict_text(metrics: dict, cfg: DynamicsRobustnessConfig) -> str:
+def verdict_text(metrics: dict, cfg: Config) -> str:
     """The notebook's analysis, written from this run's numbers (Markdown)."""
     ranges, lines = metrics["ranges"], []
     lines.append(f"Returns are divided by each seed's return on the nominal {cfg.body} "

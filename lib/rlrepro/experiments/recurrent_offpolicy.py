@@ -25,8 +25,13 @@ METHODS = (*ALGORITHMS, *(f"{a}_concat" for a in MEMORYLESS), "sac_full")
 POMDPS = tuple(names(partially_observed=True))
 
 
+# The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
+# folders rewritten each run, and the outputs of other stages it reads.
+CACHES = ("policies",)
+
+
 @dataclass(frozen=True)
-class RecurrentOffPolicyConfig:
+class Config:
     """Parameters of ``notebooks/recurrent_offpolicy.ipynb`` (section ``recurrent_offpolicy``)."""
 
     envs: list[str] = param("partially observable tasks (rlrepro.envs.pomdp)", choices=POMDPS)
@@ -103,13 +108,13 @@ AGENT_KEYS = ("lr", "gamma", "polyak", "buffer_size", "init_alpha", "exploration
               "device")
 
 
-def agent_config(cfg: RecurrentOffPolicyConfig, method: str) -> AgentConfig:
+def agent_config(cfg: Config, method: str) -> AgentConfig:
     algorithm = method.removesuffix("_concat").removesuffix("_full")
     return AgentConfig(algorithm=algorithm, hidden=tuple(cfg.hidden),
                        **{key: getattr(cfg, key) for key in AGENT_KEYS})
 
 
-def train_config(cfg: RecurrentOffPolicyConfig, method: str, env: str) -> TrainConfig:
+def train_config(cfg: Config, method: str, env: str) -> TrainConfig:
     return TrainConfig(env=task(env).full_state if method == "sac_full" else env,
                        total_steps=cfg.steps[env], random_steps=cfg.random_steps,
                        updates_per_step=cfg.updates_per_step, eval_every=cfg.eval_every,
@@ -126,7 +131,7 @@ def run_dir(data_dir, profile, env, method, seed) -> pathlib.Path:
             / f"seed{seed}")
 
 
-def jobs(cfg: RecurrentOffPolicyConfig, profile: str, data_dir="data"):
+def jobs(cfg: Config, profile: str, data_dir="data"):
     """The training jobs, longest (recurrent) first: one per group of run folders trained in one
     process (up to ``seeds_per_process`` seeds of a memoryless method, one recurrent seed).
     ``tasks`` lists the tasks whose tables a run enters."""
@@ -174,7 +179,7 @@ def finished(job) -> bool:
                for folder, seed in zip(job["folders"], job["seeds"]))
 
 
-def train_all(cfg: RecurrentOffPolicyConfig, profile: str, data_dir="data") -> list[dict]:
+def train_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """Every (task, method, seed) result, training what is not already trained in
     ``cfg.workers`` processes, or Slurm jobs (``cfg.launcher``); one progress bar counts
     environment steps over all runs (or finished jobs)."""
@@ -199,7 +204,7 @@ def normalise(value, random, reference):
     return (value - random) / (reference - random)
 
 
-def summarize(results: list[dict], cfg: RecurrentOffPolicyConfig, reps: int = 2000):
+def summarize(results: list[dict], cfg: Config, reps: int = 2000):
     """Final scores per task and method over seeds, normalised scores, and the numbers behind
     the paper's claims. Returns ``(runs DataFrame, metrics dict)``.
 
@@ -312,7 +317,7 @@ PAPER = {
 }
 
 
-def verdict_text(metrics: dict, cfg: RecurrentOffPolicyConfig) -> str:
+def verdict_text(metrics: dict, cfg: Config) -> str:
     """The notebook's analysis, written from this run's numbers (Markdown)."""
     lines = [f"Scores are the {metrics['aggregate']} of each method's final return, normalised "
              "per task (0 = uniformly random actions, 1 = SAC given the full state)."]

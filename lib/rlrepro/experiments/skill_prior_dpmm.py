@@ -63,8 +63,13 @@ EXPLORERS = {  # what explores before any reward: skill model, coordinates, rand
 }  # prior: a ~ N(0, 1/4) is the skill z ~ p(z | o) (clipped at 2 standard deviations)
 
 
+# The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
+# folders rewritten each run, and the outputs of other stages it reads.
+CACHES = ("datasets", "models", "policies")
+
+
 @dataclass(frozen=True)
-class SkillPriorConfig:
+class Config:
     """Parameters of ``notebooks/skill_prior_dpmm.ipynb`` (section ``skill_prior_dpmm``)."""
 
     # The offline data (skills.maze_data.MazeDataConfig).
@@ -136,7 +141,7 @@ class SkillPriorConfig:
 
 # --- data and skill models --------------------------------------------------------------------
 
-def data_config(cfg: SkillPriorConfig) -> maze_data.MazeDataConfig:
+def data_config(cfg: Config) -> maze_data.MazeDataConfig:
     return maze_data.MazeDataConfig(
         episodes=cfg.episodes, layout_size=cfg.layout_size, coverage=cfg.coverage,
         episodes_per_layout=cfg.episodes_per_layout, max_steps=cfg.max_steps,
@@ -147,7 +152,7 @@ def data_file(data_dir, profile) -> pathlib.Path:
     return pathlib.Path(data_dir) / "datasets" / "skill_prior_dpmm" / profile / "demos.npz"
 
 
-def demonstrations(cfg: SkillPriorConfig, profile: str, data_dir="data"):
+def demonstrations(cfg: Config, profile: str, data_dir="data"):
     """The data set (generated once per data configuration), split into training and
     held-out episodes."""
     path = data_file(data_dir, profile)
@@ -164,7 +169,7 @@ def demonstrations(cfg: SkillPriorConfig, profile: str, data_dir="data"):
     return demos.select(0, first_held_out), demos.select(first_held_out, episodes)
 
 
-def model_config(cfg: SkillPriorConfig, regulariser: str) -> SkillModelConfig:
+def model_config(cfg: Config, regulariser: str) -> SkillModelConfig:
     return SkillModelConfig(
         horizon=cfg.horizon, latent_dim=cfg.latent_dim, hidden_size=cfg.hidden_size,
         decoder_layers=cfg.decoder_layers, prior_layers=cfg.prior_layers,
@@ -179,7 +184,7 @@ def models_dir(data_dir, profile) -> pathlib.Path:
     return pathlib.Path(data_dir) / "models" / "skill_prior_dpmm" / profile
 
 
-def train_skill_model(name: str, cfg: SkillPriorConfig, profile: str, data_dir="data") -> dict:
+def train_skill_model(name: str, cfg: Config, profile: str, data_dir="data") -> dict:
     """One skill model (``spirl`` or ``gasp``), trained unless its file was made from the same
     data and configuration; its training curve (and GASP's mixture in ``<name>_dpmm.pt``)."""
     folder = models_dir(data_dir, profile)
@@ -209,7 +214,7 @@ def load_dpmm(data_dir, profile) -> DPMM:
     return DPMM().load_state_dict(torch.load(path, weights_only=True))
 
 
-def train_skill_models(cfg: SkillPriorConfig, profile: str, data_dir="data") -> dict:
+def train_skill_models(cfg: Config, profile: str, data_dir="data") -> dict:
     """Both skill models, in parallel; ``{name: {"path", "history"}}``."""
     demonstrations(cfg, profile, data_dir)  # generated once, before the jobs read it
     jobs = [dict(name=name, cfg=cfg, profile=profile, data_dir=str(data_dir)) for name in MODELS
@@ -221,11 +226,11 @@ def train_skill_models(cfg: SkillPriorConfig, profile: str, data_dir="data") -> 
 
 # --- reinforcement learning -------------------------------------------------------------------
 
-def target(cfg: SkillPriorConfig) -> str:
+def target(cfg: Config) -> str:
     return f"point_maze_{cfg.target_size}"
 
 
-def run_configs(cfg: SkillPriorConfig, method: str, models: dict):
+def run_configs(cfg: Config, method: str, models: dict):
     """The agent and training configuration of a method; steps count skills where it acts in
     a skill space (``horizon`` environment steps each)."""
     skills = SKILLS_OF[method]
@@ -243,7 +248,7 @@ def run_configs(cfg: SkillPriorConfig, method: str, models: dict):
     return agent, train, per_step
 
 
-def coordinates(cfg: SkillPriorConfig, method: str) -> str:
+def coordinates(cfg: Config, method: str) -> str:
     """The skill coordinates of a method: only the methods with a prior measure from it."""
     return cfg.skill_coordinates if method in ("spirl", "gasp") else "box"
 
@@ -253,7 +258,7 @@ def run_dir(data_dir, profile, method, seed) -> pathlib.Path:
             f"seed{seed}")
 
 
-def run_method(method: str, cfg: SkillPriorConfig, profile: str, models: dict,
+def run_method(method: str, cfg: Config, profile: str, models: dict,
                data_dir="data") -> list[dict]:
     """A method's seeds, trained together (or loaded); one row per seed, curve in env steps."""
     agent, train, per_step = run_configs(cfg, method, models)
@@ -264,7 +269,7 @@ def run_method(method: str, cfg: SkillPriorConfig, profile: str, models: dict,
              "curve": r["curve"]} for seed, r in enumerate(results)]
 
 
-def run_all(cfg: SkillPriorConfig, profile: str, models: dict, data_dir="data") -> list[dict]:
+def run_all(cfg: Config, profile: str, models: dict, data_dir="data") -> list[dict]:
     """Every method's runs, flat SAC first (the longest: an update every environment step)."""
     order = sorted(cfg.methods, key=lambda m: SKILLS_OF[m] is not None)
     jobs = [dict(method=m, cfg=cfg, profile=profile, models=models, data_dir=str(data_dir))
@@ -276,7 +281,7 @@ def run_all(cfg: SkillPriorConfig, profile: str, models: dict, data_dir="data") 
     return [row for method_rows in rows for row in method_rows]
 
 
-def policy_env(cfg: SkillPriorConfig, method: str, models: dict, copies: int | None = None):
+def policy_env(cfg: Config, method: str, models: dict, copies: int | None = None):
     """The target maze as the method's policy sees it (in its skill space, if it has one);
     with ``copies``, a list of that many sharing one skill model."""
     skills = SKILLS_OF[method]
@@ -286,14 +291,14 @@ def policy_env(cfg: SkillPriorConfig, method: str, models: dict, copies: int | N
     return envs if copies else envs[0]
 
 
-def goal_distance(cfg: SkillPriorConfig) -> int:
+def goal_distance(cfg: Config) -> int:
     """Cells along the target maze from its start to its goal."""
     layout = point_maze.target_layout(cfg.target_size)
     start, goal = point_maze.target_cells(layout)
     return int(point_maze.distances(layout, start)[goal])
 
 
-def exploration(cfg: SkillPriorConfig, models: dict, episodes: int) -> dict:
+def exploration(cfg: Config, models: dict, episodes: int) -> dict:
     """How far each of :data:`EXPLORERS` gets on the target maze before any learning:
     ``{explorer: (episodes,)}``, the farthest cell along the maze from the start each episode
     reaches (the goal is ``goal_distance(cfg)`` away); explorers of a skill model not in
@@ -323,7 +328,7 @@ def exploration(cfg: SkillPriorConfig, models: dict, episodes: int) -> dict:
     return out
 
 
-def exploration_figure(farthest: dict, cfg: SkillPriorConfig):
+def exploration_figure(farthest: dict, cfg: Config):
     """The share of episodes whose farthest cell is at least d cells along the maze."""
     fig, ax = plt.subplots(figsize=(6, 3.8))
     d = np.arange(goal_distance(cfg) + 1)
@@ -338,7 +343,7 @@ def exploration_figure(farthest: dict, cfg: SkillPriorConfig):
     return fig
 
 
-def final_success(cfg: SkillPriorConfig, profile: str, models: dict, data_dir="data") -> dict:
+def final_success(cfg: Config, profile: str, models: dict, data_dir="data") -> dict:
     """``{method: (seeds,)}``: each final policy's success rate over ``final_episodes``
     deterministic episodes."""
     out = {}
@@ -354,7 +359,7 @@ def final_success(cfg: SkillPriorConfig, profile: str, models: dict, data_dir="d
     return out
 
 
-def trajectory(cfg: SkillPriorConfig, method: str, models: dict, profile: str, data_dir="data",
+def trajectory(cfg: Config, method: str, models: dict, profile: str, data_dir="data",
                seed: int = 0) -> dict:
     """One deterministic episode of a method's policy (seed ``seed``) on the target maze: the
     positions it visits and, in a skill space, the skill codes it chooses (one per ``horizon``
@@ -401,7 +406,7 @@ def draw_maze(ax, layout: np.ndarray):
     ax.set(xticks=[], yticks=[])
 
 
-def data_figure(demos: skill_data.Demonstrations, cfg: SkillPriorConfig, layouts: int = 3):
+def data_figure(demos: skill_data.Demonstrations, cfg: Config, layouts: int = 3):
     """Episodes of the data set over the first random layouts they were collected in."""
     fig, axes = plt.subplots(1, layouts, figsize=(4 * layouts, 4), squeeze=False)
     episodes = demos.episodes()
@@ -452,7 +457,7 @@ def latent_figure(z: dict, dpmm: DPMM):
     return fig
 
 
-def trajectories_figure(paths: dict, cfg: SkillPriorConfig, dpmm: DPMM | None = None):
+def trajectories_figure(paths: dict, cfg: Config, dpmm: DPMM | None = None):
     """Each method's episode on the target maze; GASP's coloured by the component of each
     skill it chose (the skill-allocation view)."""
     layout = np.pad(point_maze.target_layout(cfg.target_size), 1, constant_values=1)
@@ -500,7 +505,7 @@ def allocation_figure(path: dict, dpmm: DPMM):
 
 # --- results ----------------------------------------------------------------------------------
 
-def curves(rows, cfg: SkillPriorConfig, reps: int = 1000) -> tuple:
+def curves(rows, cfg: Config, reps: int = 1000) -> tuple:
     """Success rate over environment steps per method: ``(steps, {method: (centre, low,
     high)})`` as ``plots.learning_curves`` takes it (methods evaluated at the same steps)."""
     steps = rows[0]["steps"]
@@ -532,7 +537,7 @@ def claims(final: dict) -> dict:
             "gasp_minus_spirl": margin("gasp", "spirl")}
 
 
-def verdict_text(metrics_: dict, cfg: SkillPriorConfig) -> str:
+def verdict_text(metrics_: dict, cfg: Config) -> str:
     final, ci = metrics_["final_success"], metrics_["final_success_ci"]
     lines = [f"- **{m}**: final success {final[m]:.2f} [{ci[m][0]:.2f}, {ci[m][1]:.2f}]"
              for m in cfg.methods]

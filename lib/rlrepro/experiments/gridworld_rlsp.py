@@ -21,7 +21,7 @@ SEEDED_METHODS = ("rlsp", "rlsp_uniform", "sampling", "deep_rlsp")
 
 
 @dataclass(frozen=True)
-class GridworldRLSPConfig:
+class Config:
     """Parameters of ``notebooks/gridworld_rlsp.ipynb`` (section ``gridworld_rlsp``)."""
 
     problems: list[str] = param("problems in the results table", choices=tuple(PROBLEMS))
@@ -69,7 +69,7 @@ def _prior(cfg, center=0.0, std=None):
     return rl.Prior(cfg.prior, cfg.prior_std if std is None else std, center)
 
 
-def planning_reward(problem: str, method: str, cfg: GridworldRLSPConfig, seed: int = 0):
+def planning_reward(problem: str, method: str, cfg: Config, seed: int = 0):
     """The reward the robot plans with after ``method`` has looked at the observed state.
 
     Returns ``(reward, theta)``: a state reward (or time-dependent for reachability) and the
@@ -233,7 +233,7 @@ METHOD_DEVIATIONS = [
 ]
 
 
-def verdict_text(mean: dict, cosines: dict, cfg: GridworldRLSPConfig, label: str) -> str:
+def verdict_text(mean: dict, cosines: dict, cfg: Config, label: str) -> str:
     """The notebook's analysis of the results table, written from this run's numbers."""
     lines = [f"Cells are the {label} of the fraction of the maximum true reward (seeded methods: "
              f"{', '.join(m for m in SEEDED_METHODS if m in cfg.methods)}; the others are "

@@ -62,8 +62,13 @@ RUN_SOURCES = (*MODEL_SOURCES, "latent/mb_sac.py", "latent/dreamer.py", "latent/
 PROBE_OFFSET, RUN_OFFSET = 2 * 10**6, 3 * 10**6  # episode seeds of the probes' and runs' episodes
 
 
+# The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
+# folders rewritten each run, and the outputs of other stages it reads.
+CACHES = ("datasets", "models", "policies")
+
+
 @dataclass(frozen=True)
-class LatentDynamicsConfig:
+class Config:
     """Parameters of ``notebooks/latent_dynamics.ipynb`` (section ``latent_dynamics``)."""
 
     tasks: list[str] = param("dm_control tasks seen through pixels (envs.pixels)", choices=TASKS)
@@ -159,7 +164,7 @@ class LatentDynamicsConfig:
         return errors
 
 
-def task_env(cfg: LatentDynamicsConfig, task: str, condition: str, **options):
+def task_env(cfg: Config, task: str, condition: str, **options):
     """The pixel task ``task`` in ``condition``."""
     if condition == "clean":
         return make_env(f"{task}_pixels", image_size=cfg.image_size, **options)
@@ -175,7 +180,7 @@ def act_dim(task: str) -> int:
     return dim
 
 
-def rssm_config(cfg: LatentDynamicsConfig, task: str, loss: str) -> RSSMConfig:
+def rssm_config(cfg: Config, task: str, loss: str) -> RSSMConfig:
     return RSSMConfig(image_size=cfg.image_size, action_dim=act_dim(task), stoch=cfg.stoch,
                       deter=cfg.deter, hidden=cfg.hidden, depth=cfg.depth,
                       free_nats=cfg.free_nats, representation=loss, similarity=cfg.similarity,
@@ -411,7 +416,7 @@ def run_jobs(cfg, profile, data_dir="data") -> list[dict]:
     return jobs
 
 
-def run_all(cfg: LatentDynamicsConfig, profile: str, data_dir="data") -> tuple[list, list]:
+def run_all(cfg: Config, profile: str, data_dir="data") -> tuple[list, list]:
     """The random episodes, every world model, then every run (``cfg.workers`` processes or
     Slurm jobs); the models' measures and the runs' results."""
     data_jobs = [dict(cfg=cfg, profile=profile, task=t, condition=c, seed=s, data_dir=str(data_dir))
@@ -473,7 +478,7 @@ def _nested(frame, value, keys) -> dict:
     return out
 
 
-def metrics(returns, measures, cfg: LatentDynamicsConfig) -> dict:
+def metrics(returns, measures, cfg: Config) -> dict:
     """The scorecard's numbers for the first task (the issue's layout:
     ``return[agent][loss][condition]``, ``probe_r2[loss][condition]``), every task's under
     ``by_task``, and the claims' differences."""
@@ -521,7 +526,7 @@ def claims(task_metrics: dict) -> dict:
                 get(ret, "mb_sac", "reconstruction", "distracted"))}
 
 
-def returns_figure(returns, cfg: LatentDynamicsConfig):
+def returns_figure(returns, cfg: Config):
     """Final return of every (agent, loss), clean beside distracted, with intervals."""
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -549,7 +554,7 @@ def returns_figure(returns, cfg: LatentDynamicsConfig):
     return fig
 
 
-def measures_figure(measures, cfg: LatentDynamicsConfig):
+def measures_figure(measures, cfg: Config):
     """The direct measures of the representation: probe R^2 and reward error per loss,
     clean beside distracted."""
     import matplotlib.pyplot as plt
@@ -611,7 +616,7 @@ def open_loop_gifs(cfg, profile, folder, data_dir="data", scale: int = 4) -> lis
     return paths
 
 
-def verdict_text(metrics_: dict, cfg: LatentDynamicsConfig) -> str:
+def verdict_text(metrics_: dict, cfg: Config) -> str:
     """The notebook's analysis, written from this run's numbers (Markdown)."""
     lines = []
     for task, m in metrics_["by_task"].items():

@@ -31,13 +31,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlrepro import cache
-from rlrepro.agents import experts
+from rlrepro import cache, demonstrations
 from rlrepro.agents.algorithms import AgentConfig
 from rlrepro.agents.training import TrainConfig, finished_result, load_policy, train_seeds
 from rlrepro.demonstrations import load as load_transitions
-from rlrepro.envs import make_env
-from rlrepro.evaluation.rollouts import UniformPolicy, episode_seed, run_episodes
+from rlrepro.envs import make_env, spaces
+from rlrepro.evaluation.rollouts import UniformPolicy, episode_seed, play, run_episodes
 from rlrepro.evaluation.statistics import mean_interval
 from rlrepro.models import inverse_dynamics as dynamics_model
 from rlrepro.models import state_vae
@@ -49,14 +48,21 @@ from rlrepro.params import param
 from rlrepro.rlsp.mujoco import DeepRLSPConfig, deep_rlsp
 from rlrepro.runner import Launcher, run_parallel
 
-TASKS = experts.TASKS  # the experts stage's tasks
+TASKS = demonstrations.TASKS  # the experts stage's tasks
 SKILLS = ("cheetah_balancing", "cheetah_jumping")  # scored by a discriminator too (Sec. 3.4)
 METHODS = ("deep_rlsp", "average_features", "waypoints")
 FEATURE_OFFSET, FINAL_OFFSET, EPOCH_OFFSET = 5 * 10**6, 6 * 10**6, 7 * 10**6  # episode seeds
 
 
+# The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
+# folders rewritten each run, and the outputs of other stages it reads.
+CACHES = ("models", "policies")
+READS = ("data/metrics/mujoco_experts.json", "data/datasets/mujoco_experts",
+         "data/policies/mujoco_experts")
+
+
 @dataclass(frozen=True)
-class MujocoRLSPConfig:
+class Config:
     """Parameters of ``notebooks/mujoco_rlsp.ipynb`` (section ``mujoco_rlsp``)."""
 
     tasks: list[str] = param("tasks whose expert's states are observed", choices=TASKS)
@@ -144,7 +150,7 @@ def runs_dir(data_dir, profile, task, n, draw) -> pathlib.Path:
             f"n{n}_draw{draw}")
 
 
-def feature_data(cfg: MujocoRLSPConfig, profile: str, task: str, data_dir="data") -> dict:
+def feature_data(cfg: Config, profile: str, task: str, data_dir="data") -> dict:
     """Transitions (s, a, s') of random rollouts and of the task's expert acting
     stochastically (``expert_episodes``), every rollout ``feature_steps`` long with termination
     ignored, as the original's: the VAE and the inverse dynamics must know the states a policy
@@ -157,15 +163,15 @@ def feature_data(cfg: MujocoRLSPConfig, profile: str, task: str, data_dir="data"
         with np.load(path) as saved:
             if str(saved["key"]) == key:
                 return {name: saved[name] for name in ("states", "actions", "next_states")}
-    act_dim = experts.spaces(task)[1][0]
+    act_dim = spaces(task)[1][0]
     policies = [(UniformPolicy(act_dim, 0), cfg.feature_episodes, True)]
     if cfg.expert_episodes.get(task, 0):
-        expert, _ = load_policy(experts.run_dir(data_dir, profile, task, 0),
+        expert, _ = load_policy(demonstrations.expert_dir(data_dir, profile, task, 0),
                                 copies=cfg.expert_episodes[task])
         policies.append((expert, cfg.expert_episodes[task], False))
     rows = []
     for k, (policy, episodes, deterministic) in enumerate(policies):  # episodes in lockstep
-        envs = [experts.TransitionRecorder(gym.wrappers.TimeLimit(
+        envs = [demonstrations.TransitionRecorder(gym.wrappers.TimeLimit(
             make_env(task, ignore_termination=True), cfg.feature_steps)) for _ in range(episodes)]
         seeds = [episode_seed(k, FEATURE_OFFSET + i) for i in range(episodes)]
         run_episodes(policy, envs, seeds, deterministic=deterministic)
@@ -178,19 +184,19 @@ def feature_data(cfg: MujocoRLSPConfig, profile: str, task: str, data_dir="data"
     return data
 
 
-def vae_config(cfg: MujocoRLSPConfig) -> state_vae.StateVAEConfig:
+def vae_config(cfg: Config) -> state_vae.StateVAEConfig:
     return state_vae.StateVAEConfig(latent_dim=cfg.latent_dim, hidden_layers=cfg.vae_layers,
                                     hidden_size=cfg.vae_size, lr=cfg.vae_lr,
                                     epochs=cfg.vae_epochs, batch_size=cfg.model_batch)
 
 
-def dynamics_config(cfg: MujocoRLSPConfig) -> dynamics_model.InverseDynamicsConfig:
+def dynamics_config(cfg: Config) -> dynamics_model.InverseDynamicsConfig:
     return dynamics_model.InverseDynamicsConfig(
         hidden_layers=cfg.dynamics_layers, hidden_size=cfg.dynamics_size, lr=cfg.dynamics_lr,
         epochs=cfg.dynamics_epochs, batch_size=cfg.model_batch)
 
 
-def feature_models(cfg: MujocoRLSPConfig, profile: str, task: str, data_dir="data"):
+def feature_models(cfg: Config, profile: str, task: str, data_dir="data"):
     """The task's state VAE and inverse dynamics, fit once on its feature data (cached), and the
     losses of their training (None when loaded)."""
     data = feature_data(cfg, profile, task, data_dir)
@@ -217,11 +223,11 @@ def feature_models(cfg: MujocoRLSPConfig, profile: str, task: str, data_dir="dat
 # --- reward inference -----------------------------------------------------------------------
 
 def observed_states(profile, task, n, draw, data_dir="data") -> np.ndarray:
-    path = experts.observed_states_file(data_dir, profile, task, n, draw)
+    path = demonstrations.observed_states_file(data_dir, profile, task, n, draw)
     return load_transitions(path, task, "observed_states", n).observations
 
 
-def rlsp_config(cfg: MujocoRLSPConfig, task: str) -> DeepRLSPConfig:
+def rlsp_config(cfg: Config, task: str) -> DeepRLSPConfig:
     return DeepRLSPConfig(horizons=tuple(cfg.horizons),
                           max_epochs_per_horizon=cfg.max_epochs_per_horizon,
                           threshold=cfg.threshold, n_trajectories=cfg.n_trajectories,
@@ -233,12 +239,12 @@ def rlsp_config(cfg: MujocoRLSPConfig, task: str) -> DeepRLSPConfig:
                           inverse_policy_pairs=cfg.inverse_policy_pairs)
 
 
-def sac_config(cfg: MujocoRLSPConfig) -> AgentConfig:
+def sac_config(cfg: Config) -> AgentConfig:
     return AgentConfig(algorithm="sac", hidden=tuple(cfg.hidden), lr=cfg.lr,
                        transitions_per_batch=cfg.transitions_per_batch, device=cfg.device)
 
 
-def infer_rewards(cfg: MujocoRLSPConfig, profile: str, task: str, n: int, draw: int,
+def infer_rewards(cfg: Config, profile: str, task: str, n: int, draw: int,
                   data_dir="data") -> dict:
     """Each method's reward file for one observed-state set (cached), and Deep RLSP's epochs."""
     folder = runs_dir(data_dir, profile, task, n, draw)
@@ -301,7 +307,7 @@ def _model_key(data_dir, profile, task) -> str:
 
 # --- evaluation -------------------------------------------------------------------------------
 
-def eval_config(cfg: MujocoRLSPConfig, task: str) -> TrainConfig:
+def eval_config(cfg: Config, task: str) -> TrainConfig:
     """A fresh SAC on an inferred reward, termination ignored (the original's evaluation)."""
     return TrainConfig(env=task, total_steps=cfg.eval_steps[task],
                        random_steps=cfg.eval_random_steps, eval_every=cfg.eval_every,
@@ -313,7 +319,7 @@ def eval_folder(data_dir, profile, task, n, draw, method) -> pathlib.Path:
     return runs_dir(data_dir, profile, task, n, draw) / method / "eval"
 
 
-def run_task(task, cfg: MujocoRLSPConfig, profile, data_dir, report=None) -> list[dict]:
+def run_task(task, cfg: Config, profile, data_dir, report=None) -> list[dict]:
     """One task's job: its models, every reward, and the evaluation SACs on them, trained as
     the members of one agent; one row per (n, draw, method) with the true-return curve."""
     rewards = {(n, draw): infer_rewards(cfg, profile, task, n, draw, data_dir)
@@ -348,7 +354,7 @@ def finished(job) -> bool:
     return True
 
 
-def run_all(cfg: MujocoRLSPConfig, profile: str, data_dir="data") -> list[dict]:
+def run_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """Every task's rows, training what is not trained yet (one job per task, the longest
     first)."""
     tasks = sorted(cfg.tasks, key=lambda t: -cfg.eval_steps[t])
@@ -359,26 +365,26 @@ def run_all(cfg: MujocoRLSPConfig, profile: str, data_dir="data") -> list[dict]:
     return [row for rows in results for row in rows]
 
 
-def score(cfg: MujocoRLSPConfig, profile: str, row: dict, data_dir="data") -> dict:
+def score(cfg: Config, profile: str, row: dict, data_dir="data") -> dict:
     """``final_episodes`` deterministic episodes of one evaluation policy on the true task:
-    their returns, lengths and forward velocities (``agents.experts.play``)."""
+    their returns, lengths and forward velocities (``evaluation.rollouts.play``)."""
     folder = eval_folder(data_dir, profile, row["task"], row["n"], row["draw"], row["method"])
     seeds = [episode_seed(row["draw"], FINAL_OFFSET + k) for k in range(cfg.final_episodes)]
     policy, _ = load_policy(folder, copies=len(seeds))
-    return experts.play(policy, row["task"], seeds)
+    return play(policy, row["task"], seeds)
 
 
 def observations(policy, task: str, seeds: list[int]) -> list[np.ndarray]:
     """The observations of one deterministic episode per seed (``policy`` has a member per
     seed), each ``(T, obs_dim)``."""
-    envs = [experts.TransitionRecorder(make_env(task)) for _ in seeds]
+    envs = [demonstrations.TransitionRecorder(make_env(task)) for _ in seeds]
     run_episodes(policy, envs, seeds)
     for env in envs:
         env.close()
     return [np.array([row[0] for row in env.rows], np.float32) for env in envs]
 
 
-def skill_scores(cfg: MujocoRLSPConfig, profile: str, runs, data_dir="data"):
+def skill_scores(cfg: Config, profile: str, runs, data_dir="data"):
     """For each skill task run: how well a discriminator tells the skill's episodes (its
     expert's, ``final_episodes`` of them) from each evaluation policy's, pooled over draws
     (``models.policy_discriminator``); with the references a second set of the skill's own
@@ -387,10 +393,10 @@ def skill_scores(cfg: MujocoRLSPConfig, profile: str, runs, data_dir="data"):
     episodes = cfg.final_episodes
     for task in [t for t in cfg.tasks if t in SKILLS]:
         skill_seeds = [episode_seed(0, FINAL_OFFSET + k) for k in range(episodes)]
-        expert, _ = load_policy(experts.run_dir(data_dir, profile, task, 0), copies=episodes)
+        expert, _ = load_policy(demonstrations.expert_dir(data_dir, profile, task, 0), copies=episodes)
         skill = observations(expert, task, skill_seeds)
         others = {(0, 0, "skill itself"): (expert, 1),  # the references, as n = 0
-                  (0, 0, "random"): (UniformPolicy(experts.spaces(task)[1][0], 0), 1)}
+                  (0, 0, "random"): (UniformPolicy(spaces(task)[1][0], 0), 1)}
         for row in runs[runs.task == task].to_dict("records"):
             folder = eval_folder(data_dir, profile, task, row["n"], row["draw"], row["method"])
             others[row["n"], row["draw"], row["method"]] = (
@@ -411,10 +417,10 @@ GIF_STEPS = 300  # steps of an evaluation policy's GIF
 DIRECTION = {"cheetah_fw": 1.0, "cheetah_bw": -1.0}  # the way the expert runs
 
 
-def check_inputs(cfg: MujocoRLSPConfig, profile: str, data_dir="data"):
+def check_inputs(cfg: Config, profile: str, data_dir="data"):
     """Every observed-state set the run needs exists and is well formed (a clear error naming
     the file otherwise), and every task has an expert score."""
-    scores = experts.expert_scores(data_dir)
+    scores = demonstrations.expert_scores(data_dir)
     missing = [t for t in cfg.tasks if t not in scores["expert_return"]]
     if missing:
         raise ValueError(f"tasks: no expert of {missing} in data/metrics/mujoco_experts.json; "
@@ -430,7 +436,7 @@ def check_inputs(cfg: MujocoRLSPConfig, profile: str, data_dir="data"):
 REWARD_SLICES = {"inverted_pendulum": (1, "pole angle (rad)", (-np.pi / 2, np.pi / 2))}
 
 
-def reward_slices(cfg: MujocoRLSPConfig, profile: str, data_dir="data", points=61):
+def reward_slices(cfg: Config, profile: str, data_dir="data", points=61):
     """Each method's inferred reward (as the evaluation uses it: normalised) along the task's
     coordinate of ``REWARD_SLICES``, the other coordinates at the mean observed state of the
     largest set (first draw): where the reward peaks says what a policy maximising it does.
@@ -460,7 +466,7 @@ def reward_peaks(slices) -> dict:
     return out
 
 
-def table(cfg: MujocoRLSPConfig, profile: str, runs, experts_: dict, data_dir="data"):
+def table(cfg: Config, profile: str, runs, experts_: dict, data_dir="data"):
     """One row per (task, n, method): the final policies' true return over all their episodes
     (mean and 95% bootstrap interval, pooled over draws), normalised (0 random, 1 expert), and
     the mean forward velocity."""
@@ -545,7 +551,7 @@ def claims(frame, skills=None) -> dict:
                 max(skill_margins) if skill_margins else None}
 
 
-def verdict_text(metrics_: dict, cfg: MujocoRLSPConfig) -> str:
+def verdict_text(metrics_: dict, cfg: Config) -> str:
     """The notebook's analysis, written from this run's numbers (Markdown)."""
     n = str(max(cfg.n_states))
     lines = []
