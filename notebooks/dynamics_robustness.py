@@ -150,4 +150,4 @@ display(Markdown(rx.verdict_text(metrics, cfg)))
 # ### Deviations from the original settings (from this run's configuration)
 
 # %%
-display(Markdown(pd.DataFrame(params.deviations(cfg, rx.PAPER)).to_markdown(index=False)))
+display(Markdown(pd.DataFrame(experiment.deviations()).to_markdown(index=False)))

@@ -137,4 +137,4 @@ display(Markdown(gx.verdict_text(metrics, rlsp)))
 # ### Deviations from the original (from this run's configuration)
 
 # %%
-display(Markdown(pd.DataFrame(params.deviations(cfg, gx.PAPER)).to_markdown(index=False)))
+display(Markdown(pd.DataFrame(experiment.deviations()).to_markdown(index=False)))

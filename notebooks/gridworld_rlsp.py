@@ -162,5 +162,4 @@ display(Markdown(ex.verdict_text(mean, cosines, cfg, label)))
 # ### Deviations from the papers (from this run's configuration)
 
 # %%
-rows = params.deviations(cfg, ex.PAPER) + ex.METHOD_DEVIATIONS
-display(Markdown(pd.DataFrame(rows).to_markdown(index=False)))
+display(Markdown(pd.DataFrame(experiment.deviations()).to_markdown(index=False)))

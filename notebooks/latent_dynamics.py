@@ -136,4 +136,4 @@ display(Markdown(lx.verdict_text(metrics, cfg)))
 # ### Deviations from the thesis' settings (from this run's configuration)
 
 # %%
-display(Markdown(pd.DataFrame(params.deviations(cfg, lx.PAPER)).to_markdown(index=False)))
+display(Markdown(pd.DataFrame(experiment.deviations()).to_markdown(index=False)))

@@ -192,4 +192,4 @@ display(Markdown(mx.verdict_text(metrics, cfg)))
 # ### Deviations from the original (from this run's configuration)
 
 # %%
-display(Markdown(pd.DataFrame(params.deviations(cfg, mx.PAPER)).to_markdown(index=False)))
+display(Markdown(pd.DataFrame(experiment.deviations()).to_markdown(index=False)))

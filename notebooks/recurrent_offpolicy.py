@@ -130,4 +130,4 @@ display(Markdown(ex.verdict_text(metrics, cfg)))
 # ### Deviations from the paper (from this run's configuration)
 
 # %%
-display(Markdown(pd.DataFrame(params.deviations(cfg, ex.PAPER)).to_markdown(index=False)))
+display(Markdown(pd.DataFrame(experiment.deviations()).to_markdown(index=False)))

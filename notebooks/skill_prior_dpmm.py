@@ -194,4 +194,4 @@ display(Markdown(sx.verdict_text(metrics, cfg)))
 # prior mean + 2 a prior standard deviations), which starts it near the prior just as well.
 
 # %%
-display(Markdown(pd.DataFrame(params.deviations(cfg, sx.PAPER)).to_markdown(index=False)))
+display(Markdown(pd.DataFrame(experiment.deviations()).to_markdown(index=False)))

@@ -1,12 +1,14 @@
 """params.yaml loading: every profile validates; bad values name the key and the expectation."""
+import dataclasses
 import pathlib
 import re
 import subprocess
 import sys
 
 import pytest
+import yaml
 
-from rlrepro.params import PROFILES, ParamsError, experiments, load, schema_of
+from rlrepro.params import PROFILES, ParamsError, experiments, load, notebook_setup, schema_of
 from rlrepro.experiments.gridworld_rlsp import Config
 
 
@@ -56,16 +58,86 @@ def test_bad_values_name_the_key(override, message):
 
 
 def test_missing_key_unknown_profile_and_missing_file(tmp_path):
-    (tmp_path / "params.yaml").write_text("profile: cpu\ngridworld_rlsp:\n  cpu: {seeds: 1}\n")
+    (tmp_path / "params.yaml").write_text(
+        "profile: cpu\ngridworld_rlsp:\n  paper: {seeds: 1}\n  cpu: {}\n  smoke: {}\n")
     with pytest.raises(ParamsError, match="'problems': missing"):
         load("gridworld_rlsp", Config, path=tmp_path / "params.yaml")
     with pytest.raises(ParamsError, match="'profile': expected one of"):
         load("gridworld_rlsp", Config, "gpu", path=tmp_path / "params.yaml")
-    with pytest.raises(ParamsError, match="no profile 'paper'"):
+    (tmp_path / "params.yaml").write_text("profile: cpu\ngridworld_rlsp:\n  paper: {seeds: 1}\n")
+    with pytest.raises(ParamsError, match="has no profile 'smoke'"):
         load("gridworld_rlsp", Config, "paper", path=tmp_path / "params.yaml")
     (tmp_path / "params.yaml").write_text("profile: [cpu\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load("gridworld_rlsp", Config, path=tmp_path / "params.yaml")
+
+
+def overlay_file(tmp_path, cpu: str, smoke: str = "{why: tests}"):
+    """params.yaml with the real gridworld paper base and the given cpu and smoke overlays."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    paper = yaml.safe_load((root / "params.yaml").read_text())["gridworld_rlsp"]["paper"]
+    text = yaml.safe_dump({"profile": "cpu", "gridworld_rlsp": {
+        "paper": paper, "cpu": yaml.safe_load(cpu), "smoke": yaml.safe_load(smoke)}})
+    (tmp_path / "params.yaml").write_text(text)
+    return tmp_path / "params.yaml"
+
+
+def test_profiles_are_overlays_on_paper_each_key_with_its_reason(tmp_path):
+    path = overlay_file(tmp_path, "{seeds: 2, epochs: 7, why: {seeds: two, epochs: fewer}}",
+                        "{seeds: 1, why: tests}")
+    paper, cpu, smoke = (load("gridworld_rlsp", Config, p, path=path) for p in ("paper", "cpu", "smoke"))
+    assert (paper.seeds, cpu.seeds, smoke.seeds) == (5, 2, 1)
+    assert (paper.epochs, cpu.epochs, smoke.epochs) == (50, 7, 7)  # smoke overlays cpu
+    assert cpu.mcmc_samples == paper.mcmc_samples  # what an overlay does not list is paper's
+    for cpu, message in [
+        ("{seeds: 2, epochs: 7, why: {seeds: two}}", "[gridworld_rlsp.cpu] 'why.epochs': no reason"),
+        ("{seeds: 2, why: {seeds: two, epochs: x}}", "'why.epochs': a reason for a key this profile does not change"),
+        ("{seeds: 2}", "[gridworld_rlsp.cpu] 'why': expected the reason for each changed key (seeds)"),
+        ("{seeds: 2, why: {seeds: ''}}", "'why.seeds': expected a one-line reason"),
+    ]:
+        with pytest.raises(ParamsError) as error:
+            load("gridworld_rlsp", Config, "cpu", path=overlay_file(tmp_path, cpu))
+        assert message in str(error.value)
+
+
+def test_a_nested_setting_is_overlaid_key_by_key():
+    from rlrepro.experiments.latent_dynamics import Config as LatentConfig
+
+    paper, cpu = (load("latent_dynamics", LatentConfig, p) for p in ("paper", "cpu"))
+    cpu_section = yaml.safe_load((pathlib.Path(__file__).resolve().parents[1] / "params.yaml")
+                                 .read_text())["latent_dynamics"]["cpu"]
+    assert "gamma" not in cpu_section["dreamer"] and "horizon" in cpu_section["dreamer"]
+    assert cpu.dreamer.gamma == paper.dreamer.gamma
+    assert cpu.dreamer.horizon == cpu_section["dreamer"]["horizon"] != paper.dreamer.horizon
+
+
+@pytest.mark.parametrize("section", experiments())
+def test_the_deviation_table_lists_every_change_of_the_cpu_overlay_with_its_reason(section):
+    """Complete by construction: every setting the cpu overlay changes, not operational,
+    is a row with the overlay's reason; nothing else is."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    overlay = yaml.safe_load((root / "params.yaml").read_text())[section]["cpu"]
+    setup = notebook_setup(section, "cpu")
+    schema = schema_of(section)
+    paper = load(section, schema, "paper")
+    fields = {f.name: f for f in dataclasses.fields(schema)}
+    expected = set()
+    for key, value in overlay.items():
+        if key == "why" or fields[key].metadata.get("operational"):
+            continue
+        if isinstance(value, dict) and dataclasses.is_dataclass(getattr(paper, key)):
+            expected |= {f"{key}.{k}" for k, v in value.items() if getattr(getattr(paper, key), k) != v}
+        elif isinstance(value, dict):
+            if any(getattr(paper, key).get(k) != v for k, v in value.items()):
+                expected.add(key)
+        elif (list(value) if isinstance(value, (list, tuple)) else value) != (
+                list(getattr(paper, key)) if isinstance(getattr(paper, key), (list, tuple)) else getattr(paper, key)):
+            expected.add(key)
+    rows = [r for r in setup.deviations() if r["setting"] in fields or "." in r["setting"]]
+    assert {r["setting"] for r in rows} == expected
+    for row in rows:
+        reason = overlay["why"].get(row["setting"]) or overlay["why"].get(row["setting"].split(".")[0])
+        assert row["why"] == reason, row
 
 
 def stage_copy(tmp_path, notebook):

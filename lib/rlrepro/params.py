@@ -1,11 +1,19 @@
-"""Load one experiment's section of ``params.yaml`` for a profile and validate it.
+"""Load one experiment's section of ``params.yaml`` for a profile, validate it, and say how it
+deviates from the original.
+
+A section holds three profiles. ``paper`` is the base: the original code's settings. ``cpu`` is
+an overlay on ``paper`` and ``smoke`` one on ``cpu``: each lists only the keys it changes and,
+under ``why``, the reason for each (a mapping from key to reason, or one reason for all). A key
+typed as a dataclass (``launcher``, ``mb_sac``) is overlaid key by key, any other replaced
+whole. The deviation table of a notebook (:func:`deviations`) is the difference between its
+run's settings and ``paper``'s, each row with the reason its overlay gives: complete by
+construction.
 
 Every experiment declares its parameters as a dataclass whose fields carry a ``help`` text and
-optional ``choices`` / ``min`` / ``max`` in their metadata (see :func:`param`); a field typed as
-such a dataclass is a nested mapping (e.g. ``launcher``, :class:`rlrepro.runner.Launcher`).
-Loading checks unknown and missing keys, types and ranges, and raises one :class:`ParamsError`
-that lists every problem, naming the key (``launcher.kind``) and what was expected, before any
-work starts.
+optional ``choices`` / ``min`` / ``max`` in their metadata (see :func:`param`). Loading checks
+unknown and missing keys, types, ranges and reasons, and raises one :class:`ParamsError` that
+lists every problem, naming the key (``launcher.kind``) and what was expected, before any work
+starts.
 """
 from __future__ import annotations
 
@@ -16,6 +24,8 @@ import typing
 import yaml
 
 PROFILES = ("smoke", "cpu", "paper")
+BASE = {"paper": None, "cpu": "paper", "smoke": "cpu"}  # the profile each one overlays
+WHY = "why"  # an overlay's reasons for the keys it changes
 
 
 # One name per experiment: ``notebooks/<name>.py``, the ``params.yaml`` section ``<name>``, its
@@ -35,11 +45,13 @@ class ParamsError(ValueError):
 
 
 def param(help: str, *, default=dataclasses.MISSING, choices=None, min=None, max=None,
-          may_be_empty=False):
+          may_be_empty=False, operational=False):
     """Declare a documented parameter: a dataclass field, with or without a default. A list
-    must have an item unless ``may_be_empty`` (an optional part of an experiment)."""
+    must have an item unless ``may_be_empty`` (an optional part of an experiment). An
+    ``operational`` one says how a run is carried out (processes, device, checkpoints, GIFs),
+    not what it computes: it is never a deviation from the original."""
     metadata = {"help": help, "choices": choices, "min": min, "max": max,
-                "may_be_empty": may_be_empty}
+                "may_be_empty": may_be_empty, "operational": operational}
     if isinstance(default, (list, dict, set)):
         raise TypeError("param(default=...): use a tuple, mutable defaults are shared")
     return dataclasses.field(default=default, metadata=metadata)
@@ -147,20 +159,97 @@ def active_profile(profile: str | None = None, path=None) -> str:
     return profile
 
 
+def _overlay(schema, base: dict, overlay: dict) -> dict:
+    """``base`` with ``overlay``'s keys: a dataclass-typed key merged key by key."""
+    hints = typing.get_type_hints(schema)
+    out = dict(base)
+    for key, value in overlay.items():
+        nested = dataclasses.is_dataclass(hints.get(key))
+        if nested and isinstance(value, dict) and isinstance(base.get(key), dict):
+            value = _overlay(hints[key], base[key], value)
+        out[key] = value
+    return out
+
+
+def _chain(profile: str) -> list[str]:
+    """``paper`` first, then each overlay down to ``profile``."""
+    return ([] if BASE[profile] is None else _chain(BASE[profile])) + [profile]
+
+
+def _changed_keys(schema, overlay: dict, prefix="") -> list[str]:
+    """The dotted keys an overlay sets (a dataclass-typed key's own keys)."""
+    hints = typing.get_type_hints(schema)
+    keys = []
+    for key, value in overlay.items():
+        if dataclasses.is_dataclass(hints.get(key)) and isinstance(value, dict):
+            keys += _changed_keys(hints[key], value, f"{prefix}{key}.")
+        else:
+            keys.append(prefix + key)
+    return keys
+
+
+def _reason(why, key: str):
+    """The reason ``why`` gives for a dotted key (its own, or its parent's), or None."""
+    if isinstance(why, str):
+        return why
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        if isinstance(why, dict) and isinstance(why.get(".".join(parts[:n])), str):
+            return why[".".join(parts[:n])]
+    return None
+
+
+def _why_problems(schema, overlay: dict) -> list[str]:
+    """Every key an overlay changes needs a one-line reason, and every reason a changed key."""
+    why = overlay.get(WHY)
+    keys = _changed_keys(schema, {k: v for k, v in overlay.items() if k != WHY})
+    if isinstance(why, str) and why.strip():
+        return []
+    if not isinstance(why, dict):
+        return ([f"'{WHY}': expected the reason for each changed key "
+                 f"({', '.join(keys)}), as a mapping or one sentence for all"] if keys else [])
+    errors = [f"'{WHY}.{key}': no reason for this change (one line: why it differs)"
+              for key in keys if not _reason(why, key)]
+    errors += [f"'{WHY}.{key}': a reason for a key this profile does not change"
+               for key in why if not any(k == key or k.startswith(key + ".") for k in keys)]
+    errors += [f"'{WHY}.{key}': expected a one-line reason, got {value!r}"
+               for key, value in why.items() if not isinstance(value, str) or not value.strip()]
+    return errors
+
+
+def _section(document, section, path) -> dict:
+    if section not in document:
+        raise ParamsError(f"{path}: no section '{section}'")
+    profiles = document[section]
+    missing = [p for p in PROFILES if not isinstance(profiles, dict) or p not in profiles]
+    if missing:
+        raise ParamsError(f"{path}: section '{section}' has no profile {missing[0]!r} (each "
+                          f"section has {list(PROFILES)}: paper, and overlays on it)")
+    return profiles
+
+
 def load(section: str, schema, profile: str | None = None, overrides: dict | None = None,
          path=None):
-    """Validated parameters of ``section`` for ``profile`` (default: the file's ``profile:``).
+    """Validated parameters of ``section`` for ``profile`` (default: the file's ``profile:``):
+    ``paper`` with each overlay down to the profile.
 
     ``overrides`` replace single keys (for papermill runs and exploration in JupyterLab).
     """
     path, document = _read(path)
     profile = active_profile(profile, path)
-    if section not in document:
-        raise ParamsError(f"{path}: no section '{section}'")
-    profiles = document[section]
-    if not isinstance(profiles, dict) or profile not in profiles:
-        raise ParamsError(f"{path}: section '{section}' has no profile '{profile}'")
-    values = dict(profiles[profile] or {}) | dict(overrides or {})
+    profiles = _section(document, section, path)
+    values, errors = {}, []
+    for name in _chain(profile):
+        layer = profiles[name] or {}
+        if not isinstance(layer, dict):
+            raise ParamsError(f"{path} [{section}.{name}]: expected a mapping of parameters, "
+                              f"got {layer!r}")
+        if name != "paper":
+            errors += [f"[{section}.{name}] {e}" for e in _why_problems(schema, layer)]
+        values = _overlay(schema, values, {k: v for k, v in layer.items() if k != WHY})
+    if errors:
+        raise ParamsError(f"invalid parameters in {path}:\n  " + "\n  ".join(errors))
+    values = _overlay(schema, values, dict(overrides or {}))
     return validate(schema, values, f"{path} [{section}.{profile}]")
 
 
@@ -198,17 +287,57 @@ def describe(schema) -> str:
     return "\n".join(["| parameter | meaning |", "|---|---|", *rows])
 
 
-def deviations(config, paper: dict) -> list[dict]:
-    """The rows of a notebook's table of deviations from the paper, from its configuration.
+def _plain(value):
+    """A configuration value as YAML gives it (tuples as lists, dataclasses as dicts)."""
+    if dataclasses.is_dataclass(value):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
-    ``paper[key] = (the paper's value, why we differ)``; a row is kept only where the run's
-    value differs, so the table always describes the run that produced the notebook.
-    """
-    def plain(value):
-        return list(value) if isinstance(value, tuple) else value
 
-    return [{"parameter": key, "paper": value, "this run": getattr(config, key), "why": why}
-            for key, (value, why) in paper.items() if plain(getattr(config, key)) != plain(value)]
+def differences(config, original, prefix="") -> list[tuple[str, object, object]]:
+    """``(dotted key, this run's value, the original's)`` wherever a setting that is not
+    operational differs; a per-task mapping is compared on the tasks this run has."""
+    out = []
+    for field in dataclasses.fields(config):
+        if field.metadata.get("operational"):
+            continue
+        ours, theirs = getattr(config, field.name), getattr(original, field.name)
+        key = prefix + field.name
+        if dataclasses.is_dataclass(ours):
+            out += differences(ours, theirs, key + ".")
+        elif isinstance(ours, dict) and isinstance(theirs, dict):
+            if any(k not in theirs or _plain(theirs[k]) != _plain(v) for k, v in ours.items()):
+                out.append((key, _plain(ours), {k: _plain(theirs.get(k)) for k in ours}))
+        elif _plain(ours) != _plain(theirs):
+            out.append((key, _plain(ours), _plain(theirs)))
+    return out
+
+
+def deviations(setup) -> list[dict]:
+    """The rows of a notebook's table of deviations from the original: every setting of this
+    run (``setup``, a :class:`NotebookSetup`) that differs from ``paper``'s, with the reason of
+    the overlay that set it, then the design deviations its experiment module declares
+    (``DEVIATIONS``, rows of the same columns)."""
+    import importlib
+
+    path, document = _read(setup.root / "params.yaml")
+    profiles = _section(document, setup.experiment, path)
+    original = load(setup.experiment, type(setup.cfg), "paper", path=path)
+    rows = []
+    for key, ours, theirs in differences(setup.cfg, original):
+        if key.split(".")[0] in setup.overrides:
+            why = "set for this run (a papermill override)"
+        else:
+            why = next((_reason(profiles[p].get(WHY), key) for p in reversed(_chain(setup.profile))
+                        if p != "paper" and key in _changed_keys(type(setup.cfg), profiles[p])
+                        ), None) or "?"
+        rows.append({"setting": key, "original": theirs, "this run": ours, "why": why})
+    module = importlib.import_module(f"rlrepro.experiments.{setup.experiment}")
+    return rows + list(getattr(module, "DEVIATIONS", ()))
 
 
 SMOKE_NOTE = ("**Smoke profile**: seconds-long runs that test the code path. Nothing in this "
@@ -222,10 +351,15 @@ class NotebookSetup:
     experiment: str
     profile: str
     cfg: object
+    overrides: dict  # keys set for this run only (papermill)
     root: pathlib.Path  # the repository (the folder holding params.yaml)
     figures: pathlib.Path  # data/figures/<experiment>/
     metrics_file: pathlib.Path  # data/metrics/<experiment>.json: headline numbers
     results_file: pathlib.Path  # data/results/<experiment>.json: every run and sweep point
+
+    def deviations(self) -> list[dict]:
+        """This run's table of deviations from the original (:func:`deviations`)."""
+        return deviations(self)
 
     @property
     def note(self) -> str:
@@ -240,6 +374,7 @@ def notebook_setup(experiment: str, profile=None, overrides=None, data_dir="data
     cfg = load(experiment, schema_of(experiment), profile, overrides)
     root = find_params_file().parent
     data = root / data_dir
-    return NotebookSetup(experiment, profile, cfg, root, data / "figures" / experiment,
+    return NotebookSetup(experiment, profile, cfg, dict(overrides or {}), root,
+                         data / "figures" / experiment,
                          data / "metrics" / f"{experiment}.json",
                          data / "results" / f"{experiment}.json")

@@ -59,17 +59,17 @@ class Config:
                       choices=tuple(BASES))
     methods: list[str] = param("methods tested on the perturbed bodies", choices=METHODS)
     seeds: int = param("independent training runs per trained algorithm", min=1)
-    workers: int = param("processes (or Slurm jobs) at once", min=1, max=64)
+    workers: int = param("processes (or Slurm jobs) at once", min=1, max=64, operational=True)
     seeds_per_process: int = param("seeds of one algorithm trained together in one process "
                                    "(members of one agent, rlrepro.agents.training.train_seeds)",
-                                   min=1, max=64)
+                                   min=1, max=64, operational=True)
     steps: int = param("environment steps of training on the nominal body", min=1)
     random_steps: int = param("uniform random actions before the first update (TD3: 10000)",
                               min=0)
     updates_per_step: float = param("gradient updates per environment step (TD3: 1)", min=0.01)
     eval_every: int = param("steps between evaluations while training", min=1)
     eval_episodes: int = param("deterministic episodes per evaluation while training", min=1)
-    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1)
+    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1, operational=True)
     keep_best: bool = param("keep the policy of the best evaluation on the nominal body, not "
                             "the last one (RL Zoo's best model)")
     hidden: list[int] = param("hidden layers of the actor and critic MLPs (TD3: 400, 300)", min=1)
@@ -105,11 +105,11 @@ class Config:
                                        choices=tuple(NAMED_BODIES), may_be_empty=True)
     finetune_steps: int = param("environment steps of fine-tuning", min=1)
     gif_bodies: list[str] = param("named bodies of the nominal policy's GIFs (besides the "
-                                  "nominal one)", choices=tuple(NAMED_BODIES), may_be_empty=True)
-    gif_steps: int = param("steps shown in each GIF", min=1)
-    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"))
+                                  "nominal one)", choices=tuple(NAMED_BODIES), may_be_empty=True, operational=True)
+    gif_steps: int = param("steps shown in each GIF", min=1, operational=True)
+    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"), operational=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
-                               "(rlrepro.runner.Launcher)")
+                               "(rlrepro.runner.Launcher)", operational=True)
 
     def check(self):
         known = scale_keys(self.body)
@@ -556,30 +556,3 @@ def verdict_text(metrics: dict, cfg: Config) -> str:
         lines.append(f"With {cfg.seeds} seeds the brackets are the seeds' range, not confidence "
                      "intervals: differences of a few hundredths are noise.")
     return "\n".join(lines)
-
-
-# The original settings (TD3: Fujimoto et al. 2018; PAD: Hansen et al. 2021; the perturbation
-# range of the SpatioTemporal-Predictions README) and why a profile may differ.
-PAPER = {
-    "steps": (1_000_000, "fewer steps to fit 2 CPU cores: far from TD3's asymptote (at cpu the "
-                         "nominal policies run forward and fall within ~200 steps)"),
-    "seeds": (5, ""),
-    "random_steps": (10_000, "a shorter run starts learning sooner"),
-    "hidden": ([400, 300], "smaller networks train faster on a CPU"),
-    "lr": (1e-3, ""),
-    "transitions_per_batch": (100, "the batch of our other MuJoCo agents"),
-    "keep_best": (False, "the best evaluation on the nominal body, as the experts (RL Zoo)"),
-    "exploration_noise": (0.1, ""),
-    "target_noise": (0.2, ""),
-    "noise_clip": (0.5, ""),
-    "policy_delay": (2, ""),
-    "gamma": (0.99, ""),
-    "polyak": (0.995, ""),
-    "feature_dim": (50, ""),
-    "ssl_weight": (1.0, ""),
-    "adapt_batch": (32, ""),
-    "factors": ([0.5, 0.75, 1.0, 1.25, 1.5], "fewer factors for the smoke test"),
-    "limbs": (["torso_length", "thigh_length", "leg_length", "foot_length", "torso_width",
-               "thigh_width", "leg_width", "foot_width"], "lengths only: widths change the "
-                                                          "mass, not the reach"),
-}

@@ -45,8 +45,8 @@ class Config:
     n_transitions: list[int] = param("demonstration sizes (paper: 1, 10, 50 transitions of one "
                                      "expert episode; the experts stage's demonstrations)", min=1)
     seeds: int = param("demonstration seeds per size, each a GAIL run (paper: 3)", min=1)
-    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64)
-    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs")
+    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64, operational=True)
+    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs", operational=True)
     total_steps: dict[str, int] = param("task -> generator environment steps (paper: 2M "
                                         "on HalfCheetah)", choices=demonstrations.TASKS, min=1)
     # The generator: PPO (agents.ppo.PPOConfig), imitation v0.1.1's settings at paper.
@@ -241,29 +241,3 @@ def verdict_text(metrics_: dict, rlsp: dict | None) -> str:
     elif rlsp is None:
         lines.append("- No Deep RLSP metrics yet (run the mujoco_rlsp stage): GAIL alone.")
     return "\n".join(lines)
-
-
-# imitation v0.1.1's settings (scripts/config/train_adversarial.py, common.py) and why a
-# profile may differ.
-PAPER = {
-    "tasks": (["inverted_pendulum", "cheetah_fw", "cheetah_bw", "hopper"],
-              "fewer tasks fit the budget of 2 CPU cores"),
-    "n_transitions": ([1, 10, 50], ""),
-    "seeds": (3, "fewer demonstration seeds for 2 CPU cores"),
-    "total_steps": ({"inverted_pendulum": 2_000_000, "cheetah_fw": 2_000_000,
-                     "cheetah_bw": 2_000_000, "hopper": 2_000_000},
-                    "shorter runs fit the budget of 2 CPU cores"),
-    "hidden": ([32, 32], ""),
-    "lr": (3e-4, ""),
-    "n_envs": (8, ""),
-    "n_steps": (256, ""),
-    "minibatches": (32, ""),
-    "epochs": (10, ""),
-    "disc_hidden": ([32, 32], ""),
-    "disc_lr": (1e-3, ""),
-    "disc_batch_size": (2048, ""),
-    "disc_minibatch_size": (512, ""),
-    "reward_on_raw_obs": (True, "the original's mismatch (discriminator trained on normalised "
-                                "observations, reward computed on raw ones) is kept at paper only"),
-    "final_episodes": (10, "more episodes for a 95% interval"),
-}

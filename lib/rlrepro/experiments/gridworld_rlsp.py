@@ -27,7 +27,7 @@ class Config:
     problems: list[str] = param("problems in the results table", choices=tuple(PROBLEMS))
     methods: list[str] = param("methods in the results table", choices=METHODS)
     seeds: int = param("seeds of the seeded methods (RLSP's theta_0, MCMC, Deep RLSP)", min=1)
-    workers: int = param("worker processes for independent runs", min=1, max=64)
+    workers: int = param("worker processes for independent runs", min=1, max=64, operational=True)
     evaluation_horizon: int = param("steps the robot plans and is scored for (paper: 20)", min=1)
     temperature: float = param("Boltzmann temperature of the simulated human (paper: 1)", min=1e-6)
     learning_rate: float = param("RLSP gradient-ascent step size (paper: 0.1)", min=0.0)
@@ -202,32 +202,13 @@ def estimator_agreement(problems, n_trajectories=2000, seed=0):
         cosines[problem] = float(exact @ estimate / (np.linalg.norm(exact) * np.linalg.norm(estimate)))
     return cosines
 
-
-# The papers' settings (Shah et al. 2019 and its code; Lindner et al. 2021) and why a profile
-# may differ; params.deviations keeps the rows where this run differs.
-PAPER = {
-    "evaluation_horizon": (20, ""),
-    "temperature": (1.0, ""),
-    "learning_rate": (0.1, ""),
-    "epochs": (50, ""),
-    "prior_std": (0.5, ""),
-    "deviation_weight": (0.5, ""),
-    "reachability_weight": (1.0, ""),
-    "mcmc_samples": (10_000, "fewer MCMC samples to fit the CPU budget: the chain is far from "
-                             "converged"),
-    "mcmc_burn_in": (1_000, "scaled with the number of samples"),
-    "deep_trajectories": (200, ""),
-    "sweep_learning_rate": (0.001, "a larger step with fewer epochs fits the CPU budget"),
-    "sweep_epochs": (1000, "fewer epochs fit the CPU budget"),
-    "horizon_sweep": ([1, 2, 3, 5, 10, 20, 30, 50, 100], "T = 100 is slow on Apples"),
-}
-
-# Deviations that hold for every profile.
-METHOD_DEVIATIONS = [
-    {"parameter": "RLSP gradient at temperature τ", "paper": "(∇Q − ∇V), the original code",
+# Design deviations from the original that hold for every profile (params.deviations adds
+# them to the table generated from the profile's overlays).
+DEVIATIONS = [
+    {"setting": "RLSP gradient at temperature τ", "original": "(∇Q − ∇V), the original code",
      "this run": "(∇Q − ∇V) / τ", "why": "the exact gradient of log π = (Q − V)/τ; the original "
                                         "omits 1/τ (no difference at τ = 1)"},
-    {"parameter": "Deep RLSP's policy on gridworlds", "paper": "SAC",
+    {"setting": "Deep RLSP's policy on gridworlds", "original": "SAC",
      "this run": "exact Boltzmann-rational policy", "why": "soft value iteration is exact on the "
                                                           "enumerated states"},
 ]

@@ -78,11 +78,11 @@ class Config:
     agents: list[str] = param("agents trained on every (loss, condition); sac_pixels once per "
                               "condition", choices=AGENTS)
     seeds: int = param("independent runs of every combination", min=1)
-    workers: int = param("processes (or Slurm jobs) at once", min=1, max=64)
+    workers: int = param("processes (or Slurm jobs) at once", min=1, max=64, operational=True)
     device: str = param("auto (CUDA when present), cpu or cuda: where the world models and "
-                        "agents compute", choices=("auto", "cpu", "cuda"))
+                        "agents compute", choices=("auto", "cpu", "cuda"), operational=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
-                               "(rlrepro.runner.Launcher)")
+                               "(rlrepro.runner.Launcher)", operational=True)
     image_size: int = param("picture height and width, a power of two (thesis: 64)", min=8)
     camera_jitter: float = param("distracted: std of the camera's random offset per episode, "
                                  "metres (0: fixed camera)", min=0.0)
@@ -147,7 +147,7 @@ class Config:
     open_loop_horizon: int = param("open-loop video: steps predicted from actions alone", min=1)
     decoder_updates: int = param("contrastive models: updates of the decoder fit on their "
                                  "frozen latents to show their predictions", min=0)
-    gif_steps: int = param("agent steps shown in each policy GIF", min=1)
+    gif_steps: int = param("agent steps shown in each policy GIF", min=1, operational=True)
 
     def check(self):
         errors = []
@@ -636,32 +636,3 @@ def verdict_text(metrics_: dict, cfg: Config) -> str:
                 f"{loss} " + " / ".join(f"{v:.0f}" for v in conds.values())
                 for loss, conds in losses.items()) + " (" + " / ".join(cfg.conditions) + ")")
     return "\n".join(lines)
-
-
-# The thesis' settings (janwithb/thesis; PlaNet's and Dreamer's papers) and why a profile may
-# differ.
-PAPER = {
-    "tasks": (["cheetah_run", "walker_walk"], "cartpole swing-up renders and learns fastest"),
-    "seeds": (1, ""),
-    "image_size": (64, "smaller pictures for 2 CPU cores"),
-    "stoch": (30, "a smaller model for 2 CPU cores"),
-    "deter": (200, "a smaller model for 2 CPU cores"),
-    "hidden": (200, "a smaller model for 2 CPU cores"),
-    "depth": (32, "a smaller model for 2 CPU cores"),
-    "free_nats": (3.0, ""),
-    "contrast": ("augmented_embedding", ""),
-    "model_lr": (1e-3, ""),
-    "grad_clip": (1000.0, ""),
-    "batch": (50, "fewer, shorter sequences per update"),
-    "length": (50, "fewer, shorter sequences per update"),
-    "seed_episodes": (5, ""),
-    "iterations": (1000, "1M environment steps do not fit 2 CPU cores"),
-    "model_updates_per_iteration": (100, "fewer updates per episode"),
-    "mb_sac": (MBSACConfig(), "a shorter horizon, fewer imagined and smaller batches for 2 CPU "
-                              "cores (paper: 10 imagined batches, the buffer's adding is slow)"),
-    "dreamer": (DreamerConfig(), "smaller networks, a shorter horizon for 2 CPU cores"),
-    "plan_horizon": (12, ""),
-    "candidates": (1000, "fewer candidates per step"),
-    "plan_iterations": (10, "fewer refits per step"),
-    "top": (100, ""),
-}

@@ -49,15 +49,15 @@ class Config:
 
     tasks: list[str] = param("tasks to train an expert on (rlrepro.envs.mujoco)", choices=TASKS)
     seeds: int = param("experts per task; the data are cut from seed 0's", min=1)
-    workers: int = param("processes training at once, or jobs of the Slurm array", min=1, max=64)
+    workers: int = param("processes training at once, or jobs of the Slurm array", min=1, max=64, operational=True)
     group_tasks: bool = param("train the tasks with the same observation and action spaces and "
-                              "budget (the cheetah's) as members of one agent in one process")
+                              "budget (the cheetah's) as members of one agent in one process", operational=True)
     steps: dict[str, int] = param("task -> environment steps of its expert", choices=TASKS, min=1)
     random_steps: int = param("uniform random actions before learning (zoo: 10000)", min=0)
     updates_per_step: float = param("gradient updates per environment step (zoo: 1)", min=0.01)
     eval_every: int = param("steps between evaluations of the learning curve", min=1)
     eval_episodes: int = param("deterministic test episodes per evaluation", min=1)
-    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1)
+    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1, operational=True)
     keep_best: bool = param("the expert is the policy of its best evaluation, not the last one "
                             "(the original kept the last)")
     hidden: list[int] = param("hidden layers of the actor and critics (zoo: 256, 256)", min=1)
@@ -80,10 +80,10 @@ class Config:
     demonstration_lengths: list[int] = param("transitions in GAIL's demonstrations (paper: 1, "
                                              "10, 50)", min=1)
     demonstration_seeds: int = param("demonstrations per length (paper: 3)", min=1)
-    gif_steps: int = param("steps of each expert's GIF", min=1)
-    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"))
+    gif_steps: int = param("steps of each expert's GIF", min=1, operational=True)
+    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"), operational=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
-                               "(rlrepro.runner.Launcher)")
+                               "(rlrepro.runner.Launcher)", operational=True)
 
     def check(self):
         errors = [f"'steps': no budget for task {task!r}" for task in self.tasks
@@ -250,34 +250,3 @@ def verdict_text(metrics: dict, cfg: Config) -> str:
         lines.append(f"Learning curves aggregate {cfg.seeds} seed(s): the mean and the range of "
                      "the seeds, not an interval.")
     return "\n".join(lines)
-
-
-# The original experts (HumanCompatibleAI/deep-rlsp's policies/*.zip: stable-baselines 2 SAC,
-# rl-baselines-zoo settings; references/mujoco_experts.yaml) and why a profile may differ.
-ORIGINAL_TASK_SETTINGS = {
-    "inverted_pendulum": {"hidden": [64, 64], "transitions_per_batch": 64, "buffer_size": 50_000,
-                          "random_steps": 100},
-    **{task: {"gamma": 0.98, "polyak": 0.99} for task in ("cheetah_fw", "cheetah_bw")},
-    "hopper": {"tune_alpha": False, "init_alpha": 0.01, "random_steps": 1000},
-}
-PAPER = {
-    "steps": ({"inverted_pendulum": 60_000, "cheetah_fw": 2_000_000, "cheetah_bw": 2_000_000,
-               "hopper": 2_000_000}, "shorter runs fit the budget of 2 CPU cores (the skills are "
-                                     "ours: no original budget)"),
-    "hidden": ([256, 256], "smaller networks train faster on a CPU"),
-    "transitions_per_batch": (256, "smaller batches: faster updates on a CPU"),
-    "lr": (3e-4, "a larger step for the shorter runs"),
-    "random_steps": (10_000, "shorter runs start learning sooner"),
-    "task_settings": (ORIGINAL_TASK_SETTINGS, "one setting for every task at this budget"),
-    "gamma": (0.99, ""),
-    "polyak": (0.995, ""),
-    "buffer_size": (1_000_000, ""),
-    "init_alpha": (1.0, ""),
-    "tune_alpha": (True, ""),
-    "updates_per_step": (1.0, ""),
-    "keep_best": (False, "short runs at a large step size oscillate (Hopper): the best "
-                         "evaluated policy is the expert"),
-    "observed_states": ([1, 10, 50], "smaller sets for seconds-long smoke runs"),
-    "demonstration_lengths": ([1, 10, 50], "shorter demonstrations for smoke runs"),
-    "demonstration_seeds": (3, "fewer demonstrations for smoke runs"),
-}

@@ -71,9 +71,9 @@ class Config:
     seeds: int = param("observed-state sets per size (the experts' draws), each a seed of every "
                        "method (paper: 3)", min=1)
     methods: list[str] = param("reward inference methods", choices=METHODS)
-    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64)
-    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs")
-    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"))
+    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64, operational=True)
+    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs", operational=True)
+    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"), operational=True)
     # Feature data and models (the original's scripts/train_vae.py, train_inverse_dynamics.py).
     feature_episodes: int = param("random rollouts the VAE and inverse dynamics learn from "
                                   "(paper: 100)", min=1)
@@ -585,46 +585,3 @@ def verdict_text(metrics_: dict, cfg: Config) -> str:
                          "observed states (for the pendulum: tips the pole)."
                          if apart > 0.2 else "Every reward peaks at the observed states."))
     return "\n".join(lines)
-
-
-# The original's settings (HumanCompatibleAI/deep-rlsp run_mujoco.py, scripts/train_vae.py,
-# train_inverse_dynamics.py, mujoco_evaluate_inferred_reward.py) and why a profile may differ.
-PAPER = {
-    "tasks": (["inverted_pendulum", "cheetah_fw", "cheetah_bw", "hopper"],
-              "fewer tasks fit the budget of 2 CPU cores"),
-    "n_states": ([1, 10, 50], ""),
-    "seeds": (3, "fewer observed-state sets for 2 CPU cores"),
-    "feature_episodes": (100, "fewer rollouts: smaller models learn from less"),
-    "feature_steps": (1000, ""),
-    "latent_dim": (30, ""),
-    "vae_layers": (2, ""),
-    "vae_size": (512, "smaller networks train faster on a CPU"),
-    "vae_lr": (1e-5, "a larger step for fewer epochs"),
-    "vae_epochs": (100, "fewer epochs"),
-    "dynamics_layers": (5, "smaller networks train faster on a CPU"),
-    "dynamics_size": (1024, "smaller networks train faster on a CPU"),
-    "dynamics_lr": (1e-5, "a larger step for fewer epochs"),
-    "dynamics_epochs": (100, "fewer epochs"),
-    "model_batch": (500, ""),
-    "inverse_policy_layers": (3, ""),
-    "inverse_policy_size": (512, "smaller networks train faster on a CPU"),
-    "inverse_policy_lr": (1e-4, ""),
-    "inverse_policy_pairs": (100_000, "fewer pairs per refit"),
-    "horizons": (list(range(1, 31)), "a shorter curriculum"),
-    "max_epochs_per_horizon": (10, "fewer epochs"),
-    "threshold": (2.0, ""),
-    "n_trajectories": (200, ""),
-    "learning_rate": (0.01, "a larger step for the seconds-long smoke runs"),
-    "solver_steps": ({"inverted_pendulum": 50_000, "cheetah_fw": 10_000, "cheetah_bw": 10_000,
-                      "hopper": 20_000}, "fewer SAC steps between gradient steps"),
-    "reset_probability": (0.2, ""),
-    "reweight": (True, ""),
-    "hidden": ([256, 256], "smaller networks train faster on a CPU"),
-    "lr": (3e-4, "a larger step for the shorter runs"),
-    "transitions_per_batch": (256, "smaller batches: faster updates on a CPU"),
-    "eval_steps": ({"inverted_pendulum": 60_000, "cheetah_fw": 2_000_000,
-                    "cheetah_bw": 2_000_000, "hopper": 2_000_000},
-                   "shorter evaluation runs fit the budget of 2 CPU cores"),
-    "eval_random_steps": (10_000, "shorter runs start learning sooner"),
-    "final_episodes": (10, "more episodes for a 95% interval"),
-}

@@ -42,17 +42,17 @@ class Config:
         choices=POMDPS)
     seeds: int = param("independent runs per method and task", min=1)
     workers: int = param("runs trained at once: processes here, or jobs of the Slurm array",
-                         min=1, max=64)
+                         min=1, max=64, operational=True)
     seeds_per_process: int = param("seeds of a memoryless method trained together in one "
                                    "process (rlrepro.agents.training.train_seeds); recurrent "
-                                   "agents train one seed per process", min=1, max=64)
+                                   "agents train one seed per process", min=1, max=64, operational=True)
     steps: dict[str, int] = param("task -> environment steps per run", choices=POMDPS, min=1)
     random_steps: int = param("uniform random actions before learning starts (paper: 10000)", min=0)
     updates_per_step: float = param("gradient updates per environment step (paper: 1)", min=0.01)
     eval_every: int = param("steps between evaluations (paper: 1000)", min=1)
     eval_episodes: int = param("deterministic test episodes per evaluation (paper: 10)", min=1)
     final_evaluations: int = param("last evaluations averaged into a run's final score", min=1)
-    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1)
+    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1, operational=True)
     concat_k: int = param("observations in a *_concat window (paper: 5 or 10)", min=2)
     hidden: list[int] = param("hidden layers of the actor and critic MLPs (paper: 256, 256)", min=1)
     lr: float = param("Adam step size (paper: 3e-4)", min=1e-7, max=1.0)
@@ -74,9 +74,9 @@ class Config:
     summary_layers: int = param("stacked summarizer layers (paper: 2)", min=1, max=8)
     segment_len: int = param("replay segment length of the recurrent agents (0: whole episodes, "
                              "as the paper)", min=0)
-    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"))
+    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"), operational=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
-                               "(rlrepro.runner.Launcher)")
+                               "(rlrepro.runner.Launcher)", operational=True)
 
     def methods_of(self, env: str) -> list[str]:
         return self.task_methods.get(env, self.methods)
@@ -281,40 +281,6 @@ def score_table(metrics: dict, methods: list[str], key="normalised"):
 
     text = pd.DataFrame({env: {m: cell(v) for m, v in s.items()} for env, s in scores.items()})
     return values.reindex(methods), text.reindex(methods).fillna("")
-
-
-# The paper's settings (Yang & Nguyen 2021 and their code's configs) and why a profile may differ.
-PAPER = {
-    "envs": (["pendulum_p", "pendulum_v", "pendulum_va", "cartpole_p", "cartpole_v",
-              "pendulum_random_length", "dmc_cartpole_balance_p", "dmc_cartpole_swingup_p"],
-             "fewer tasks to fit the budget of 2 CPU cores"),
-    "methods": (["sac_full", "ddpg", "td3", "sac", "ddpg_concat", "td3_concat", "sac_concat",
-                 "rdpg", "rtd3", "rsac", "rsac_s"], "fewer methods to fit the budget"),
-    "task_methods": ({}, "a second task runs only the methods its claim needs"),
-    "steps": ("not stated", "per-task step budgets are our choice (paper: its figures' x-axes)"),
-    "random_steps": (10_000, "shorter runs start learning sooner"),
-    "hidden": ([256, 256], "smaller networks train faster on a CPU"),
-    "lr": (3e-4, "a larger step for the shorter runs"),
-    "sequences_per_batch": (10, "fewer whole episodes per update: the same time per update as "
-                                "the earlier 32 x 25-step segments"),
-    "summary_size": (256, "a smaller LSTM trains faster on a CPU"),
-    "summary_layers": (2, "a smaller LSTM trains faster on a CPU"),
-    "segment_len": (0, "segments are cheaper than whole episodes, but train from a zero hidden "
-                       "state mid-episode while acting carries the state"),
-    "transitions_per_batch": (100, "smaller batches for tiny smoke runs"),
-    "eval_episodes": (10, "fewer test episodes for tiny smoke runs"),
-    "eval_every": (1000, "evaluations of tiny smoke runs"),
-    "updates_per_step": (1.0, ""),
-    "gamma": (0.99, ""),
-    "polyak": (0.995, ""),
-    "buffer_size": (1_000_000, ""),
-    "init_alpha": (1.0, ""),
-    "exploration_noise": (0.1, ""),
-    "target_noise": (0.2, ""),
-    "noise_clip": (0.5, ""),
-    "policy_delay": (2, ""),
-    "cell": ("lstm", ""),
-}
 
 
 def verdict_text(metrics: dict, cfg: Config) -> str:

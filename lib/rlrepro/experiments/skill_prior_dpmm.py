@@ -125,9 +125,9 @@ class Config:
     final_episodes: int = param("deterministic episodes scoring each final policy", min=1)
     exploration_episodes: int = param("random episodes per explorer measuring how far each "
                                       "gets before learning", min=1)
-    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64)
-    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs")
-    device: str = param("auto picks CUDA when present")
+    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64, operational=True)
+    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs", operational=True)
+    device: str = param("auto picks CUDA when present", operational=True)
 
     def check(self):
         errors = [f"'{key}': {getattr(self, key)} is not a multiple of horizon {self.horizon}"
@@ -561,30 +561,3 @@ def verdict_text(metrics_: dict, cfg: Config) -> str:
     lines.append(f"- GASP's mixture settled on {metrics_['dpmm_components']} components "
                  f"(of at most {cfg.dpmm_components}).")
     return "\n".join(lines)
-
-
-# SPiRL's maze settings (configs/skill_prior_learning/maze, configs/hrl/maze) and GASP's, and
-# why a profile may differ.
-PAPER = {
-    "layout_size": (20, "smaller layouts for shorter episodes"),
-    "coverage": (0.25, ""),
-    "max_steps": (500, ""),
-    "validation": (0.1, ""),
-    "horizon": (10, ""),
-    "latent_dim": (10, ""),
-    "hidden_size": (128, ""),
-    "decoder_layers": (5, ""),
-    "prior_layers": (6, ""),
-    "prior_sees_position": (False, ""),
-    "kl_weight": (1e-2, ""),
-    "model_lr": (1e-3, ""),
-    "model_batch": (128, ""),
-    "model_epochs": (100, "fewer epochs for 2 CPU cores"),
-    "target_size": (40, "a smaller held-out maze: its episodes fit the budget"),
-    "env_steps": (3_000_000, "far fewer steps on 2 CPU cores"),
-    "hidden": ([256, 256], "smaller networks: the stage fits its budget on 2 CPU cores"),
-    "lr": (3e-4, ""),
-    "batch": (256, "cheaper updates on 2 CPU cores"),
-    "gamma": (0.99, ""),
-    "target_divergence": (1.0, ""),
-}
