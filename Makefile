@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export PATH := $(BIN):$(PATH)
 export MUJOCO_GL ?= egl
 
-.PHONY: setup repro test lab bench clean-venv
+.PHONY: setup repro test test-fast lab bench clean-venv
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ repro: setup
 
 test: setup
 	python -m pytest -q
+
+# The tests that execute no notebook and no pipeline: a few minutes, for development.
+test-fast: setup
+	python -m pytest -q -m "not pipeline"
 
 # JupyterLab at the repository root (params.yaml, README, data/figures in reach). The tracked
 # notebook sources are notebooks/*.py; `jupytext --sync` (re)creates their local .ipynb copies.

@@ -156,20 +156,22 @@ def main():
           f"{median_and_range([s / o for s, o in zip(several, one)])} | "
           f"{args.seeds * total / np.median(several):.1f} |", flush=True)
 
-    import yaml
-    params = pathlib.Path(__file__).parents[1] / "params.yaml"
-    cpu = yaml.safe_load(params.read_text())["recurrent_offpolicy"]["cpu"]
+    from rlrepro import params
+    from rlrepro.experiments.recurrent_offpolicy import Config
+
+    cpu = params.load("recurrent_offpolicy", Config, "cpu",
+                      path=pathlib.Path(__file__).parents[1] / "params.yaml").agent
     sizes = {"paper (2x256 LSTM, 10 episodes)": dict(summary_size=256, summary_layers=2,
                                                      sequences_per_batch=10, segment_len=0),
-             "cpu profile": dict(summary_size=cpu["summary_size"], cell=cpu["cell"],
-                                 summary_layers=cpu["summary_layers"],
-                                 sequences_per_batch=cpu["sequences_per_batch"],
-                                 segment_len=cpu["segment_len"])}
+             "cpu profile": dict(summary_size=cpu.summary_size, cell=cpu.cell,
+                                 summary_layers=cpu.summary_layers,
+                                 sequences_per_batch=cpu.sequences_per_batch,
+                                 segment_len=cpu.segment_len)}
     print("\n## Recurrent updates/s (pendulum-sized observations, 200-step episodes)\n")
     print("| size | rdpg | rtd3 | rsac | rsac_s |")
     print("|---|---|---|---|---|")
     for name, size in sizes.items():
-        hidden = tuple(cpu["hidden"]) if name == "cpu profile" else (256, 256)
+        hidden = cpu.hidden if name == "cpu profile" else (256, 256)
         rates = [recurrent_rate(AgentConfig(algorithm=a, hidden=hidden, **size))
                  for a in ("rdpg", "rtd3", "rsac", "rsac_s")]
         print(f"| {name} | " + " | ".join(f"{r:.1f}" for r in rates) + " |", flush=True)

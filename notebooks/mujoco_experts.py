@@ -80,7 +80,7 @@ for task in cfg.tasks:
                     aggregate({"SAC (ours)": np.array(rows["returns"].tolist())}, reps=500))
 scores = {task: ex.score(cfg, profile, task, data) for task in cfg.tasks}
 random_return = {task: float(s["random"]["returns"].mean()) for task, s in scores.items()}
-published = {task: [r for r in references.get(task, []) if r[0] <= cfg.steps[task]]
+published = {task: [r for r in references.get(task, []) if r[0] <= params.for_task(cfg, task).steps]
              for task in cfg.tasks}  # the scores at budgets this run reaches
 fig = plots.learning_curves(curves, baselines=random_return, references=published,
                             ylabel=f"test return, {label}", title="SAC experts")

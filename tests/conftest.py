@@ -3,9 +3,26 @@
 The smoke `dvc repro` takes minutes, so one session runs it once (`smoke_repro`) and both the
 pipeline test and the remote round trip (test_remote.py) work on that repository.
 """
+import inspect
+import re
+
 import pytest
 
 from helpers import Shell, copy_repository, run_notebook
+
+PIPELINE_FIXTURES = {"smoke_repro", "experts_data"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark ``pipeline`` every test that executes a notebook or the DVC pipeline (it uses a
+    fixture above or calls ``run_notebook`` / ``run_stage``), so ``make test-fast`` (``-m "not
+    pipeline"``) runs the rest in minutes. Tests that train for minutes carry the mark
+    themselves."""
+    for item in items:
+        source = inspect.getsource(item.function) if hasattr(item, "function") else ""
+        if (PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or re.search(r"\brun_(notebook|stage)\(", source)):
+            item.add_marker(pytest.mark.pipeline)
 
 
 @pytest.fixture(scope="session")

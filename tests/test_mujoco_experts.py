@@ -44,7 +44,8 @@ def test_experts_notebook_writes_metrics_data_and_gifs_and_trains_once(tmp_path)
 
 @pytest.mark.parametrize("overrides, message", [
     ({"tasks": ["cheetah_fw", "walker"]}, "'tasks[1]': expected one of"),
-    ({"steps": {"cheetah_fw": 300}}, "'steps': no budget for task 'inverted_pendulum'"),
+    ({"task_settings": {"hopper": {"steps": 200}}},
+     "'steps' of hopper: eval_every (150) must divide the budget (200)"),
     ({"observed_states": [0, 10]}, "'observed_states"),
 ])
 def test_experts_notebook_rejects_bad_parameters_before_any_work(tmp_path, overrides, message):
@@ -58,7 +59,7 @@ def test_a_killed_cheetah_group_resumes_exactly(tmp_path):
     """Mid-episode checkpoints of MuJoCo tasks resume by replaying the episode's actions: the
     simulator must reach the saved observation bit for bit."""
     cfg = params.load("mujoco_experts", ex.Config, "smoke", {})
-    agent, run = ex.agent_config(cfg, "cheetah_fw"), ex.train_config(cfg, "cheetah_fw")
+    agent, run = params.for_task(cfg, "cheetah_fw").sac, ex.train_config(cfg, "cheetah_fw")
     tasks = ["cheetah_fw", "cheetah_jumping"]
 
     def folders(name):

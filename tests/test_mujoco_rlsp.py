@@ -44,7 +44,7 @@ def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(experts_dat
     assert all(abs(v) <= 1.58 for v in peaks.values())  # within the hinge's range
     results = json.loads((data / "results/mujoco_rlsp.json").read_text())
     history = [r["history"] for r in results["runs"] if r["method"] == "deep_rlsp"]
-    assert all(len(h) >= len(cfg.horizons) for h in history)  # an epoch per horizon at least
+    assert all(len(h) >= len(cfg.rlsp.horizons) for h in history)  # an epoch per horizon at least
     assert all(isinstance(e["true_return"], float) and isinstance(e["inferred_return"], float)
                for h in history for e in h)
     stamps = {p: p.stat().st_mtime_ns for p in data.glob("policies/mujoco_rlsp/smoke/**/*.json")}
@@ -57,7 +57,10 @@ def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(experts_dat
 @pytest.mark.parametrize("overrides, message", [
     ({"n_states": [1, 7]}, "observed_states_n7_draw0.npz: no such file"),
     ({"tasks": ["walker"]}, "'tasks[0]': expected one of"),
-    ({"eval_steps": {"inverted_pendulum": 250}}, "'eval_steps': no value for task 'cheetah_fw'"),
+    ({"task_settings": {"inverted_pendulum": {"eval_steps": 250}}},
+     "'eval_steps' of inverted_pendulum: eval_every (100) must divide it (250)"),
+    ({"task_settings": {"cheetah_fw": {"sac": {"gama": 0.9}}}},
+     "'task_settings.cheetah_fw.sac.gama': unknown parameter"),
 ])
 def test_rlsp_notebook_rejects_bad_inputs_before_any_work(experts_data, tmp_path, overrides,
                                                           message):

@@ -8,7 +8,8 @@ import sys
 import pytest
 import yaml
 
-from rlrepro.params import PROFILES, ParamsError, experiments, load, notebook_setup, schema_of
+from rlrepro.params import (PROFILES, ParamsError, experiments, for_task, load,
+                            notebook_setup, schema_of)
 from rlrepro.experiments.gridworld_rlsp import Config
 
 
@@ -114,30 +115,55 @@ def test_a_nested_setting_is_overlaid_key_by_key():
 @pytest.mark.parametrize("section", experiments())
 def test_the_deviation_table_lists_every_change_of_the_cpu_overlay_with_its_reason(section):
     """Complete by construction: every setting the cpu overlay changes, not operational,
-    is a row with the overlay's reason; nothing else is."""
+    is a row with the overlay's reason; nothing else is (a task's own values are rows of
+    their own, '<key> (<task>)')."""
     root = pathlib.Path(__file__).resolve().parents[1]
     overlay = yaml.safe_load((root / "params.yaml").read_text())[section]["cpu"]
     setup = notebook_setup(section, "cpu")
     schema = schema_of(section)
     paper = load(section, schema, "paper")
     fields = {f.name: f for f in dataclasses.fields(schema)}
+
+    def plain(value):
+        return list(value) if isinstance(value, (list, tuple)) else value
+
     expected = set()
     for key, value in overlay.items():
-        if key == "why" or fields[key].metadata.get("operational"):
+        if key in ("why", "task_settings") or fields[key].metadata.get("operational"):
             continue
-        if isinstance(value, dict) and dataclasses.is_dataclass(getattr(paper, key)):
-            expected |= {f"{key}.{k}" for k, v in value.items() if getattr(getattr(paper, key), k) != v}
+        theirs = getattr(paper, key)
+        if isinstance(value, dict) and dataclasses.is_dataclass(theirs):
+            expected |= {f"{key}.{k}" for k, v in value.items() if plain(getattr(theirs, k)) != v}
         elif isinstance(value, dict):
-            if any(getattr(paper, key).get(k) != v for k, v in value.items()):
+            if any(theirs.get(k) != v for k, v in value.items()):
                 expected.add(key)
-        elif (list(value) if isinstance(value, (list, tuple)) else value) != (
-                list(getattr(paper, key)) if isinstance(getattr(paper, key), (list, tuple)) else getattr(paper, key)):
+        elif plain(value) != plain(theirs):
             expected.add(key)
-    rows = [r for r in setup.deviations() if r["setting"] in fields or "." in r["setting"]]
-    assert {r["setting"] for r in rows} == expected
-    for row in rows:
+    rows = [r for r in setup.deviations() if r["setting"].split(".")[0] in fields]
+    general = [r for r in rows if "(" not in r["setting"]]
+    assert {r["setting"] for r in general} == expected
+    for row in general:
         reason = overlay["why"].get(row["setting"]) or overlay["why"].get(row["setting"].split(".")[0])
         assert row["why"] == reason, row
+    for row in rows:
+        if "(" in row["setting"]:  # a task's own value
+            assert row["why"] == overlay["why"]["task_settings"], row
+
+
+def test_a_task_sets_its_own_values_key_by_key():
+    from rlrepro.experiments.mujoco_rlsp import Config as RLSPConfig
+
+    cfg = load("mujoco_rlsp", RLSPConfig, "paper")
+    pendulum, cheetah = for_task(cfg, "inverted_pendulum"), for_task(cfg, "cheetah_fw")
+    assert pendulum.sac.hidden == (64, 64) and pendulum.sac.gamma == 0.99
+    assert cheetah.sac.hidden == (256, 256) and cheetah.sac.gamma == 0.98
+    assert pendulum.rlsp.reset_solver and not cheetah.rlsp.reset_solver
+    assert pendulum.rlsp.horizons == cheetah.rlsp.horizons == tuple(range(1, 31))
+    with pytest.raises(ParamsError) as error:
+        load("mujoco_rlsp", RLSPConfig, "smoke",
+             {"task_settings": {"hopper": {"sac": {"hiden": [8]}, "seeds": 0}}})
+    assert "'task_settings.hopper.sac.hiden': unknown parameter" in str(error.value)
+    assert "'task_settings.hopper.seeds': expected a value >= 1" in str(error.value)
 
 
 def stage_copy(tmp_path, notebook):

@@ -80,7 +80,7 @@ LAUNCHER = {"kind": "slurm", "partition": "gpu", "time_minutes": 60, "cpus_per_t
     (LAUNCHER | {"time_minutes": "1h"}, "'launcher.time_minutes': expected int, got str '1h'"),
     (LAUNCHER | {"sbatch": {"nice": 10}}, "'launcher.sbatch.nice': expected str, got int 10"),
     ({**LAUNCHER, "gpus": 1}, "'launcher.gpus': unknown parameter; expected one of"),
-    ({k: v for k, v in LAUNCHER.items() if k != "partition"}, "'launcher.partition': missing"),
+    ({"partition": 3}, "'launcher.partition': expected str, got int 3"),
     ("slurm", "'launcher': expected a mapping with keys ['kind', 'partition',"),
 ])
 def test_bad_launcher_values_name_the_key(launcher, message):

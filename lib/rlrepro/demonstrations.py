@@ -122,13 +122,18 @@ def demonstration_file(data_dir, profile, task, n, seed) -> pathlib.Path:
     return dataset_dir(data_dir, profile, task) / f"demonstration_n{n}_seed{seed}.npz"
 
 
-def expert_scores(data_dir) -> dict:
-    """The experts stage's expert and random returns (``data/metrics/mujoco_experts.json``)."""
+def expert_scores(data_dir, tasks=()) -> dict:
+    """The experts stage's expert and random returns (``data/metrics/mujoco_experts.json``),
+    which must include every one of ``tasks``."""
     path = pathlib.Path(data_dir) / "metrics" / "mujoco_experts.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; run the mujoco_experts stage first "
                                 f"(dvc repro mujoco_experts)")
     metrics = json.loads(path.read_text())
+    missing = [t for t in tasks if t not in metrics["expert_return"]]
+    if missing:
+        raise ValueError(f"tasks: no expert of {missing} in {path}; add them to the "
+                         f"mujoco_experts stage's tasks")
     return {key: metrics[key] for key in ("expert_return", "random_return")}
 
 

@@ -45,15 +45,19 @@ class ParamsError(ValueError):
 
 
 def param(help: str, *, default=dataclasses.MISSING, choices=None, min=None, max=None,
-          may_be_empty=False, operational=False):
+          may_be_empty=False, operational=False, per_run=()):
     """Declare a documented parameter: a dataclass field, with or without a default. A list
     must have an item unless ``may_be_empty`` (an optional part of an experiment). An
     ``operational`` one says how a run is carried out (processes, device, checkpoints, GIFs),
-    not what it computes: it is never a deviation from the original."""
+    not what it computes: it is never a deviation from the original. A nested configuration's
+    ``per_run`` keys are set by the experiment for each run (e.g. the algorithm of each
+    method): params.yaml may not set them."""
     metadata = {"help": help, "choices": choices, "min": min, "max": max,
-                "may_be_empty": may_be_empty, "operational": operational}
+                "may_be_empty": may_be_empty, "operational": operational, "per_run": per_run}
     if isinstance(default, (list, dict, set)):
-        raise TypeError("param(default=...): use a tuple, mutable defaults are shared")
+        if default:
+            raise TypeError("param(default=...): use a tuple, mutable defaults are shared")
+        return dataclasses.field(default_factory=type(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -74,8 +78,10 @@ def _check(key, value, annotation, meta):
         if not isinstance(value, dict):
             names = [f.name for f in dataclasses.fields(annotation)]
             return [f"{where}: expected a mapping with keys {names}, got {value!r}"]
-        return _problems(annotation, value, f"{key}.")
-    if origin is list:
+        fixed = [f"'{key}.{k}': set for each run by the experiment, not here"
+                 for k in value if k in meta.get("per_run", ())]
+        return fixed + _problems(annotation, value, f"{key}.")
+    if origin in (list, tuple):  # a tuple[X, ...] is given as a YAML list
         if not isinstance(value, list) or not (value or meta.get("may_be_empty")):
             kind = "list" if meta.get("may_be_empty") else "non-empty list"
             return [f"{where}: expected a {kind} of {args[0].__name__}, got {value!r}"]
@@ -107,7 +113,8 @@ def _problems(schema, values: dict, prefix="") -> list[str]:
     errors = [f"'{prefix}{k}': unknown parameter; expected one of {sorted(fields)}"
               for k in values if k not in fields]
     errors += [f"'{prefix}{k}': missing ({f.metadata.get('help', '')})"
-               for k, f in fields.items() if k not in values]
+               for k, f in fields.items() if k not in values
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     for k, v in values.items():
         if k in fields:
             errors += _check(prefix + k, v, hints[k], fields[k].metadata)
@@ -122,6 +129,8 @@ def _build(schema, values: dict):
     def convert(hint, value):
         if hint is float:
             return float(value)
+        if typing.get_origin(hint) is tuple:
+            return tuple(value)
         return _build(hint, value) if dataclasses.is_dataclass(hint) else value
 
     return schema(**{k: convert(hints[k], v) for k, v in values.items()})
@@ -140,6 +149,37 @@ def validate(schema, values: dict, context: str):
         if problems:
             raise ParamsError(f"invalid parameters in {context}:\n  " + "\n  ".join(problems))
     return config
+
+
+TASK_SETTINGS = "task_settings"  # task -> keys of the section that task alone sets
+
+
+def for_task(config, task: str):
+    """``config`` with ``task_settings[task]`` laid over it as an overlay (a nested setting key
+    by key): the original's per-task values, e.g. the pendulum's smaller SAC."""
+    settings = getattr(config, TASK_SETTINGS).get(task, {})
+    values = _overlay(type(config), _plain(config), settings) | {TASK_SETTINGS: {}}
+    errors = _problems(type(config), values)
+    if errors:  # Config.check reports them by key (task_settings_problems) before any work
+        raise ParamsError(f"invalid {TASK_SETTINGS}.{task}:\n  " + "\n  ".join(errors))
+    return _build(type(config), values)
+
+
+def task_settings_problems(config) -> list[str]:
+    """One message per bad key of ``task_settings`` (for a ``Config.check``)."""
+    schema = type(config)
+    hints, fields = typing.get_type_hints(schema), {f.name: f for f in dataclasses.fields(schema)}
+    errors = []
+    for task, settings in getattr(config, TASK_SETTINGS).items():
+        values = _overlay(schema, _plain(config), settings)
+        for key in settings:
+            where = f"{TASK_SETTINGS}.{task}.{key}"
+            if key not in fields or key == TASK_SETTINGS:
+                errors.append(f"'{where}': not a setting a task can change; expected one of "
+                              f"{sorted(set(fields) - {TASK_SETTINGS})}")
+            else:
+                errors += _check(where, values[key], hints[key], fields[key].metadata)
+    return errors
 
 
 def _read(path):
@@ -303,7 +343,7 @@ def differences(config, original, prefix="") -> list[tuple[str, object, object]]
     operational differs; a per-task mapping is compared on the tasks this run has."""
     out = []
     for field in dataclasses.fields(config):
-        if field.metadata.get("operational"):
+        if field.metadata.get("operational") or field.name == TASK_SETTINGS:  # see deviations
             continue
         ours, theirs = getattr(config, field.name), getattr(original, field.name)
         key = prefix + field.name
@@ -320,22 +360,35 @@ def differences(config, original, prefix="") -> list[tuple[str, object, object]]
 def deviations(setup) -> list[dict]:
     """The rows of a notebook's table of deviations from the original: every setting of this
     run (``setup``, a :class:`NotebookSetup`) that differs from ``paper``'s, with the reason of
-    the overlay that set it, then the design deviations its experiment module declares
-    (``DEVIATIONS``, rows of the same columns)."""
+    the overlay that set it; then, for each task, the settings where the task's own values
+    (``task_settings``) differ otherwise; then the design deviations its experiment module
+    declares (``DEVIATIONS``, rows of the same columns)."""
     import importlib
 
     path, document = _read(setup.root / "params.yaml")
     profiles = _section(document, setup.experiment, path)
-    original = load(setup.experiment, type(setup.cfg), "paper", path=path)
-    rows = []
-    for key, ours, theirs in differences(setup.cfg, original):
+    schema = type(setup.cfg)
+    original = load(setup.experiment, schema, "paper", path=path)
+
+    def why(key):
         if key.split(".")[0] in setup.overrides:
-            why = "set for this run (a papermill override)"
-        else:
-            why = next((_reason(profiles[p].get(WHY), key) for p in reversed(_chain(setup.profile))
-                        if p != "paper" and key in _changed_keys(type(setup.cfg), profiles[p])
-                        ), None) or "?"
-        rows.append({"setting": key, "original": theirs, "this run": ours, "why": why})
+            return "set for this run (a papermill override)"
+        for profile in reversed(_chain(setup.profile)[1:]):  # the last overlay that set it
+            if key in _changed_keys(schema, profiles[profile]):
+                return _reason(profiles[profile].get(WHY), key)
+        return "?"
+
+    general = differences(setup.cfg, original)
+    rows = [{"setting": key, "original": theirs, "this run": ours, "why": why(key)}
+            for key, ours, theirs in general]
+    if hasattr(setup.cfg, TASK_SETTINGS):
+        for task in setup.cfg.tasks:
+            for key, ours, theirs in differences(for_task(setup.cfg, task),
+                                                 for_task(original, task)):
+                if (key, ours, theirs) not in general:
+                    rows.append({"setting": f"{key} ({task})", "original": theirs,
+                                 "this run": ours, "why": why(TASK_SETTINGS)
+                                 if why(TASK_SETTINGS) != "?" else why(key)})
     module = importlib.import_module(f"rlrepro.experiments.{setup.experiment}")
     return rows + list(getattr(module, "DEVIATIONS", ()))
 

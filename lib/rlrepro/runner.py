@@ -20,22 +20,23 @@ from rlrepro.params import param
 
 @dataclass(frozen=True)
 class Launcher:
-    """Where an experiment's runs execute: the ``launcher`` mapping of its params.yaml section.
-    The other keys are used by submitit only (``slurm`` and ``submitit_local``)."""
+    """Where an experiment's runs execute: the ``launcher`` mapping of its params.yaml section
+    (its keys default to one local process pool). The other keys are used by submitit only
+    (``slurm`` and ``submitit_local``)."""
 
     kind: str = param("local: a process pool on this machine; slurm: one Slurm job per run, "
                       "submitted as a job array through submitit; submitit_local: the same "
                       "submitit jobs as local subprocesses (to test and debug without Slurm)",
-                      choices=("local", "slurm", "submitit_local"))
-    partition: str = param("Slurm partition ('': the cluster's default)")
-    time_minutes: int = param("time limit of each job, in minutes", min=1)
-    cpus_per_task: int = param("CPUs of each job (its torch threads)", min=1)
-    gpus_per_job: int = param("GPUs of each job", min=0)
-    mem_gb: int = param("memory of each job, in GB", min=1)
+                      default="local", choices=("local", "slurm", "submitit_local"))
+    partition: str = param("Slurm partition ('': the cluster's default)", default="")
+    time_minutes: int = param("time limit of each job, in minutes", default=60, min=1)
+    cpus_per_task: int = param("CPUs of each job (its torch threads)", default=1, min=1)
+    gpus_per_job: int = param("GPUs of each job", default=0, min=0)
+    mem_gb: int = param("memory of each job, in GB", default=4, min=1)
     sbatch: dict[str, str] = param("more sbatch options, e.g. {account: lab, qos: high} "
-                                   "(--account=lab --qos=high)")
+                                   "(--account=lab --qos=high)", default={})
     logs: str = param("folder of submitit's pickled jobs and logs (relative: to the folder the "
-                      "notebook runs in, the repository root)")
+                      "notebook runs in, the repository root)", default="data/submitit")
 
 
 class JobsFailed(RuntimeError):

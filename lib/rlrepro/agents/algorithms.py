@@ -112,7 +112,7 @@ class AgentConfig:
                               "loss (PAD: 1)", default=1.0, min=0.0)
     adapt_lr: float = param("td3_ssl: Adam step size of test-time adaptation (adapt)",
                             default=1e-4, min=1e-8, max=1.0)
-    device: str = param("auto picks CUDA when present", default="auto")
+    device: str = param("auto picks CUDA when present", default="auto", operational=True)
 
     def __post_init__(self):
         if self.algorithm not in ALGORITHMS:

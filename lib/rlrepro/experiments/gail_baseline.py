@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rlrepro import demonstrations
 from rlrepro.agents.ppo import PPOConfig
+from rlrepro.demonstrations import TASKS, demonstration_file, expert_scores
 from rlrepro.demonstrations import load as load_transitions
 from rlrepro.envs import make_env
 from rlrepro.evaluation.rollouts import episode_seed, play
@@ -41,14 +41,14 @@ class Config:
     """Parameters of ``notebooks/gail_baseline.ipynb`` (section ``gail_baseline``)."""
 
     tasks: list[str] = param("tasks whose expert's demonstrations GAIL imitates",
-                             choices=demonstrations.TASKS)
+                             choices=TASKS)
     n_transitions: list[int] = param("demonstration sizes (paper: 1, 10, 50 transitions of one "
                                      "expert episode; the experts stage's demonstrations)", min=1)
     seeds: int = param("demonstration seeds per size, each a GAIL run (paper: 3)", min=1)
     workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64, operational=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs", operational=True)
     total_steps: dict[str, int] = param("task -> generator environment steps (paper: 2M "
-                                        "on HalfCheetah)", choices=demonstrations.TASKS, min=1)
+                                        "on HalfCheetah)", choices=TASKS, min=1)
     # The generator: PPO (agents.ppo.PPOConfig), imitation v0.1.1's settings at paper.
     hidden: list[int] = param("hidden tanh layers of the generator (paper: 32, 32)", min=1)
     lr: float = param("generator's Adam step size (paper: 3e-4)", min=1e-8, max=1.0)
@@ -99,18 +99,14 @@ def run_folder(data_dir, profile, task, n, seed) -> pathlib.Path:
 def demonstrations(profile, task, n, seed, data_dir="data"):
     """The experts stage's demonstration of ``n`` transitions, checked against the task's
     shapes (a ValueError naming the file and the expected shape otherwise)."""
-    path = demonstrations.demonstration_file(data_dir, profile, task, n, seed)
+    path = demonstration_file(data_dir, profile, task, n, seed)
     return load_transitions(path, task, "demonstration", n), path
 
 
 def check_inputs(cfg: Config, profile: str, data_dir="data"):
     """Every demonstration file the run needs is there and of the right task and shape, and
     every task has an expert score, before any training."""
-    scores = demonstrations.expert_scores(data_dir)
-    missing = [t for t in cfg.tasks if t not in scores["expert_return"]]
-    if missing:
-        raise ValueError(f"tasks: no expert of {missing} in data/metrics/mujoco_experts.json; "
-                         f"add them to the mujoco_experts stage's tasks")
+    expert_scores(data_dir, cfg.tasks)
     for task in cfg.tasks:
         for n in cfg.n_transitions:
             for seed in range(cfg.seeds):

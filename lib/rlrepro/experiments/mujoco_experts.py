@@ -30,7 +30,7 @@ from rlrepro.demonstrations import (TASKS, TransitionRecorder, demonstration_fil
                                     observed_states_file, transitions)
 from rlrepro.envs import make_env, spaces
 from rlrepro.evaluation.rollouts import UniformPolicy, episode_seed, play, run_episodes
-from rlrepro.params import param
+from rlrepro.params import for_task, param, task_settings_problems
 from rlrepro.runner import Launcher, run_parallel
 
 # Seed offsets of the episodes the data are cut from: never an evaluation's or a training's.
@@ -43,35 +43,33 @@ CACHES = ("policies",)
 OUTPUTS = ("datasets",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Config:
-    """Parameters of ``notebooks/mujoco_experts.ipynb`` (section ``mujoco_experts``)."""
+    """Parameters of ``notebooks/mujoco_experts.ipynb`` (section ``mujoco_experts``);
+    ``task_settings`` gives a task its own values of any key (the original's per-task
+    rl-baselines-zoo settings)."""
 
     tasks: list[str] = param("tasks to train an expert on (rlrepro.envs.mujoco)", choices=TASKS)
     seeds: int = param("experts per task; the data are cut from seed 0's", min=1)
-    workers: int = param("processes training at once, or jobs of the Slurm array", min=1, max=64, operational=True)
+    workers: int = param("processes training at once, or jobs of the Slurm array", min=1,
+                         max=64, operational=True)
     group_tasks: bool = param("train the tasks with the same observation and action spaces and "
-                              "budget (the cheetah's) as members of one agent in one process", operational=True)
-    steps: dict[str, int] = param("task -> environment steps of its expert", choices=TASKS, min=1)
+                              "settings (the cheetah's) as members of one agent in one process",
+                              operational=True)
+    steps: int = param("environment steps of an expert (zoo: 2M; pendulum 60k)", min=1)
     random_steps: int = param("uniform random actions before learning (zoo: 10000)", min=0)
     updates_per_step: float = param("gradient updates per environment step (zoo: 1)", min=0.01)
     eval_every: int = param("steps between evaluations of the learning curve", min=1)
     eval_episodes: int = param("deterministic test episodes per evaluation", min=1)
-    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1, operational=True)
+    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1,
+                                  operational=True)
     keep_best: bool = param("the expert is the policy of its best evaluation, not the last one "
                             "(the original kept the last)")
-    hidden: list[int] = param("hidden layers of the actor and critics (zoo: 256, 256)", min=1)
-    lr: float = param("Adam step size (zoo: 3e-4)", min=1e-7, max=1.0)
-    gamma: float = param("discount (zoo: 0.99)", min=0.0, max=1.0)
-    polyak: float = param("target <- polyak * target + (1 - polyak) * online (zoo: tau 0.005, "
-                          "polyak 0.995)", min=0.0, max=1.0)
-    transitions_per_batch: int = param("transitions per update (zoo: 256)", min=1)
-    buffer_size: int = param("replay buffer size (zoo: 1e6)", min=1)
-    init_alpha: float = param("initial entropy temperature (zoo: 1.0)", min=1e-8)
-    tune_alpha: bool = param("tune the temperature towards entropy -|A| (zoo: auto)")
+    sac: AgentConfig = param("the SAC of every expert (paper: rl-baselines-zoo's)",
+                             default=AgentConfig())
     task_settings: dict[str, dict] = param(
-        "task -> settings of its expert that differ from the ones above (keys among "
-        "TASK_KEYS), e.g. the original's fixed temperature on Hopper", choices=TASKS)
+        "task -> the keys above it sets for itself (a nested one key by key), e.g. the "
+        "original's fixed temperature on Hopper", choices=TASKS, may_be_empty=True)
     final_episodes: int = param("deterministic episodes scoring each expert and the random "
                                 "policy (>= 20 for a 95% interval worth the name)", min=1)
     observed_states: list[int] = param("sizes n of Deep RLSP's observed-state sets (paper: 1, "
@@ -81,44 +79,23 @@ class Config:
                                              "10, 50)", min=1)
     demonstration_seeds: int = param("demonstrations per length (paper: 3)", min=1)
     gif_steps: int = param("steps of each expert's GIF", min=1, operational=True)
-    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"), operational=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
-                               "(rlrepro.runner.Launcher)", operational=True)
+                               "(rlrepro.runner.Launcher)", default=Launcher(), operational=True)
 
     def check(self):
-        errors = [f"'steps': no budget for task {task!r}" for task in self.tasks
-                  if task not in self.steps]
-        errors += [f"'task_settings.{task}': unknown keys {sorted(set(values) - set(TASK_KEYS))}; "
-                   f"expected some of {list(TASK_KEYS)}"
-                   for task, values in self.task_settings.items() if set(values) - set(TASK_KEYS)]
-        errors += [f"'steps.{task}': eval_every ({self.eval_every}) must divide the budget "
-                   f"({steps}) so that the curve ends at the expert"
-                   for task, steps in self.steps.items()
-                   if task in self.tasks and steps % self.eval_every]
+        errors = task_settings_problems(self)
+        if not errors:
+            errors += [f"'steps' of {task}: eval_every ({c.eval_every}) must divide the budget "
+                       f"({c.steps}) so that the curve ends at the expert"
+                       for task, c in ((t, for_task(self, t)) for t in self.tasks)
+                       if c.steps % c.eval_every]
         return errors
 
 
-# The settings a task may set for its expert alone (``task_settings``).
-TASK_KEYS = ("hidden", "lr", "gamma", "polyak", "transitions_per_batch", "buffer_size",
-             "init_alpha", "tune_alpha", "random_steps")
-
-
-def settings(cfg: Config, task: str) -> dict:
-    """The task's expert settings: the section's, with the task's own on top."""
-    return {key: getattr(cfg, key) for key in TASK_KEYS} | cfg.task_settings.get(task, {})
-
-
-def agent_config(cfg: Config, task: str) -> AgentConfig:
-    s = settings(cfg, task)
-    return AgentConfig(algorithm="sac", hidden=tuple(s["hidden"]), lr=s["lr"], gamma=s["gamma"],
-                       polyak=s["polyak"], transitions_per_batch=s["transitions_per_batch"],
-                       buffer_size=s["buffer_size"], init_alpha=s["init_alpha"],
-                       tune_alpha=s["tune_alpha"], device=cfg.device)
-
-
 def train_config(cfg: Config, task: str) -> TrainConfig:
-    return TrainConfig(env=task, total_steps=cfg.steps[task],
-                       random_steps=settings(cfg, task)["random_steps"],
+    cfg = for_task(cfg, task)
+    return TrainConfig(env=task, total_steps=cfg.steps,
+                       random_steps=cfg.random_steps,
                        updates_per_step=cfg.updates_per_step, eval_every=cfg.eval_every,
                        eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.checkpoint_every,
                        keep_best=cfg.keep_best)
@@ -130,19 +107,19 @@ def jobs(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     longest first."""
     groups = {}
     for task in cfg.tasks:
-        same = (spaces(task), agent_config(cfg, task),
+        same = (spaces(task), for_task(cfg, task).sac,
                 dataclasses.replace(train_config(cfg, task), env=""))
         key = same if cfg.group_tasks else task
         groups.setdefault(key, []).append(task)
     todo = [dict(tasks=tasks, seed=seed, cfg=cfg,
                  folders=[str(expert_dir(data_dir, profile, t, seed)) for t in tasks])
             for tasks in groups.values() for seed in range(cfg.seeds)]
-    return sorted(todo, key=lambda job: -cfg.steps[job["tasks"][0]] * len(job["tasks"]))
+    return sorted(todo, key=lambda job: -for_task(cfg, job["tasks"][0]).steps * len(job["tasks"]))
 
 
 def run(tasks, seed, folders, cfg, report=None) -> list[dict]:
     """Train (or load) the experts of one job; each one's learning curve."""
-    results = train_seeds(folders, agent_config(cfg, tasks[0]), train_config(cfg, tasks[0]),
+    results = train_seeds(folders, for_task(cfg, tasks[0]).sac, train_config(cfg, tasks[0]),
                           [seed] * len(tasks), progress=False, report=report, envs=tasks)
     return [{"task": task, "seed": seed, "steps": [c["step"] for c in result["curve"]],
              "returns": [c["return"] for c in result["curve"]], "seconds": result["seconds"],
@@ -152,14 +129,14 @@ def run(tasks, seed, folders, cfg, report=None) -> list[dict]:
 
 def finished(job) -> bool:
     cfg = job["cfg"]
-    return all(finished_result(folder, agent_config(cfg, task), train_config(cfg, task), job["seed"])
+    return all(finished_result(folder, for_task(cfg, task).sac, train_config(cfg, task), job["seed"])
                is not None for task, folder in zip(job["tasks"], job["folders"]))
 
 
 def train_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """Every expert's learning curve, training what is not trained yet."""
     todo = jobs(cfg, profile, data_dir)
-    total = sum(cfg.steps[job["tasks"][0]] * len(job["tasks"]) for job in todo)
+    total = sum(for_task(cfg, job["tasks"][0]).steps * len(job["tasks"]) for job in todo)
     results = run_parallel(run, todo, workers=cfg.workers, launcher=cfg.launcher,
                            desc="training experts", total=total, unit="step", finished=finished,
                            name=lambda j: f"{', '.join(j['tasks'])}, seed {j['seed']}")

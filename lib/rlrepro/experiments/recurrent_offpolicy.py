@@ -7,6 +7,8 @@ the fully observed version of the task: the reference every score is normalised 
 """
 from __future__ import annotations
 
+import dataclasses
+
 import pathlib
 from dataclasses import dataclass
 
@@ -30,7 +32,7 @@ POMDPS = tuple(names(partially_observed=True))
 CACHES = ("policies",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Parameters of ``notebooks/recurrent_offpolicy.ipynb`` (section ``recurrent_offpolicy``)."""
 
@@ -54,29 +56,11 @@ class Config:
     final_evaluations: int = param("last evaluations averaged into a run's final score", min=1)
     checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1, operational=True)
     concat_k: int = param("observations in a *_concat window (paper: 5 or 10)", min=2)
-    hidden: list[int] = param("hidden layers of the actor and critic MLPs (paper: 256, 256)", min=1)
-    lr: float = param("Adam step size (paper: 3e-4)", min=1e-7, max=1.0)
-    gamma: float = param("discount (paper: 0.99)", min=0.0, max=1.0)
-    polyak: float = param("target-network averaging, target <- polyak * target + "
-                          "(1 - polyak) * online (paper: 0.995)", min=0.0, max=1.0)
-    buffer_size: int = param("transitions in the replay buffer (paper: 1e6)", min=1)
-    init_alpha: float = param("SAC's initial entropy temperature (paper: 1.0)", min=1e-8)
-    exploration_noise: float = param("DDPG/TD3 Gaussian action noise std (paper: 0.1)", min=0.0)
-    target_noise: float = param("TD3 target smoothing noise std (paper: 0.2)", min=0.0)
-    noise_clip: float = param("TD3 target smoothing noise clip (paper: 0.5)", min=0.0)
-    policy_delay: int = param("TD3 critic updates per actor update (paper: 2)", min=1)
-    transitions_per_batch: int = param("transitions per update, memoryless agents (paper: 100)",
-                                       min=1)
-    sequences_per_batch: int = param("episodes or segments per update, recurrent agents "
-                                     "(paper: 10)", min=1)
-    cell: str = param("summarizer cell (paper: lstm)", choices=("lstm", "gru", "rnn"))
-    summary_size: int = param("summarizer hidden size (paper: 256)", min=1)
-    summary_layers: int = param("stacked summarizer layers (paper: 2)", min=1, max=8)
-    segment_len: int = param("replay segment length of the recurrent agents (0: whole episodes, "
-                             "as the paper)", min=0)
-    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"), operational=True)
+    agent: AgentConfig = param("every agent's settings (its defaults are the paper's); the "
+                               "algorithm is each method's", default=AgentConfig(),
+                               per_run=("algorithm",))
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
-                               "(rlrepro.runner.Launcher)", operational=True)
+                               "(rlrepro.runner.Launcher)", default=Launcher(), operational=True)
 
     def methods_of(self, env: str) -> list[str]:
         return self.task_methods.get(env, self.methods)
@@ -102,16 +86,9 @@ class Config:
         return errors
 
 
-AGENT_KEYS = ("lr", "gamma", "polyak", "buffer_size", "init_alpha", "exploration_noise",
-              "target_noise", "noise_clip", "policy_delay", "transitions_per_batch",
-              "sequences_per_batch", "cell", "summary_size", "summary_layers", "segment_len",
-              "device")
-
-
 def agent_config(cfg: Config, method: str) -> AgentConfig:
-    algorithm = method.removesuffix("_concat").removesuffix("_full")
-    return AgentConfig(algorithm=algorithm, hidden=tuple(cfg.hidden),
-                       **{key: getattr(cfg, key) for key in AGENT_KEYS})
+    return dataclasses.replace(cfg.agent, algorithm=method.removesuffix("_concat")
+                               .removesuffix("_full"))
 
 
 def train_config(cfg: Config, method: str, env: str) -> TrainConfig:
