@@ -19,6 +19,7 @@ those outside it.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import pathlib
@@ -51,7 +52,7 @@ EVALUATION_SOURCES = ("envs/bodies.py", "evaluation/rollouts.py", "evaluation/ad
 CACHES = ("policies",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Parameters of ``notebooks/dynamics_robustness.ipynb`` (section ``dynamics_robustness``)."""
 
@@ -72,23 +73,10 @@ class Config:
     checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1, operational=True)
     keep_best: bool = param("keep the policy of the best evaluation on the nominal body, not "
                             "the last one (RL Zoo's best model)")
-    hidden: list[int] = param("hidden layers of the actor and critic MLPs (TD3: 400, 300)", min=1)
-    lr: float = param("Adam step size (TD3: 1e-3)", min=1e-7, max=1.0)
-    gamma: float = param("discount (TD3: 0.99)", min=0.0, max=1.0)
-    polyak: float = param("target <- polyak * target + (1 - polyak) * online (TD3: 0.995)",
-                          min=0.0, max=1.0)
-    buffer_size: int = param("transitions in the replay buffer (TD3: 1e6)", min=1)
-    transitions_per_batch: int = param("transitions per update (TD3: 100; later 256)", min=1)
-    exploration_noise: float = param("std of the Gaussian action noise (TD3: 0.1)", min=0.0)
-    target_noise: float = param("std of the target-policy smoothing noise (TD3: 0.2)", min=0.0)
-    noise_clip: float = param("clip of the smoothing noise (TD3: 0.5)", min=0.0)
-    policy_delay: int = param("critic updates per actor update (TD3: 2)", min=1)
-    feature_dim: int = param("td3_ssl: features of the shared encoder (PAD: 50)", min=1)
-    encoder_hidden: list[int] = param("td3_ssl: hidden layers of the encoder MLP", min=1)
-    ssl_hidden: list[int] = param("td3_ssl: hidden layers of the forward and inverse heads",
-                                  min=1)
-    ssl_weight: float = param("td3_ssl: weight of the self-supervised loss (PAD: 1)", min=0.0)
-    adapt_lr: float = param("td3_ssl_adapt: Adam step size of test-time adaptation", min=1e-8)
+    agent: AgentConfig = param("TD3's settings, and td3_ssl's encoder and self-supervised heads "
+                               "(TD3: 400, 300 units, step 1e-3; PAD: 50 features, weight 1); "
+                               "the algorithm is each method's", default=AgentConfig(),
+                               per_run=("algorithm",))
     adapt_batch: int = param("td3_ssl_adapt: transitions of the episode so far per adaptation "
                              "step (PAD: 32)", min=1)
     limbs: list[str] = param("factors swept one at a time: <limb>_length or <limb>_width of "
@@ -107,9 +95,8 @@ class Config:
     gif_bodies: list[str] = param("named bodies of the nominal policy's GIFs (besides the "
                                   "nominal one)", choices=tuple(NAMED_BODIES), may_be_empty=True, operational=True)
     gif_steps: int = param("steps shown in each GIF", min=1, operational=True)
-    device: str = param("auto, cpu or cuda", choices=("auto", "cpu", "cuda"), operational=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
-                               "(rlrepro.runner.Launcher)", operational=True)
+                               "(rlrepro.runner.Launcher)", default=Launcher(), operational=True)
 
     def check(self):
         known = scale_keys(self.body)
@@ -133,15 +120,8 @@ class Config:
         return errors
 
 
-AGENT_KEYS = ("lr", "gamma", "polyak", "buffer_size", "transitions_per_batch",
-              "exploration_noise", "target_noise", "noise_clip", "policy_delay", "feature_dim",
-              "ssl_weight", "adapt_lr", "device")
-
-
 def agent_config(cfg: Config, algorithm: str) -> AgentConfig:
-    return AgentConfig(algorithm=algorithm, hidden=tuple(cfg.hidden),
-                       encoder_hidden=tuple(cfg.encoder_hidden), ssl_hidden=tuple(cfg.ssl_hidden),
-                       **{key: getattr(cfg, key) for key in AGENT_KEYS})
+    return dataclasses.replace(cfg.agent, algorithm=algorithm)
 
 
 def nominal_env(cfg: Config) -> str:

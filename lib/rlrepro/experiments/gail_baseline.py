@@ -16,14 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rlrepro.agents.ppo import PPOConfig
 from rlrepro.demonstrations import TASKS, demonstration_file, expert_scores
 from rlrepro.demonstrations import load as load_transitions
 from rlrepro.envs import make_env
 from rlrepro.evaluation.rollouts import episode_seed, play
 from rlrepro.evaluation.statistics import mean_interval
 from rlrepro.imitation.gail import CHECKPOINT, RESULT, GAILConfig, load_policy, train_gail
-from rlrepro.params import param
+from rlrepro.params import for_task, param, task_settings_problems
 from rlrepro.runner import Launcher, run_parallel
 
 FINAL_OFFSET = 8 * 10**6  # episode seeds of the final scores
@@ -36,7 +35,7 @@ READS = ("data/metrics/mujoco_experts.json", "data/datasets/mujoco_experts",
          "data/metrics/mujoco_rlsp.json")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Parameters of ``notebooks/gail_baseline.ipynb`` (section ``gail_baseline``)."""
 
@@ -46,49 +45,25 @@ class Config:
                                      "expert episode; the experts stage's demonstrations)", min=1)
     seeds: int = param("demonstration seeds per size, each a GAIL run (paper: 3)", min=1)
     workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64, operational=True)
-    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs", operational=True)
-    total_steps: dict[str, int] = param("task -> generator environment steps (paper: 2M "
-                                        "on HalfCheetah)", choices=TASKS, min=1)
-    # The generator: PPO (agents.ppo.PPOConfig), imitation v0.1.1's settings at paper.
-    hidden: list[int] = param("hidden tanh layers of the generator (paper: 32, 32)", min=1)
-    lr: float = param("generator's Adam step size (paper: 3e-4)", min=1e-8, max=1.0)
-    n_envs: int = param("generator environments in lockstep (paper: 8)", min=1)
-    n_steps: int = param("steps per environment per rollout batch (paper: 256)", min=1)
-    minibatches: int = param("minibatches per pass through a batch (paper: 32)", min=1)
-    epochs: int = param("passes through each batch (paper: 10)", min=1)
-    # The discriminator (imitation.gail.GAILConfig).
-    disc_hidden: list[int] = param("hidden ReLU layers of the discriminator (paper: 32, 32)",
-                                   min=1)
-    disc_lr: float = param("discriminator's Adam step size (paper: 1e-3)", min=1e-8, max=1.0)
-    disc_batch_size: int = param("generator transitions per round the discriminator learns "
-                                 "from (paper: 2048)", min=1)
-    disc_minibatch_size: int = param("generator transitions per discriminator step, each with "
-                                     "as many expert ones (paper: 512)", min=1)
-    reward_on_raw_obs: bool = param("pay the generator from raw observations as imitation "
-                                    "v0.1.1 did (its discriminator trained on normalised ones)")
-    eval_every: int = param("rounds (n_envs * n_steps steps) between evaluations of the true "
-                            "return", min=1)
-    eval_episodes: int = param("true-return episodes per evaluation", min=1)
+    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs",
+                               default=Launcher(), operational=True)
+    gail: GAILConfig = param("GAIL and its PPO generator (their defaults: imitation's)",
+                             default=GAILConfig())
+    task_settings: dict[str, dict] = param("task -> the keys above it sets for itself (a nested "
+                                           "one key by key), e.g. its generator's steps",
+                                           choices=TASKS, may_be_empty=True)
     final_episodes: int = param("deterministic episodes scoring each final policy (>= 20 for "
                                 "an interval)", min=1)
 
     def check(self):
-        errors = [f"'total_steps': no value for task {task!r}" for task in self.tasks
-                  if task not in self.total_steps]
-        if self.disc_batch_size % self.disc_minibatch_size:
-            errors.append(f"'disc_minibatch_size': {self.disc_minibatch_size} must divide "
-                          f"disc_batch_size {self.disc_batch_size}")
+        errors = task_settings_problems(self)
+        for task in self.tasks if not errors else ():
+            gail = for_task(self, task).gail
+            if gail.disc_batch_size % gail.disc_minibatch_size:
+                errors.append(f"'gail.disc_minibatch_size' of {task}: "
+                              f"{gail.disc_minibatch_size} must divide disc_batch_size "
+                              f"{gail.disc_batch_size}")
         return errors
-
-
-def gail_config(cfg: Config, task: str) -> GAILConfig:
-    ppo = PPOConfig(hidden=tuple(cfg.hidden), lr=cfg.lr, n_envs=cfg.n_envs, n_steps=cfg.n_steps,
-                    minibatches=cfg.minibatches, epochs=cfg.epochs)
-    return GAILConfig(total_steps=cfg.total_steps[task], disc_hidden=tuple(cfg.disc_hidden),
-                      disc_lr=cfg.disc_lr, disc_batch_size=cfg.disc_batch_size,
-                      disc_minibatch_size=cfg.disc_minibatch_size,
-                      reward_on_raw_obs=cfg.reward_on_raw_obs, eval_every=cfg.eval_every,
-                      eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.eval_every, ppo=ppo)
 
 
 def run_folder(data_dir, profile, task, n, seed) -> pathlib.Path:
@@ -116,7 +91,7 @@ def check_inputs(cfg: Config, profile: str, data_dir="data"):
 def run_one(task, n, seed, cfg: Config, profile, data_dir) -> dict:
     """One GAIL run (trained, resumed or loaded): its round log and final evaluation."""
     demos, _ = demonstrations(profile, task, n, seed, data_dir)
-    result = train_gail(demos, lambda: make_env(task), gail_config(cfg, task), seed,
+    result = train_gail(demos, lambda: make_env(task), for_task(cfg, task).gail, seed,
                         run_folder(data_dir, profile, task, n, seed), task=task, progress=False)
     return {"task": task, "n": n, "seed": seed, "log": result["log"],
             "seconds": result["seconds"]}
@@ -131,7 +106,7 @@ def finished(job) -> bool:
 def run_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """Every run's row, training what is not trained yet (the longest first)."""
     jobs = [dict(task=task, n=n, seed=seed, cfg=cfg, profile=profile, data_dir=str(data_dir))
-            for task in sorted(cfg.tasks, key=lambda t: -cfg.total_steps[t])
+            for task in sorted(cfg.tasks, key=lambda t: -for_task(cfg, t).gail.total_steps)
             for n in cfg.n_transitions for seed in range(cfg.seeds)]
     return run_parallel(run_one, jobs, workers=cfg.workers, launcher=cfg.launcher,
                         desc="GAIL runs", name=lambda j: f"{j['task']} n={j['n']} seed {j['seed']}",
