@@ -67,7 +67,7 @@ PROBE_OFFSET, RUN_OFFSET = 2 * 10**6, 3 * 10**6  # episode seeds of the probes' 
 CACHES = ("datasets", "models", "policies")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Parameters of ``notebooks/latent_dynamics.ipynb`` (section ``latent_dynamics``)."""
 
@@ -82,28 +82,15 @@ class Config:
     device: str = param("auto (CUDA when present), cpu or cuda: where the world models and "
                         "agents compute", choices=("auto", "cpu", "cuda"), operational=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
-                               "(rlrepro.runner.Launcher)", operational=True)
+                               "(rlrepro.runner.Launcher)", default=Launcher(), operational=True)
     image_size: int = param("picture height and width, a power of two (thesis: 64)", min=8)
     camera_jitter: float = param("distracted: std of the camera's random offset per episode, "
                                  "metres (0: fixed camera)", min=0.0)
-    # The world model (PlaNet's sizes at paper).
-    stoch: int = param("stochastic latent dimensions (PlaNet: 30)", min=1)
-    deter: int = param("deterministic latent dimensions (PlaNet: 200)", min=1)
-    hidden: int = param("hidden units of the transition, posterior and heads (PlaNet: 200)",
-                        min=1)
-    depth: int = param("channels of the first conv layer, doubling each layer (PlaNet: 32)",
-                       min=1)
-    free_nats: float = param("KL below this many nats is not penalised (PlaNet: 3)", min=0.0)
-    similarity: str = param("contrastive: bilinear (CURL), cosine or dot, across batch samples",
-                            choices=SIMILARITIES)
-    contrast: str = param("contrastive: the latent of the picture vs the embedding of a shifted "
-                          "view (embedding); the latent of one shifted view vs the embedding "
-                          "(augmented_embedding, the thesis' default) or the latent "
-                          "(augmented_latent) of another (models.rssm)", choices=CONTRASTS)
-    temperature: float = param("contrastive: cosine similarities are divided by this",
-                               min=1e-6)
-    shift: int = param("contrastive: random shift of the picture, pixels (CURL/DrQ: 4 at 84)",
-                       min=0)
+    # The world model (PlaNet's sizes at paper: RSSMConfig's defaults).
+    rssm: RSSMConfig = param("the world model (models.rssm); its picture size is image_size, "
+                             "its action size the task's, its representation each of `losses`",
+                             default=RSSMConfig(),
+                             per_run=("image_size", "action_dim", "representation"))
     model_lr: float = param("Adam step size of the world model (PlaNet: 1e-3)", min=1e-7,
                             max=1.0)
     grad_clip: float = param("world model: the gradient's norm is clipped at this (PlaNet: "
@@ -127,14 +114,11 @@ class Config:
     eval_episodes: int = param("deterministic episodes per evaluation while training", min=1)
     final_episodes: int = param("deterministic episodes scoring each run's final policy", min=1)
     # The agents.
-    sac_hidden: list[int] = param("MB-SAC and SAC from pixels: hidden layers of actor and "
-                                  "critics (SAC: 256, 256)", min=1)
-    sac_lr: float = param("MB-SAC and SAC from pixels: Adam step size (SAC: 3e-4)", min=1e-7,
-                          max=1.0)
-    sac_batch: int = param("SAC from pixels: transitions per update (SAC-AE: 128)", min=1)
-    mb_sac: MBSACConfig = param("MB-SAC's imagination and SAC updates (latent.mb_sac)")
-    dreamer: DreamerConfig = param("Dreamer's actor-critic in imagination (latent.dreamer)")
-    pixel_sac: PixelSACConfig = param("SAC from pixels: its encoder (latent.pixel_sac)")
+    sac: AgentConfig = param("MB-SAC's and SAC from pixels' SAC (SAC: 256, 256 units, step 3e-4; "
+                             "SAC-AE: batch 128)", default=AgentConfig(), per_run=("algorithm",))
+    mb_sac: MBSACConfig = param("MB-SAC's imagination and SAC updates (latent.mb_sac)", default=MBSACConfig())
+    dreamer: DreamerConfig = param("Dreamer's actor-critic in imagination (latent.dreamer)", default=DreamerConfig())
+    pixel_sac: PixelSACConfig = param("SAC from pixels: its encoder (latent.pixel_sac)", default=PixelSACConfig())
     plan_horizon: int = param("MPC-CEM: planning horizon (PlaNet: 12)", min=1)
     candidates: int = param("MPC-CEM: action sequences per iteration (PlaNet: 1000)", min=1)
     plan_iterations: int = param("MPC-CEM: refits of the Gaussian per step (PlaNet: 10)", min=1)
