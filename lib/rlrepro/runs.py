@@ -66,7 +66,8 @@ def _closure(name: str) -> frozenset[str]:
             continue
         seen.add(module)
         parts = module.split(".")
-        todo += [".".join(parts[:k]) for k in range(1, len(parts))]  # its packages' __init__
+        todo += [package for package in (".".join(parts[:k]) for k in range(1, len(parts)))
+                 if _is_module(package)]  # its packages' __init__.py (a namespace has none)
         todo += _imports(module)
     return frozenset(seen)
 
