@@ -30,10 +30,11 @@ ARTIFACTS = {"off-policy run": ["rlrepro.agents.training"],
 
 def fingerprints(package: pathlib.Path) -> dict:
     """The code fingerprint of every artifact, computed by the package copy in ``package``."""
-    script = (f"import json; from rlrepro import runs; "
-              f"print(json.dumps({{k: runs.code_fingerprint(*m) for k, m in {ARTIFACTS!r}.items()}}))")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, env={**os.environ, "PYTHONPATH": str(package.parent)}, cwd=package.parent)
+    script = ("import json, sys; from rlrepro import runs; print(json.dumps({k: "
+              "runs.code_fingerprint(*m) for k, m in json.loads(sys.argv[1]).items()}))")
+    out = subprocess.run([sys.executable, "-c", script, json.dumps(ARTIFACTS)],
+                         capture_output=True, text=True, check=True, cwd=package.parent,
+                         env={**os.environ, "PYTHONPATH": str(package.parent)})
     return json.loads(out.stdout)
 
 

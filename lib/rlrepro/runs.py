@@ -43,8 +43,12 @@ def file_key(path) -> str:
 
 def code_fingerprint(*modules) -> str:
     """A short hash of the code of ``modules`` (module objects or dotted names) and of every
-    ``rlrepro`` module they import, directly or not, at the top or inside functions."""
+    ``rlrepro`` module they import, directly or not, at the top or inside functions. Computed
+    once per process: the code a process runs does not change under it either."""
     names = tuple(sorted({m if isinstance(m, str) else m.__name__ for m in modules}))
+    unknown = [name for name in names if not _is_module(name)]
+    if unknown:
+        raise ValueError(f"code_fingerprint: {unknown} are not modules of {PACKAGE}")
     return _fingerprint_of(names)
 
 
@@ -95,8 +99,8 @@ def _imports(name: str) -> list[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:  # relative: from the package, one level up per extra dot
-                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
-                base = ".".join(anchor + ([base] if base else []))
+                anchor = package.rsplit(".", node.level - 1)[0]
+                base = f"{anchor}.{base}" if base else anchor
             found += [f"{base}.{a.name}" if _is_module(f"{base}.{a.name}") else base
                       for a in node.names]
     return [module for module in found if _is_module(module)]

@@ -3,9 +3,10 @@ at a time, periodic evaluation, checkpoints that resume where training stopped.
 
 A run lives in one folder (``rlrepro.runs.RunFolder``): ``checkpoint.pt`` while training (agent,
 optimizers, replay buffer, random states, where the episode is), then ``policy.pt`` (the actor,
-for evaluation and GIFs) and ``result.json`` (learning curve and config). Every episode's environment seed derives from
-(seed, episode), and a checkpoint taken mid-episode is resumed by replaying the episode's actions
-from its seed, so a resumed run takes exactly the steps the uninterrupted one would have taken.
+for evaluation and GIFs) and ``result.json`` (learning curve and config). Every episode's
+environment seed derives from (seed, episode), and a checkpoint taken mid-episode is resumed by
+replaying the episode's actions from its seed, so a resumed run takes exactly the steps the
+uninterrupted one would have taken.
 Several seeds of one configuration can train in one process (``train_seeds``).
 """
 from __future__ import annotations
@@ -26,11 +27,9 @@ from rlrepro.envs import make_env
 from rlrepro.evaluation.rollouts import episode_seed, evaluate
 from rlrepro.models import learned_reward, skill_prior
 from rlrepro.params import param
-from rlrepro.runs import (CHECKPOINT, POLICY, RESULT, CheckpointError, RunFolder, differences,
-                          file_key, load, save_checkpoints)
-
-__all__ = ["CHECKPOINT", "POLICY", "RESULT", "CheckpointError", "TrainConfig", "finished_result",
-           "load_policy", "train", "train_seeds"]
+from rlrepro.runs import RESULT  # noqa: F401  (the run folder's names, re-exported)
+from rlrepro.runs import (CHECKPOINT, POLICY, CheckpointError, RunFolder, differences, file_key,
+                          load, save_checkpoints)
 
 
 @dataclass(frozen=True)

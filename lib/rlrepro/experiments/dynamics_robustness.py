@@ -284,7 +284,8 @@ def _evaluation_file(cfg, profile, method, scales, data_dir, folders) -> pathlib
     key = runs.key(method, cfg.body, scales, cfg.test_episodes,
                    cfg.adapt_batch if method == "td3_ssl_adapt" else None,
                    [runs.file_key(pathlib.Path(r) / POLICY) for r in folders],
-                   runs.code_fingerprint("rlrepro.agents.training", "rlrepro.evaluation.adaptation"))
+                   runs.code_fingerprint("rlrepro.agents.training",
+                                         "rlrepro.evaluation.adaptation"))
     return (pathlib.Path(data_dir) / "policies" / "dynamics_robustness" / profile / cfg.body
             / "tests" / f"{method}-{key}.json")
 
