@@ -1,5 +1,4 @@
 """The skill-prior stage: the smoke notebook end to end, its caches, and bad inputs."""
-import dataclasses
 import json
 import re
 
@@ -7,7 +6,7 @@ import numpy as np
 import papermill as pm
 import pytest
 
-from rlrepro import cache, params
+from rlrepro import params
 from rlrepro.experiments import skill_prior_dpmm as sx
 
 from helpers import run_notebook
@@ -58,6 +57,6 @@ def test_a_damaged_data_set_is_named(tmp_path):
     path = sx.data_file(tmp_path, "smoke")
     path.parent.mkdir(parents=True)
     np.savez(path, observations=np.zeros((3, 29)))
-    path.with_suffix(".key").write_text(cache.key(dataclasses.asdict(sx.data_config(cfg))))
+    path.with_suffix(".key").write_text(sx.data_key(cfg))
     with pytest.raises(ValueError, match=re.escape(str(path))):
         sx.demonstrations(cfg, "smoke", tmp_path)

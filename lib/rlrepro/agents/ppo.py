@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import pathlib
 from dataclasses import dataclass
 
@@ -53,6 +52,7 @@ from rlrepro.evaluation.rollouts import episode_seed
 from rlrepro.models.fitting import seeded
 from rlrepro.models.mlp import mlp
 from rlrepro.params import param
+from rlrepro.runs import save
 
 CHECKPOINT = "ppo.pt"
 
@@ -464,7 +464,7 @@ class PPO:
 
     def save(self, folder) -> pathlib.Path:
         """Write ``folder/ppo.pt`` (atomically: a run killed while saving keeps the old one)."""
-        return save_state(self.state_dict(), pathlib.Path(folder) / CHECKPOINT)
+        return save(self.state_dict(), pathlib.Path(folder) / CHECKPOINT)
 
     def load(self, folder, restore_envs: bool = True):
         """Restore ``folder/ppo.pt`` (see ``load_state_dict``)."""
@@ -480,12 +480,3 @@ def config_from_dict(values: dict) -> PPOConfig:
     if unknown:
         raise ValueError(f"unknown PPO parameters {unknown}; expected some of {sorted(names)}")
     return PPOConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
-
-
-def save_state(state, path: pathlib.Path) -> pathlib.Path:
-    """``torch.save`` to ``path`` through a temporary file, so that a file is never half written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-    return path

@@ -1,19 +1,18 @@
 """The off-policy training loop: warm-up, one environment step and ``updates_per_step`` updates
 at a time, periodic evaluation, checkpoints that resume where training stopped.
 
-A run lives in one folder: ``checkpoint.pt`` while training (agent, optimizers, replay buffer,
-random states, where the episode is), then ``policy.pt`` (the actor, for evaluation and GIFs)
-and ``result.json`` (learning curve and config). Every episode's environment seed derives from
-(seed, episode), and a checkpoint taken mid-episode is resumed by replaying the episode's actions
-from its seed, so a resumed run takes exactly the steps the uninterrupted one would have taken.
+A run lives in one folder (``rlrepro.runs.RunFolder``): ``checkpoint.pt`` while training (agent,
+optimizers, replay buffer, random states, where the episode is), then ``policy.pt`` (the actor,
+for evaluation and GIFs) and ``result.json`` (learning curve and config). Every episode's
+environment seed derives from (seed, episode), and a checkpoint taken mid-episode is resumed by
+replaying the episode's actions from its seed, so a resumed run takes exactly the steps the
+uninterrupted one would have taken.
 Several seeds of one configuration can train in one process (``train_seeds``).
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import os
 import pathlib
 import time
 from dataclasses import dataclass
@@ -24,16 +23,13 @@ from tqdm.auto import tqdm
 
 from rlrepro.agents.algorithms import AgentConfig, concat_members, config_from_dict, make_agent
 from rlrepro.agents.buffers import sample_members
-from rlrepro.envs import make_env, task
+from rlrepro.envs import make_env
 from rlrepro.evaluation.rollouts import episode_seed, evaluate
 from rlrepro.models import learned_reward, skill_prior
 from rlrepro.params import param
-
-CHECKPOINT, POLICY, RESULT = "checkpoint.pt", "policy.pt", "result.json"
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is unreadable, or belongs to a different run configuration."""
+from rlrepro.runs import RESULT  # noqa: F401  (the run folder's names, re-exported)
+from rlrepro.runs import (CHECKPOINT, POLICY, CheckpointError, RunFolder, differences, file_key,
+                          load, save_checkpoints)
 
 
 @dataclass(frozen=True)
@@ -79,105 +75,31 @@ class TrainConfig:
                                 "'' = fresh weights", default="")
 
 
-# The sources every trained policy depends on (an experiment's module, which picks
-# configurations and analyses results, is not among them); a run adds its task's module and the
-# models it trains on (``run_sources``).
-PACKAGE = pathlib.Path(__file__).parents[1]
-POLICY_SOURCES = ("agents/algorithms.py", "agents/buffers.py", "agents/networks.py",
-                  "agents/optim.py", "agents/training.py", "envs/registry.py", "models/mlp.py",
-                  "evaluation/rollouts.py")
-REWARD_SOURCES = ("models/state_vae.py", "models/learned_reward.py")
-SKILL_SOURCES = ("models/skill_prior.py",)
-
-
-def code_version(sources) -> str:
-    """Hash of the package files ``sources``: a finished run is reused only if equal."""
-    digest = hashlib.sha256()
-    for source in sources:
-        digest.update((PACKAGE / source).read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def run_sources(train_config: TrainConfig) -> tuple[str, ...]:
-    """The package files a run's policy depends on: the common ones, the module that registered
-    its task, and those of a learned reward or skill model it trains on."""
-    sources = POLICY_SOURCES
-    try:
-        module = pathlib.Path(task(train_config.env).source).resolve()
-        sources += (module.relative_to(PACKAGE.resolve()).as_posix(),)
-    except ValueError:  # a gymnasium id, or a task registered outside the package
-        pass
-    return (sources + (REWARD_SOURCES if train_config.reward else ())
-            + (SKILL_SOURCES if train_config.skills else ()))
-
-
-def _file_hash(path) -> str:
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()[:16]
-
-
-def _fingerprint(agent_config: AgentConfig, train_config: TrainConfig, seed: int) -> dict:
-    """What a run is: its configurations, seed and code; the learned reward, skill model or
-    initial policy it starts from by its content, not its path (a moved folder still holds
-    finished runs)."""
+def run_folder(run_dir, agent_config: AgentConfig, train_config: TrainConfig,
+               seed: int) -> RunFolder:
+    """A run's folder and fingerprint: its configurations, seed and the code of this module's
+    imports (agents, environments, models); the learned reward, skill model or initial policy it
+    starts from by its content, not its path (a moved folder still holds finished runs)."""
     train = dataclasses.asdict(train_config)
     for key in ("reward", "skills", "initial_policy"):
         if train[key]:
-            train[key] = _file_hash(train[key])
-    return {"agent": dataclasses.asdict(agent_config), "train": train, "seed": seed,
-            "code": code_version(run_sources(train_config))}
+            train[key] = file_key(train[key])
+    return RunFolder(run_dir, {"agent": dataclasses.asdict(agent_config), "train": train,
+                               "seed": seed}, [__name__])
 
 
 def finished_result(run_dir, agent_config: AgentConfig, train_config: TrainConfig,
                     seed: int) -> dict | None:
     """The result of the run in ``run_dir`` if it finished with this configuration and code,
     else None: the check that decides whether a run is loaded instead of trained."""
-    path = pathlib.Path(run_dir) / RESULT
-    if not path.exists():
-        return None
-    result = json.loads(path.read_text())
-    expected = json.loads(json.dumps(_fingerprint(agent_config, train_config, seed)))
-    return result if result["fingerprint"] == expected else None
-
-
-def _load(path: pathlib.Path, expected: dict | None = None):
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:  # torch raises several types for truncated or foreign files
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: "
-                              f"{error}); delete it to start this run again") from None
-    if not isinstance(state, dict) or "fingerprint" not in state:
-        raise CheckpointError(f"{path}: not an rlrepro checkpoint (no 'fingerprint' entry)")
-    if expected is not None and state["fingerprint"] != expected:
-        differences = _differences(state["fingerprint"], expected)
-        raise CheckpointError(f"{path}: written by a different run configuration: "
-                              + "; ".join(differences) + ". Delete it or use a new run folder")
-    return state
-
-
-def _differences(found: dict, expected: dict, prefix=""):
-    out = []
-    for key in sorted(set(found) | set(expected)):
-        a, b = found.get(key), expected.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"'{prefix}{key}' is {a!r} in the checkpoint, {b!r} expected")
-    return out
-
-
-def _save(state, path: pathlib.Path):
-    """Write atomically, so a run killed while saving keeps its previous checkpoint."""
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    return run_folder(run_dir, agent_config, train_config, seed).result()
 
 
 def load_policy(run_dir, copies: int = 1):
     """The trained agent of a finished run folder (for evaluation and videos), and its
     fingerprint. With ``copies`` > 1 the agent has that many identical members, to play as many
     episodes in lockstep with one network call a step (``rollouts.run_episodes``)."""
-    path = pathlib.Path(run_dir) / POLICY
-    state = _load(path)
+    state = load(pathlib.Path(run_dir) / POLICY)
     fingerprint = state["fingerprint"]
     agent = make_agent(state["obs_dim"], state["act_dim"], config_from_dict(fingerprint["agent"]),
                        seeds=[fingerprint["seed"] + k for k in range(copies)])
@@ -200,10 +122,9 @@ def train(run_dir, agent_config: AgentConfig, train_config: TrainConfig, seed: i
 class _Member:
     """One run of a group: its folder, environments, replay buffer and where its episode is."""
 
-    run_dir: pathlib.Path
+    run: RunFolder
     seed: int
     config: TrainConfig  # its task and reward
-    fingerprint: dict
     env: object = None
     eval_env: object = None
     buffer: object = None
@@ -257,38 +178,37 @@ def train_seeds(run_dirs: list, agent_config: AgentConfig, train_config: TrainCo
     if agent_config.spec.prior and not train_config.skills:
         raise ValueError(f"{agent_config.algorithm}: needs TrainConfig.skills, the skill model "
                          f"whose prior it is regularised towards")
-    members = [_Member(pathlib.Path(d), seed, config, _fingerprint(agent_config, config, seed))
+    members = [_Member(run_folder(d, agent_config, config, seed), seed, config)
                for d, seed, config in zip(run_dirs, seeds, configs, strict=True)]
     results = {}  # run folder -> result
-    for m, config in zip(members, configs):
-        m.run_dir.mkdir(parents=True, exist_ok=True)
-        result = finished_result(m.run_dir, agent_config, config, m.seed)
+    for m in members:
+        m.run.path.mkdir(parents=True, exist_ok=True)
+        result = m.run.result()
         if result is not None:
-            results[m.run_dir] = result
+            results[m.run.path] = result
             report(train_config.total_steps)
-    todo = [m for m in members if m.run_dir not in results]
-    checkpoints = {m.run_dir: _load(m.run_dir / CHECKPOINT, m.fingerprint)
-                   for m in todo if (m.run_dir / CHECKPOINT).exists()}
+    todo = [m for m in members if m.run.path not in results]
+    checkpoints = {m.run.path: m.run.checkpoint() for m in todo}
     groups = {}
     for m in todo:
-        step = checkpoints[m.run_dir]["step"] if m.run_dir in checkpoints else 0
+        step = checkpoints[m.run.path]["step"] if checkpoints[m.run.path] is not None else 0
         groups.setdefault(step, []).append(m)
     for group in groups.values():
-        states = [checkpoints.get(m.run_dir) for m in group]
+        states = [checkpoints[m.run.path] for m in group]
         results |= _train_group(group, states, agent_config, train_config, progress, stop_at,
                                 report)
-    return [results[m.run_dir] for m in members]
+    return [results[m.run.path] for m in members]
 
 
 def _check_initial_policy(path, agent_config: AgentConfig):
     """The initial policy file exists and was trained with ``agent_config``."""
     if not pathlib.Path(path).is_file():
         raise FileNotFoundError(f"initial_policy: no policy file {path}")
-    trained_with = _load(pathlib.Path(path))["fingerprint"]["agent"]
-    differences = _differences(trained_with, dataclasses.asdict(agent_config))
-    if differences:
+    trained_with = load(path)["fingerprint"]["agent"]
+    found = differences(trained_with, json.loads(json.dumps(dataclasses.asdict(agent_config))))
+    if found:
         raise ValueError(f"initial_policy: {path} was trained with another agent "
-                         f"configuration: " + "; ".join(differences))
+                         f"configuration: " + "; ".join(found))
 
 
 def _train_group(members: list[_Member], states: list, agent_config, train_config, progress,
@@ -311,7 +231,7 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
     agent = make_agent(obs_dim, act_dim, agent_config, seeds=[m.seed for m in members],
                        prior=skills.action_log_prior if skills is not None else None)
     if train_config.initial_policy and states[0] is None:
-        start = _load(pathlib.Path(train_config.initial_policy))
+        start = load(train_config.initial_policy)
         if (start["obs_dim"], start["act_dim"]) != (obs_dim, act_dim):
             raise ValueError(f"initial_policy: {train_config.initial_policy} acts on "
                              f"{start['obs_dim']} observations and {start['act_dim']} actions, "
@@ -334,17 +254,14 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
         acting_state = states[0]["acting_state"]
     started = time.time()
 
-    def checkpoint():
-        """Every member's checkpoint, each replaced only once all are written."""
+    def checkpoint() -> bool:
+        """Every member's checkpoint; True if ``stop_at`` ends the run here."""
         elapsed = seconds + time.time() - started
-        for i, m in enumerate(members):
-            torch.save({"fingerprint": m.fingerprint, "agent": agent.member_state_dict(i),
-                        "buffer": m.buffer.state_dict(), "loop": m.loop_state(), "step": step,
-                        "update_credit": update_credit, "seconds": elapsed,
-                        "info": {k: float(v[i]) for k, v in info.items()},
-                        "acting_state": acting_state}, m.run_dir / (CHECKPOINT + ".tmp"))
-        for m in members:
-            os.replace(m.run_dir / (CHECKPOINT + ".tmp"), m.run_dir / CHECKPOINT)
+        states = [{"agent": agent.member_state_dict(i), "buffer": m.buffer.state_dict(),
+                   "loop": m.loop_state(), "step": step, "update_credit": update_credit,
+                   "seconds": elapsed, "info": {k: float(v[i]) for k, v in info.items()},
+                   "acting_state": acting_state} for i, m in enumerate(members)]
+        return save_checkpoints([m.run for m in members], states, step, stop_at)
 
     runs = ", ".join(f"{m.config.env} seed {m.seed}" for m in members)
     bar = tqdm(total=train_config.total_steps, initial=step, disable=not progress,
@@ -393,11 +310,10 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
             report(unreported)
             unreported = 0
         if step - last_checkpoint >= train_config.checkpoint_every and step < train_config.total_steps:
-            checkpoint()
             last_checkpoint = step
-            if stop_at is not None and step >= stop_at:
+            if checkpoint():
                 bar.close()
-                return {m.run_dir: {"stopped_at": step} for m in members}
+                return {m.run.path: {"stopped_at": step} for m in members}
     bar.close()
 
     elapsed = seconds + time.time() - started
@@ -405,16 +321,12 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
     for i, m in enumerate(members):
         policy = m.best if m.best is not None else {"step": step,
                                                     **agent.member_state_dict(i)}
-        _save({"fingerprint": m.fingerprint, "obs_dim": obs_dim, "act_dim": act_dim,
-               "modules": policy["modules"]}, m.run_dir / POLICY)
-        result = {"fingerprint": m.fingerprint, "curve": m.curve,
-                  "episode_returns": m.episode_returns,
+        result = {"curve": m.curve, "episode_returns": m.episode_returns,
                   "final_return": m.curve[-1]["return"] if m.curve else None,
                   "policy_step": policy["step"],
                   "seconds": elapsed, "seeds_in_process": len(members)}
-        (m.run_dir / RESULT).write_text(json.dumps(result, indent=1))
-        (m.run_dir / CHECKPOINT).unlink(missing_ok=True)  # the replay buffer is no longer needed
-        results[m.run_dir] = result
+        results[m.run.path] = m.run.finish(result, **{POLICY: {
+            "obs_dim": obs_dim, "act_dim": act_dim, "modules": policy["modules"]}})
     return results
 
 
@@ -429,7 +341,7 @@ def _restore_episode(m: _Member):
     for k in range(buffer.added - m.episode_step, buffer.added):
         obs, *_ = m.env.step(buffer.actions[k % buffer.capacity].numpy())
     if not np.array_equal(np.asarray(obs, dtype=np.float32), np.asarray(m.obs, dtype=np.float32)):
-        raise CheckpointError(f"{m.run_dir / CHECKPOINT}: replaying episode {m.episode}'s "
+        raise CheckpointError(f"{m.run.path / CHECKPOINT}: replaying episode {m.episode}'s "
                               f"actions does not reach the saved observation (is "
                               f"{m.env.spec.id if m.env.spec else 'the environment'} "
                               f"deterministic given its seed?); delete the checkpoint to restart")

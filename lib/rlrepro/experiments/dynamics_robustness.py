@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rlrepro import cache
+from rlrepro import runs
 from rlrepro.agents.algorithms import AgentConfig, concat_members, config_from_dict, make_agent
-from rlrepro.agents.training import (POLICY, TrainConfig, code_version, finished_result,
-                                     load_policy, train_seeds)
+from rlrepro.agents.training import (POLICY, TrainConfig, finished_result, load_policy,
+                                     train_seeds)
 from rlrepro.envs.bodies import BASES, NAMED_BODIES, make_body, scale_keys
 from rlrepro.evaluation.adaptation import run_adapting_episodes
 from rlrepro.evaluation.rollouts import EVALUATION_EPISODE_OFFSET, episode_seed, run_episodes
@@ -42,9 +42,6 @@ from rlrepro.runner import Launcher, run_parallel
 METHODS = ("td3", "td3_ssl", "td3_ssl_adapt")
 TRAINED = {"td3": "td3", "td3_ssl": "td3_ssl", "td3_ssl_adapt": "td3_ssl"}  # whose policies
 FINETUNE = "td3_finetune"
-# The package files an evaluation's returns depend on beyond the policies themselves.
-EVALUATION_SOURCES = ("envs/bodies.py", "evaluation/rollouts.py", "evaluation/adaptation.py",
-                      "agents/algorithms.py", "agents/networks.py")
 
 
 # The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
@@ -260,13 +257,15 @@ def policy_runs(cfg, profile, method, data_dir="data", body="") -> list[pathlib.
     return [run_dir(data_dir, profile, cfg.body, TRAINED[method], s) for s in range(cfg.seeds)]
 
 
-def _evaluation_file(cfg, profile, method, scales, data_dir, runs) -> pathlib.Path:
+def _evaluation_file(cfg, profile, method, scales, data_dir, folders) -> pathlib.Path:
     """Where a test's returns are kept, named by everything they depend on: the policies (by
-    content), the body, the episodes, the adaptation settings and the code."""
-    key = cache.key(method, cfg.body, scales, cfg.test_episodes,
-                    cfg.adapt_batch if method == "td3_ssl_adapt" else None,
-                    [cache.file_key(pathlib.Path(r) / POLICY) for r in runs],
-                    code_version(EVALUATION_SOURCES))
+    content), the body, the episodes, the adaptation settings and the code that loads and
+    plays them (the loading, rollouts, bodies and adaptation)."""
+    key = runs.key(method, cfg.body, scales, cfg.test_episodes,
+                   cfg.adapt_batch if method == "td3_ssl_adapt" else None,
+                   [runs.file_key(pathlib.Path(r) / POLICY) for r in folders],
+                   runs.code_fingerprint("rlrepro.agents.training",
+                                         "rlrepro.evaluation.adaptation"))
     return (pathlib.Path(data_dir) / "policies" / "dynamics_robustness" / profile / cfg.body
             / "tests" / f"{method}-{key}.json")
 
@@ -275,12 +274,12 @@ def returns_on_body(cfg, profile, method, scales, data_dir="data", body="") -> n
     """Returns ``(seeds, test_episodes)`` of ``method`` on the body ``scales`` (cached). Every
     body is tested on the same episode seeds; ``td3_ssl_adapt`` adapts in every episode from
     the trained weights."""
-    runs = policy_runs(cfg, profile, method, data_dir, body)
-    path = _evaluation_file(cfg, profile, method, scales, data_dir, runs)
+    folders = policy_runs(cfg, profile, method, data_dir, body)
+    path = _evaluation_file(cfg, profile, method, scales, data_dir, folders)
     if path.is_file():
         return np.array(json.loads(path.read_text())["returns"])
-    agent = load_members(runs, cfg.test_episodes)
-    envs = [make_body(cfg.body, scales) for _ in range(len(runs) * cfg.test_episodes)]
+    agent = load_members(folders, cfg.test_episodes)
+    envs = [make_body(cfg.body, scales) for _ in range(len(folders) * cfg.test_episodes)]
     seeds = [episode_seed(s, EVALUATION_EPISODE_OFFSET + k) for s in range(cfg.seeds)
              for k in range(cfg.test_episodes)]
     if method == "td3_ssl_adapt":
@@ -290,9 +289,8 @@ def returns_on_body(cfg, profile, method, scales, data_dir="data", body="") -> n
     for env in envs:
         env.close()
     returns = returns.reshape(cfg.seeds, cfg.test_episodes)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"method": method, "body": cfg.body, "scales": scales,
-                                "returns": returns.tolist()}))
+    runs.write_json({"method": method, "body": cfg.body, "scales": scales,
+                     "returns": returns.tolist()}, path)
     return returns
 
 

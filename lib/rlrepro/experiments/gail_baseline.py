@@ -21,9 +21,10 @@ from rlrepro.demonstrations import load as load_transitions
 from rlrepro.envs import make_env
 from rlrepro.evaluation.rollouts import episode_seed, play
 from rlrepro.evaluation.statistics import mean_interval
-from rlrepro.imitation.gail import CHECKPOINT, RESULT, GAILConfig, load_policy, train_gail
+from rlrepro.imitation.gail import GAILConfig, load_policy, train_gail
 from rlrepro.params import for_task, param, task_settings_problems
 from rlrepro.runner import Launcher, run_parallel
+from rlrepro.runs import POLICY, RESULT
 
 FINAL_OFFSET = 8 * 10**6  # episode seeds of the final scores
 
@@ -100,7 +101,7 @@ def run_one(task, n, seed, cfg: Config, profile, data_dir) -> dict:
 def finished(job) -> bool:
     """Whether the job's run folder holds a finished result (then it only loads)."""
     folder = run_folder(job["data_dir"], job["profile"], job["task"], job["n"], job["seed"])
-    return (folder / RESULT).is_file() and (folder / CHECKPOINT).is_file()
+    return (folder / RESULT).is_file() and (folder / POLICY).is_file()
 
 
 def run_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:

@@ -18,33 +18,29 @@ agent's run from that warm model (``sac_pixels``: from nothing, its loss is ``no
 updates of its world model on everything collected and ``agent_updates_per_iteration`` of the
 agent; deterministic evaluations every ``eval_every`` rounds; resumable from its last
 evaluation.
+
+Data and world models are made by ``latent.warmup``, the runs by ``latent.training``; each file
+is named by the settings it is made from and the code of the module that makes it.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 import pathlib
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from rlrepro import cache
-from rlrepro.agents.algorithms import AgentConfig, resolve_device
-from rlrepro.agents.training import code_version
-from rlrepro.envs import make_env
-from rlrepro.evaluation.rollouts import (EVALUATION_EPISODE_OFFSET, UniformPolicy, episode_seed,
-                                         run_episodes)
+from rlrepro import runs
+from rlrepro.agents.algorithms import AgentConfig
 from rlrepro.evaluation.statistics import mean_interval, seed_interval, seed_interval_label
-from rlrepro.latent import world_model as wm
-from rlrepro.latent.dreamer import Dreamer, DreamerConfig
-from rlrepro.latent.mb_sac import MBSAC, MBSACConfig
-from rlrepro.latent.pixel_sac import PixelSAC, PixelSACConfig
-from rlrepro.latent.planning import MPCCEM
-from rlrepro.latent.replay import SequenceReplay, collect, load_episodes, save_episodes
-from rlrepro.models.rssm import CONTRASTS, RSSM, SIMILARITIES, RSSMConfig
+from rlrepro.latent import training, warmup
+from rlrepro.latent.dreamer import DreamerConfig
+from rlrepro.latent.mb_sac import MBSACConfig
+from rlrepro.latent.pixel_sac import PixelSACConfig
+from rlrepro.latent.training import MODEL_FREE
+from rlrepro.latent.warmup import task_env  # noqa: F401  (the notebook plays its GIFs in it)
+from rlrepro.models.rssm import RSSMConfig
 from rlrepro.params import param
 from rlrepro.runner import Launcher, run_parallel
 
@@ -52,14 +48,6 @@ TASKS = ("cartpole_swingup", "cheetah_run", "walker_walk")  # envs.pixels' tasks
 CONDITIONS = ("clean", "distracted")
 LOSSES = ("reconstruction", "contrastive")
 AGENTS = ("mb_sac", "dreamer", "mpc_cem", "sac_pixels")
-MODEL_FREE = "sac_pixels"  # learns from pixels without a world model: its loss is "none"
-# The package files a cached data set, world model or run depends on beyond its settings.
-DATA_SOURCES = ("envs/pixels.py", "latent/replay.py", "evaluation/rollouts.py")
-MODEL_SOURCES = (*DATA_SOURCES, "models/rssm.py", "latent/world_model.py")
-RUN_SOURCES = (*MODEL_SOURCES, "latent/mb_sac.py", "latent/dreamer.py", "latent/planning.py",
-               "latent/pixel_sac.py", "agents/algorithms.py", "agents/buffers.py",
-               "agents/networks.py")
-PROBE_OFFSET, RUN_OFFSET = 2 * 10**6, 3 * 10**6  # episode seeds of the probes' and runs' episodes
 
 
 # The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
@@ -115,10 +103,14 @@ class Config:
     final_episodes: int = param("deterministic episodes scoring each run's final policy", min=1)
     # The agents.
     sac: AgentConfig = param("MB-SAC's and SAC from pixels' SAC (SAC: 256, 256 units, step 3e-4; "
-                             "SAC-AE: batch 128)", default=AgentConfig(), per_run=("algorithm",))
-    mb_sac: MBSACConfig = param("MB-SAC's imagination and SAC updates (latent.mb_sac)", default=MBSACConfig())
-    dreamer: DreamerConfig = param("Dreamer's actor-critic in imagination (latent.dreamer)", default=DreamerConfig())
-    pixel_sac: PixelSACConfig = param("SAC from pixels: its encoder (latent.pixel_sac)", default=PixelSACConfig())
+                             "SAC-AE: batch 128)", default=AgentConfig(),
+                             per_run=("algorithm", "device"))
+    mb_sac: MBSACConfig = param("MB-SAC's imagination and SAC updates (latent.mb_sac)",
+                                default=MBSACConfig())
+    dreamer: DreamerConfig = param("Dreamer's actor-critic in imagination (latent.dreamer)",
+                                   default=DreamerConfig())
+    pixel_sac: PixelSACConfig = param("SAC from pixels: its encoder (latent.pixel_sac)",
+                                      default=PixelSACConfig())
     plan_horizon: int = param("MPC-CEM: planning horizon (PlaNet: 12)", min=1)
     candidates: int = param("MPC-CEM: action sequences per iteration (PlaNet: 1000)", min=1)
     plan_iterations: int = param("MPC-CEM: refits of the Gaussian per step (PlaNet: 10)", min=1)
@@ -148,115 +140,38 @@ class Config:
         return errors
 
 
-def task_env(cfg: Config, task: str, condition: str, **options):
-    """The pixel task ``task`` in ``condition``."""
-    if condition == "clean":
-        return make_env(f"{task}_pixels", image_size=cfg.image_size, **options)
-    return make_env(f"{task}_distracted", image_size=cfg.image_size,
-                    camera_jitter=cfg.camera_jitter, **options)
-
-
-@functools.cache
-def act_dim(task: str) -> int:
-    env = make_env(f"{task}_pixels", image_size=8)
-    dim = env.action_space.shape[0]
-    env.close()
-    return dim
-
-
-def rssm_config(cfg: Config, task: str, loss: str) -> RSSMConfig:
-    return RSSMConfig(image_size=cfg.image_size, action_dim=act_dim(task), stoch=cfg.stoch,
-                      deter=cfg.deter, hidden=cfg.hidden, depth=cfg.depth,
-                      free_nats=cfg.free_nats, representation=loss, similarity=cfg.similarity,
-                      contrast=cfg.contrast,
-                      temperature=cfg.temperature, shift=cfg.shift)
-
-
 def _root(data_dir, kind, profile) -> pathlib.Path:
     return pathlib.Path(data_dir) / kind / "latent_dynamics" / profile
 
 
-# --- data and world models --------------------------------------------------------------------
+# --- data, world models and runs (made by latent.warmup and latent.training) ------------------
 
-def random_episodes(cfg, profile, task, condition, seed, data_dir="data") -> tuple[list, list]:
-    """The seed episodes and the held-out probe episodes of random actions (cached)."""
-    key = cache.key(task, condition, seed, cfg.image_size, cfg.camera_jitter, cfg.seed_episodes,
-                    cfg.probe_episodes, code_version(DATA_SOURCES))
-    path = _root(data_dir, "datasets", profile) / f"{task}-{condition}-seed{seed}-{key}.npz"
-    episodes = cfg.seed_episodes + cfg.probe_episodes
-    if not path.is_file():
-        seeds = [episode_seed(seed, k) for k in range(cfg.seed_episodes)]
-        seeds += [episode_seed(seed, PROBE_OFFSET + k) for k in range(cfg.probe_episodes)]
-        policy = UniformPolicy(act_dim(task), seed)
-        played = collect(policy, lambda: task_env(cfg, task, condition), seeds)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_episodes(path, played)
-    played = load_episodes(path)
-    assert len(played) == episodes
-    return played[:cfg.seed_episodes], played[cfg.seed_episodes:]
+def data_file(cfg, profile, task, condition, seed, data_dir="data") -> pathlib.Path:
+    """The random episodes of a (task, condition, seed)."""
+    key = runs.key(task, condition, seed, cfg.image_size, cfg.camera_jitter, cfg.seed_episodes,
+                   cfg.probe_episodes, runs.code_fingerprint(warmup))
+    return _root(data_dir, "datasets", profile) / f"{task}-{condition}-seed{seed}-{key}.npz"
 
 
-def make_random_episodes(**job) -> None:
-    """``random_episodes`` made (and cached) once, before the world models that share them."""
-    random_episodes(**job)
+def make_random_episodes(cfg, profile, task, condition, seed, data_dir="data") -> None:
+    """The random episodes made (and cached) once, before the world models that share them."""
+    warmup.random_episodes(cfg, task, condition, seed,
+                           data_file(cfg, profile, task, condition, seed, data_dir))
 
 
 def model_folder(cfg, profile, task, condition, loss, seed, data_dir="data") -> pathlib.Path:
-    key = cache.key(dataclasses.asdict(rssm_config(cfg, task, loss)), cfg.model_lr,
-                    cfg.grad_clip, cfg.batch, cfg.length, cfg.model_updates, cfg.seed_episodes,
-                    cfg.probe_episodes, cfg.camera_jitter, cfg.decoder_updates,
-                    cfg.open_loop_context, cfg.open_loop_horizon, code_version(MODEL_SOURCES))
+    key = runs.key(dataclasses.asdict(warmup.rssm_config(cfg, task, loss)), cfg.model_lr,
+                   cfg.grad_clip, cfg.batch, cfg.length, cfg.model_updates, cfg.seed_episodes,
+                   cfg.probe_episodes, cfg.camera_jitter, cfg.decoder_updates,
+                   cfg.open_loop_context, cfg.open_loop_horizon, runs.code_fingerprint(warmup))
     return _root(data_dir, "models", profile) / f"{task}-{condition}-{loss}-seed{seed}-{key}"
 
 
-def torch_seed(*parts) -> None:
-    """Seed torch's global generator (the RSSM's samples, the planner's) from a run's
-    identity."""
-    torch.manual_seed(int(cache.key(*parts), 16))
-
-
 def warm_model(cfg, profile, task, condition, loss, seed, data_dir="data") -> dict:
-    """One world model fit on the seed episodes, and the direct measures of its latent state on
-    the probe episodes (cached in its folder): ``probe_r2``, ``reward_error``, the losses, and
-    ``open_loop.npz`` (truth and prediction of a probe episode)."""
-    torch.set_num_threads(1)
-    folder = model_folder(cfg, profile, task, condition, loss, seed, data_dir)
-    if (folder / "measures.json").is_file():
-        return json.loads((folder / "measures.json").read_text())
-    start = time.time()
-    train, probe = random_episodes(cfg, profile, task, condition, seed, data_dir)
-    torch_seed("model", task, condition, loss, seed)
-    model = RSSM(rssm_config(cfg, task, loss)).to(resolve_device(cfg.device))
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.model_lr)
-    replay = SequenceReplay(seed)
-    replay.add(train)
-    losses = wm.train_model(model, optimizer, replay, cfg.model_updates, cfg.batch, cfg.length,
-                            cfg.grad_clip)
-    decoder = wm.fit_decoder(model, replay, cfg.decoder_updates, cfg.batch, cfg.length)
-    truth, predicted = wm.open_loop(model, decoder, probe[0], cfg.open_loop_context,
-                                    cfg.open_loop_horizon)
-    measures = {"task": task, "condition": condition, "loss": loss, "seed": seed,
-                "probe_r2": wm.probe(model, train, probe),
-                "reward_error": wm.reward_error(model, probe),
-                "losses": losses, "seconds": time.time() - start}
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()},
-               folder / "model.pt")
-    np.savez_compressed(folder / "open_loop.npz", truth=truth, predicted=predicted)
-    (folder / "measures.json").write_text(json.dumps(measures))
-    return measures
-
-
-# --- the runs -----------------------------------------------------------------------------------
-
-def run_folder(cfg, profile, task, condition, loss, agent, seed, data_dir="data"):
-    """A run's folder, named by everything it depends on."""
-    parts = [dataclasses.asdict(cfg)[k] for k in RUN_KEYS]
-    model = (None if agent == MODEL_FREE else
-             model_folder(cfg, profile, task, condition, loss, seed, data_dir).name)
-    key = cache.key(agent, parts, model, code_version(RUN_SOURCES))
-    name = f"{task}-{condition}-{loss}-{agent}-seed{seed}-{key}"
-    return _root(data_dir, "policies", profile) / name
+    """One world model and its measures (``latent.warmup.warm_model``)."""
+    return warmup.warm_model(cfg, task, condition, loss, seed,
+                             model_folder(cfg, profile, task, condition, loss, seed, data_dir),
+                             data_file(cfg, profile, task, condition, seed, data_dir))
 
 
 RUN_KEYS = ("iterations", "model_updates_per_iteration", "agent_updates_per_iteration",
@@ -265,119 +180,30 @@ RUN_KEYS = ("iterations", "model_updates_per_iteration", "agent_updates_per_iter
             "plan_iterations", "top", "plan_noise", "batch", "length", "model_lr", "grad_clip")
 
 
-def make_agent(cfg, task, agent, model, seed):
-    """The agent ``agent`` acting through ``model`` (None for SAC from pixels)."""
-    sac = AgentConfig(algorithm="sac", hidden=tuple(cfg.sac_hidden), lr=cfg.sac_lr,
-                      transitions_per_batch=cfg.sac_batch, device=cfg.device)
-    dim = act_dim(task)
-    if agent == "mb_sac":
-        return MBSAC(model, dim, sac, cfg.mb_sac, seed)
-    if agent == "dreamer":
-        return Dreamer(model, dim, cfg.dreamer, seed)
-    if agent == "mpc_cem":
-        return MPCCEM(model, dim, cfg.plan_horizon, cfg.candidates, cfg.plan_iterations, cfg.top,
-                      cfg.plan_noise)
-    return PixelSAC(cfg.image_size, dim, sac, cfg.pixel_sac, seed)
-
-
-def train_agent(agent, replay, cfg) -> None:
-    """One round of the agent's own updates on the replay."""
-    if isinstance(agent, PixelSAC):
-        agent.train(replay, cfg.agent_updates_per_iteration, cfg.sac_batch)
-    elif isinstance(agent, MBSAC):
-        agent.train(replay, cfg.mb_sac.updates, cfg.batch, cfg.length)
-    else:
-        agent.train(replay, cfg.agent_updates_per_iteration, cfg.batch, cfg.length)
-
-
-def evaluate(cfg, task, condition, agent, seed, episodes, offset) -> list[float]:
-    """Returns of ``episodes`` deterministic episodes played in lockstep (fixed seeds)."""
-    envs = [task_env(cfg, task, condition) for _ in range(episodes)]
-    seeds = [episode_seed(seed, offset + k) for k in range(episodes)]
-    returns = run_episodes(agent, envs, seeds, deterministic=True)
-    for env in envs:
-        env.close()
-    return returns.tolist()
+def run_folder(cfg, profile, task, condition, loss, agent, seed, data_dir="data") -> runs.RunFolder:
+    """A run's folder, named by everything it depends on: its settings, its warm model's folder
+    and the code of ``latent.training``."""
+    config = {"agent": agent, "settings": {k: dataclasses.asdict(cfg)[k] for k in RUN_KEYS},
+              "model": (None if agent == MODEL_FREE else
+                        model_folder(cfg, profile, task, condition, loss, seed, data_dir).name)}
+    key = runs.key(config, runs.code_fingerprint(training))
+    name = f"{task}-{condition}-{loss}-{agent}-seed{seed}-{key}"
+    return runs.RunFolder(_root(data_dir, "policies", profile) / name, config, [training])
 
 
 def run(cfg, profile, task, condition, loss, agent_name, seed, data_dir="data") -> dict:
-    """One run (see the module docstring); its ``result.json`` once finished. A killed run
-    resumes from its last evaluation."""
-    torch.set_num_threads(1)
-    folder = run_folder(cfg, profile, task, condition, loss, agent_name, seed, data_dir)
-    if (folder / "result.json").is_file():
-        return json.loads((folder / "result.json").read_text())
-    start = time.time()
-    train, _ = random_episodes(cfg, profile, task, condition, seed, data_dir)
-    model, optimizer, device = None, None, resolve_device(cfg.device)
-    if agent_name != MODEL_FREE:
-        model = RSSM(rssm_config(cfg, task, loss)).to(device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.model_lr)
-        warm = torch.load(model_folder(cfg, profile, task, condition, loss, seed, data_dir)
-                          / "model.pt", weights_only=True, map_location=device)
-        model.load_state_dict(warm["model"])
-        optimizer.load_state_dict(warm["optimizer"])
-    agent = make_agent(cfg, task, agent_name, model, seed)
-    replay = SequenceReplay(seed)
-    replay.add(train)
-    curve, first = [], 0
-    if (folder / "checkpoint.pt").is_file():
-        saved = torch.load(folder / "checkpoint.pt", weights_only=True, map_location=device)
-        agent.load_state_dict(saved["agent"])
-        if model is not None:
-            model.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-        replay.add(load_episodes(folder / "episodes.npz"))
-        replay.rng.bit_generator.state = saved["replay_rng"]
-        torch.set_rng_state(saved["torch_rng"].cpu())
-        curve, first = saved["curve"], saved["iteration"]
-    else:
-        torch_seed("run", task, condition, loss, agent_name, seed)
-    collected = replay.episodes[len(train):]
-    for iteration in range(first, cfg.iterations):
-        played = collect(agent, lambda: task_env(cfg, task, condition),
-                         [episode_seed(seed, RUN_OFFSET + iteration)])
-        replay.add(played)
-        collected += played
-        if model is not None:
-            wm.train_model(model, optimizer, replay, cfg.model_updates_per_iteration, cfg.batch,
-                           cfg.length, cfg.grad_clip)
-        train_agent(agent, replay, cfg)
-        if (iteration + 1) % cfg.eval_every == 0:
-            returns = evaluate(cfg, task, condition, agent, seed, cfg.eval_episodes,
-                               EVALUATION_EPISODE_OFFSET)
-            curve.append({"iteration": iteration + 1, "steps": replay.steps,
-                          "return": float(np.mean(returns))})
-            folder.mkdir(parents=True, exist_ok=True)
-            save_episodes(folder / "episodes.npz", collected)
-            torch.save({"agent": agent.state_dict(), "iteration": iteration + 1, "curve": curve,
-                        "model": model.state_dict() if model is not None else None,
-                        "optimizer": optimizer.state_dict() if model is not None else None,
-                        "replay_rng": replay.rng.bit_generator.state,
-                        "torch_rng": torch.get_rng_state()}, folder / "checkpoint.pt")
-    final = evaluate(cfg, task, condition, agent, seed, cfg.final_episodes,
-                     2 * EVALUATION_EPISODE_OFFSET)
-    result = {"task": task, "condition": condition, "loss": loss if model is not None else "none",
-              "agent": agent_name, "seed": seed, "final_returns": final, "curve": curve,
-              "seconds": time.time() - start}
-    if model is not None:
-        torch.save({"model": model.state_dict()}, folder / "model.pt")
-    torch.save({"agent": agent.state_dict()}, folder / "agent.pt")
-    (folder / "result.json").write_text(json.dumps(result))
-    return result
+    """One agent's run (``latent.training.run``); its result."""
+    model = (None if agent_name == MODEL_FREE else
+             model_folder(cfg, profile, task, condition, loss, seed, data_dir))
+    return training.run(cfg, task, condition, loss, agent_name, seed,
+                        run_folder(cfg, profile, task, condition, loss, agent_name, seed, data_dir),
+                        model, data_file(cfg, profile, task, condition, seed, data_dir))
 
 
 def load_run(cfg, profile, task, condition, loss, agent_name, seed, data_dir="data"):
     """A finished run's agent, acting through its world model."""
-    folder = run_folder(cfg, profile, task, condition, loss, agent_name, seed, data_dir)
-    model, device = None, resolve_device(cfg.device)
-    load = lambda name: torch.load(folder / name, weights_only=True, map_location=device)  # noqa: E731
-    if agent_name != MODEL_FREE:
-        model = RSSM(rssm_config(cfg, task, loss)).to(device)
-        model.load_state_dict(load("model.pt")["model"])
-    agent = make_agent(cfg, task, agent_name, model, seed)
-    agent.load_state_dict(load("agent.pt")["agent"])
-    return agent
+    return training.load_run(cfg, task, loss, agent_name, seed, run_folder(
+        cfg, profile, task, condition, loss, agent_name, seed, data_dir))
 
 
 def model_jobs(cfg, profile, data_dir="data") -> list[dict]:

@@ -31,9 +31,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlrepro import cache, demonstrations
+from rlrepro import demonstrations, runs
 from rlrepro.agents.algorithms import AgentConfig
-from rlrepro.agents.training import TrainConfig, finished_result, load_policy, train_seeds
+from rlrepro.agents.training import (POLICY, TrainConfig, finished_result, load_policy,
+                                     train_seeds)
 from rlrepro.demonstrations import load as load_transitions
 from rlrepro.envs import make_env, spaces
 from rlrepro.evaluation.rollouts import UniformPolicy, episode_seed, play, run_episodes
@@ -132,11 +133,16 @@ def feature_data(cfg: Config, profile: str, task: str, data_dir="data") -> dict:
     stochastically (``expert_episodes``), every rollout ``feature_steps`` long with termination
     ignored, as the original's: the VAE and the inverse dynamics must know the states a policy
     reaches after a fall (a fallen pendulum), or the linear reward on their out-of-distribution
-    features is unbounded there and the evaluation SAC learns to fall; cached."""
+    features is unbounded there and the evaluation SAC learns to fall; cached, by the settings,
+    the expert's policy and the code that plays the rollouts."""
     cfg = for_task(cfg, task)
     path = models_dir(data_dir, profile, task) / "feature_data.npz"
-    key = cache.key(cfg.feature_episodes, cfg.expert_episodes, cfg.feature_steps,
-               "termination ignored")
+    expert_file = demonstrations.expert_dir(data_dir, profile, task, 0) / POLICY
+    key = runs.key(cfg.feature_episodes, cfg.expert_episodes, cfg.feature_steps,
+                   "termination ignored",
+                   runs.file_key(expert_file) if cfg.expert_episodes else None,
+                   runs.code_fingerprint(demonstrations, "rlrepro.agents.training",
+                                         "rlrepro.evaluation.rollouts"))
     if path.is_file():
         with np.load(path) as saved:
             if str(saved["key"]) == key:
@@ -163,14 +169,16 @@ def feature_data(cfg: Config, profile: str, task: str, data_dir="data") -> dict:
 
 
 def feature_models(cfg: Config, profile: str, task: str, data_dir="data"):
-    """The task's state VAE and inverse dynamics, fit once on its feature data (cached), and the
-    losses of their training (None when loaded)."""
+    """The task's state VAE and inverse dynamics, fit once on its feature data (cached, by their
+    configurations, the data and their code), and the losses of their training (None when
+    loaded)."""
     data = feature_data(cfg, profile, task, data_dir)
     obs_dim, act_dim = data["states"].shape[1], data["actions"].shape[1]
     path = models_dir(data_dir, profile, task) / "models.pt"
     cfg = for_task(cfg, task)
-    key = cache.key(dataclasses.asdict(cfg.vae), dataclasses.asdict(cfg.dynamics),
-                    hashlib.sha256(data["states"].tobytes()).hexdigest())
+    key = runs.key(dataclasses.asdict(cfg.vae), dataclasses.asdict(cfg.dynamics),
+                   hashlib.sha256(data["states"].tobytes()).hexdigest(),
+                   runs.code_fingerprint(state_vae, dynamics_model))
     vae = state_vae.StateVAE(obs_dim, cfg.vae)
     dynamics = dynamics_model.InverseDynamics(obs_dim, act_dim, cfg.dynamics)
     if path.is_file():
@@ -182,7 +190,7 @@ def feature_models(cfg: Config, profile: str, task: str, data_dir="data"):
     losses = {"vae": state_vae.fit(vae, data["states"], cfg.vae),
               "inverse_dynamics": dynamics_model.fit(dynamics, data["states"], data["actions"],
                                                      data["next_states"], cfg.dynamics)}
-    torch.save({"key": key, "vae": vae.state_dict(), "dynamics": dynamics.state_dict()}, path)
+    runs.save({"key": key, "vae": vae.state_dict(), "dynamics": dynamics.state_dict()}, path)
     (path.parent / "losses.json").write_text(json.dumps(losses))
     return vae, dynamics, losses
 
@@ -205,10 +213,12 @@ def infer_rewards(cfg: Config, profile: str, task: str, n: int, draw: int,
     out = {}
     for method in cfg.methods:
         path = folder / method / "reward.pt"
-        key = cache.key(method, observed.tolist(), _model_key(data_dir, profile, task),
-                        *([dataclasses.asdict(settings.rlsp), dataclasses.asdict(settings.sac),
-                           dataclasses.asdict(settings.inverse_policy)]
-                          if method == "deep_rlsp" else []))
+        deep = method == "deep_rlsp"
+        key = runs.key(method, observed.tolist(), _model_key(data_dir, profile, task),
+                       *([dataclasses.asdict(settings.rlsp), dataclasses.asdict(settings.sac),
+                          dataclasses.asdict(settings.inverse_policy)] if deep else []),
+                       runs.code_fingerprint("rlrepro.models.learned_reward",
+                                             *(["rlrepro.rlsp.mujoco"] if deep else [])))
         done = path.with_name("key.txt")
         history_file = path.with_name("history.json")
         if not (path.is_file() and done.is_file() and done.read_text() == key):
@@ -249,7 +259,7 @@ def score_epoch(task: str, draw: int):
 
 
 def _model_key(data_dir, profile, task) -> str:
-    return cache.file_key(models_dir(data_dir, profile, task) / "models.pt")
+    return runs.file_key(models_dir(data_dir, profile, task) / "models.pt")
 
 
 # --- evaluation -------------------------------------------------------------------------------

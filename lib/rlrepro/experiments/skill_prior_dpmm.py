@@ -34,7 +34,7 @@ import seaborn as sns
 import torch
 from tqdm.auto import tqdm
 
-from rlrepro import cache
+from rlrepro import runs
 from rlrepro.agents.algorithms import AgentConfig
 from rlrepro.agents.training import RESULT, TrainConfig, load_policy, train_seeds
 from rlrepro.envs import make_env, point_maze
@@ -152,12 +152,17 @@ def data_file(data_dir, profile) -> pathlib.Path:
     return pathlib.Path(data_dir) / "datasets" / "skill_prior_dpmm" / profile / "demos.npz"
 
 
+def data_key(cfg: Config) -> str:
+    """What the data set is made from: its configuration and the code of ``skills.maze_data``."""
+    return runs.key(dataclasses.asdict(data_config(cfg)), runs.code_fingerprint(maze_data))
+
+
 def demonstrations(cfg: Config, profile: str, data_dir="data"):
-    """The data set (generated once per data configuration), split into training and
+    """The data set (generated once per data configuration and code), split into training and
     held-out episodes."""
     path = data_file(data_dir, profile)
     key_file = path.with_suffix(".key")
-    key = cache.key(dataclasses.asdict(data_config(cfg)))
+    key = data_key(cfg)
     if path.is_file() and key_file.is_file() and key_file.read_text() == key:
         demos = skill_data.load(path)
     else:
@@ -186,13 +191,15 @@ def models_dir(data_dir, profile) -> pathlib.Path:
 
 def train_skill_model(name: str, cfg: Config, profile: str, data_dir="data") -> dict:
     """One skill model (``spirl`` or ``gasp``), trained unless its file was made from the same
-    data and configuration; its training curve (and GASP's mixture in ``<name>_dpmm.pt``)."""
+    data, configuration and code (the model, its mixture and the windows it is fit on); its
+    training curve (and GASP's mixture in ``<name>_dpmm.pt``)."""
     folder = models_dir(data_dir, profile)
     path, history_file = folder / f"{name}.pt", folder / f"{name}_history.json"
     train, _ = demonstrations(cfg, profile, data_dir)
     mcfg = model_config(cfg, MODELS[name])
-    key = cache.key(dataclasses.asdict(mcfg),
-                    hashlib.sha256(train.observations.tobytes()).hexdigest())
+    key = runs.key(dataclasses.asdict(mcfg),
+                   hashlib.sha256(train.observations.tobytes()).hexdigest(),
+                   runs.code_fingerprint(skill_prior, "rlrepro.skills.dpmm", skill_data))
     key_file = folder / f"{name}.key"
     if not (path.is_file() and key_file.is_file() and key_file.read_text() == key):
         torch.manual_seed(0)

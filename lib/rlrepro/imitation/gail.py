@@ -30,18 +30,17 @@ normalised observations. imitation v0.1.1 computed the reward from *raw* observa
 ones; ``reward_on_raw_obs=True`` reproduces that mismatch. Actions are in [-1, 1] on both sides
 (the demonstrations' and the clipped actions the generator's environments were given).
 
-**Runs.** ``train_gail`` trains in a folder: ``gail.pt`` (a checkpoint every
-``checkpoint_every`` rounds, resumed exactly, and at the end the final state, from which
-``load_policy`` rebuilds the generator for evaluation and GIFs) and ``result.json`` (the round
-log: discriminator loss and accuracy on expert and on generator transitions, the generator's
-true return; evaluations; the final deterministic return). A finished run with the same
-configuration, seed, demonstrations and code is loaded, not retrained.
+**Runs.** ``train_gail`` trains in a run folder (``rlrepro.runs.RunFolder``): ``checkpoint.pt``
+every ``checkpoint_every`` rounds, resumed exactly; at the end ``policy.pt`` (the final state,
+from which ``load_policy`` rebuilds the generator for evaluation and GIFs) and ``result.json``
+(the round log: discriminator loss and accuracy on expert and on generator transitions, the
+generator's true return; evaluations; the final deterministic return). A finished run with the
+same configuration, seed, demonstrations and code is loaded, not retrained.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import pathlib
 import time
 from collections.abc import Callable
@@ -55,20 +54,14 @@ from tqdm.auto import tqdm
 
 from rlrepro import demonstrations as demonstration_files
 from rlrepro.agents.optim import FusedAdam
-from rlrepro.agents.ppo import PPO, PPOConfig, save_state
+from rlrepro.agents.ppo import PPO, PPOConfig
 from rlrepro.agents.ppo import config_from_dict as ppo_config_from_dict
-from rlrepro.agents.training import CheckpointError, code_version
-from rlrepro.agents.training import _load as read_checkpoint  # the one checkpoint reader
 from rlrepro.demonstrations import Transitions
 from rlrepro.evaluation.rollouts import episode_seed, evaluate
 from rlrepro.models.fitting import seeded
 from rlrepro.models.mlp import mlp
 from rlrepro.params import param
-
-CHECKPOINT, RESULT = "gail.pt", "result.json"
-# The sources a GAIL run depends on (a finished run is reused only if their hash is unchanged).
-SOURCES = ("agents/ppo.py", "imitation/gail.py", "agents/optim.py", "models/mlp.py",
-           "envs/registry.py", "envs/mujoco.py", "evaluation/rollouts.py")
+from rlrepro.runs import CHECKPOINT, POLICY, RunFolder, load, save_checkpoints
 
 
 @dataclass(frozen=True)
@@ -275,29 +268,18 @@ def train_gail(demonstrations, env_factory: Callable, cfg: GAILConfig, seed: int
     envs = [env_factory() for _ in range(cfg.ppo.n_envs)]
     check_demonstrations(demos, envs[0].observation_space.shape[0], envs[0].action_space.shape[0],
                          task, source)
-    fingerprint = json.loads(json.dumps({"config": dataclasses.asdict(cfg), "seed": seed,
-                                         "demonstrations": _digest(demos), "task": demos.task,
-                                         "code": code_version(SOURCES)}))
-    result_path, checkpoint_path = folder / RESULT, folder / CHECKPOINT
-    if result_path.exists():
-        result = json.loads(result_path.read_text())
-        if result.get("fingerprint") == fingerprint:
-            return result
-    folder.mkdir(parents=True, exist_ok=True)
+    run = RunFolder(folder, {"config": dataclasses.asdict(cfg), "seed": seed,
+                             "demonstrations": _digest(demos), "task": demos.task}, [__name__])
+    result = run.result()
+    if result is not None:
+        return result
     gail, eval_env = GAIL(demos, envs, cfg, seed), env_factory()
     seconds = 0.0
-    if checkpoint_path.exists() and not result_path.exists():
-        state = read_checkpoint(checkpoint_path)
-        if state["fingerprint"] != fingerprint:
-            raise CheckpointError(f"{checkpoint_path}: written by a different run (configuration, "
-                                  f"seed, demonstrations or code); delete it or use a new folder")
-        gail.load_state_dict(state["gail"], source=checkpoint_path)
+    state = run.checkpoint()
+    if state is not None:
+        gail.load_state_dict(state["gail"], source=run.path / CHECKPOINT)
         seconds = state["seconds"]
     started = time.time()
-
-    def save():
-        save_state({"fingerprint": fingerprint, "gail": gail.state_dict(),
-                    "seconds": seconds + time.time() - started}, checkpoint_path)
 
     bar = tqdm(total=cfg.total_steps, initial=min(gail.ppo.steps, cfg.total_steps),
                disable=not progress, desc=f"GAIL {demos.task} n={len(demos)} seed {seed}",
@@ -313,25 +295,23 @@ def train_gail(demonstrations, env_factory: Callable, cfg: GAILConfig, seed: int
                         **({"ret": f"{entry['train_return']:.0f}"}
                            if entry["train_return"] is not None else {}))
         if gail.rounds % cfg.checkpoint_every == 0 and gail.ppo.steps < cfg.total_steps:
-            save()
-            if stop_at is not None and gail.ppo.steps >= stop_at:
+            state = {"gail": gail.state_dict(), "seconds": seconds + time.time() - started}
+            if save_checkpoints([run], [state], gail.ppo.steps, stop_at):
                 bar.close()
                 return {"stopped_at": gail.ppo.steps}
     bar.close()
     returns = evaluate(gail.ppo, [eval_env], cfg.eval_episodes, [seed])[0]
-    save()  # the final state: the policy load_policy rebuilds
-    result = {"fingerprint": fingerprint, "log": gail.log, "final_return": float(returns.mean()),
+    result = {"log": gail.log, "final_return": float(returns.mean()),
               "final_returns": returns.tolist(), "steps": gail.ppo.steps,
               "seconds": seconds + time.time() - started}
-    result_path.write_text(json.dumps(result, indent=1))
-    return result
+    return run.finish(result, **{POLICY: {"gail": gail.state_dict()}})  # what load_policy rebuilds
 
 
 def load_policy(folder, env) -> PPO:
     """The generator of the GAIL run in ``folder`` (its last saved state), acting in ``env``'s
     shapes: for ``rlrepro.evaluation.rollouts.evaluate`` and videos."""
-    path = pathlib.Path(folder) / CHECKPOINT
-    state = read_checkpoint(path)["gail"]["ppo"]
+    path = pathlib.Path(folder) / POLICY
+    state = load(path)["gail"]["ppo"]
     ppo = PPO([env], ppo_config_from_dict(state["config"]), state["seed"])
     ppo.load_state_dict(state, restore_envs=False, source=path)
     return ppo
