@@ -89,7 +89,7 @@ if dpmm is not None:
 
 # %%
 rng = np.random.default_rng(0)
-windows = skill_data.windows(held_out, cfg.horizon, 2000, rng)
+windows = skill_data.windows(held_out, cfg.skills.horizon, 2000, rng)
 mean_action = train.actions.mean(0)
 reconstruction = {name: skill_prior.load(m["path"]).reconstruction_error(*windows)
                   for name, m in models.items()}

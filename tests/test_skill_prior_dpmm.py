@@ -21,7 +21,7 @@ def test_skill_prior_notebook_writes_metrics_and_figures_and_trains_once(tmp_pat
     for method, value in metrics["final_success"].items():
         low, high = metrics["final_success_ci"][method]
         assert 0.0 <= low <= value <= high <= 1.0
-    assert 1 <= metrics["dpmm_components"] <= cfg.dpmm_components
+    assert 1 <= metrics["dpmm_components"] <= cfg.skills.dpmm_components
     assert set(metrics["reconstruction_mse"]) == {"spirl", "gasp", "mean_predictor"}
     figures = {p.name for p in (data / "figures/skill_prior_dpmm").iterdir()}
     assert {"demonstrations.png", "skill_latents.png", "success_curves.png", "trajectories.png",
@@ -41,7 +41,7 @@ def test_skill_prior_notebook_writes_metrics_and_figures_and_trains_once(tmp_pat
 
 @pytest.mark.parametrize("overrides, message", [
     ({"methods": ["spirl", "dreamer"]}, "'methods[1]': expected one of"),
-    ({"env_steps": 205}, "'env_steps': 205 is not a multiple of horizon 10"),
+    ({"env_steps": 205}, "'env_steps': 205 is not a multiple of skills.horizon 10"),
     ({"target_size": 12}, "'target_size'"),
 ])
 def test_skill_prior_notebook_rejects_bad_parameters_before_any_work(tmp_path, overrides,

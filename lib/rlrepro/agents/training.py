@@ -27,7 +27,6 @@ from rlrepro.envs import make_env
 from rlrepro.evaluation.rollouts import episode_seed, evaluate
 from rlrepro.models import learned_reward, skill_prior
 from rlrepro.params import param
-from rlrepro.runs import RESULT  # noqa: F401  (the run folder's names, re-exported)
 from rlrepro.runs import (CHECKPOINT, POLICY, CheckpointError, RunFolder, differences, file_key,
                           load, save_checkpoints)
 

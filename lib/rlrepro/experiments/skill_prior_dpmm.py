@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from rlrepro import runs
 from rlrepro.agents.algorithms import AgentConfig
-from rlrepro.agents.training import RESULT, TrainConfig, load_policy, train_seeds
+from rlrepro.agents.training import TrainConfig, load_policy, train_seeds
 from rlrepro.envs import make_env, point_maze
 from rlrepro.evaluation.rollouts import episode_seed, run_episodes
 from rlrepro.evaluation.statistics import aggregate
@@ -68,38 +68,21 @@ EXPLORERS = {  # what explores before any reward: skill model, coordinates, rand
 CACHES = ("datasets", "models", "policies")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Parameters of ``notebooks/skill_prior_dpmm.ipynb`` (section ``skill_prior_dpmm``)."""
 
-    # The offline data (skills.maze_data.MazeDataConfig).
-    episodes: int = param("controller episodes of the data set", min=2)
-    layout_size: int = param("cells on a side of the data's random layouts (SPiRL: 20)", min=5)
-    coverage: float = param("share of wall cells in a layout (SPiRL: 0.25)", min=0.0, max=0.6)
-    episodes_per_layout: int = param("episodes on one layout before the next", min=1)
-    max_steps: int = param("steps before an episode that has not reached its goal ends "
-                           "(SPiRL's data: 500)", min=11)
-    action_noise: float = param("std of Gaussian noise on the controller's actions", min=0.0)
+    # The offline data and the skill models (their configurations' defaults: SPiRL's maze).
+    data: maze_data.MazeDataConfig = param("the controller's data set (skills.maze_data)",
+                                           default=maze_data.MazeDataConfig())
     validation: float = param("share of the episodes held out to measure reconstruction "
                               "(SPiRL: 0.1)", min=0.01, max=0.5)
-    # The skill models (models.skill_prior.SkillModelConfig).
-    horizon: int = param("H, actions per skill (SPiRL: 10)", min=1)
-    latent_dim: int = param("size of the skill code (SPiRL: 10)", min=1)
-    hidden_size: int = param("units of the LSTM and of every MLP layer (SPiRL: 128)", min=1)
-    decoder_layers: int = param("hidden layers of the decoder (SPiRL: 5)", min=1)
-    prior_layers: int = param("hidden layers of the learned prior (SPiRL: 6)", min=1)
+    skills: SkillModelConfig = param("both skill models and GASP's mixture (models.skill_prior); "
+                                     "the regulariser is each model's", default=SkillModelConfig(),
+                                     per_run=("regulariser", "prior_skip", "state_dim"))
     prior_sees_position: bool = param("whether the learned prior sees the absolute (x, y) besides "
                                       "the velocity and the wall view (SPiRL's prior sees a local "
                                       "image only: false)")
-    kl_weight: float = param("beta of the posterior's regulariser (SPiRL maze: 1e-2)", min=0.0)
-    model_lr: float = param("RAdam step size of the skill models (SPiRL: 1e-3)", min=1e-8)
-    model_batch: int = param("windows per step (SPiRL: 128)", min=1)
-    model_epochs: int = param("epochs of the skill models (GASP: 100)", min=1)
-    steps_per_epoch: int = param("gradient steps per epoch", min=1)
-    dpmm_components: int = param("GASP: at most this many mixture components", min=1)
-    dpmm_concentration: float = param("GASP: the Dirichlet process's concentration (5.0)",
-                                      min=1e-6)
-    dpmm_points: int = param("GASP: posterior samples each mixture fit sees", min=10)
     # Reinforcement learning on the target maze.
     target_size: int = param("the held-out target maze's side (point_maze_<size>; SPiRL: 40)",
                              choices=tuple(point_maze.TARGET_SIZES))
@@ -108,12 +91,9 @@ class Config:
     env_steps: int = param("environment steps of every run (SPiRL maze: 3M)", min=1)
     warmup_steps: int = param("environment steps of uniformly random actions (skills: random "
                               "skill codes) before learning (SPiRL: 5000 high-level steps)", min=0)
-    hidden: list[int] = param("hidden layers of the actor and critics (SPiRL: 256, 256)", min=1)
-    lr: float = param("Adam step size of the agents (SPiRL: 3e-4)", min=1e-8, max=1.0)
-    batch: int = param("transitions per update (SPiRL: 256)", min=1)
-    gamma: float = param("discount (SPiRL: 0.99)", min=0.0, max=1.0)
-    target_divergence: float = param("spirl, gasp: the KL to the prior the temperature aims at "
-                                     "(SPiRL maze: 1)", min=0.0)
+    agent: AgentConfig = param("the SAC of every method (SPiRL: 256, 256 units, step 3e-4, batch "
+                               "256; target divergence 1 in the maze); the algorithm is each "
+                               "method's", default=AgentConfig(), per_run=("algorithm", "device"))
     skill_coordinates: str = param("spirl, gasp: what the high level's action names "
                                    "(models.skill_prior.SkillSpace): prior, measured from the "
                                    "learned prior, so the policy starts near it (SPiRL starts "
@@ -126,27 +106,22 @@ class Config:
     exploration_episodes: int = param("random episodes per explorer measuring how far each "
                                       "gets before learning", min=1)
     workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64, operational=True)
-    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs", operational=True)
+    launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs",
+                               default=Launcher(), operational=True)
     device: str = param("auto picks CUDA when present", operational=True)
 
     def check(self):
-        errors = [f"'{key}': {getattr(self, key)} is not a multiple of horizon {self.horizon}"
+        horizon = self.skills.horizon
+        errors = [f"'{key}': {getattr(self, key)} is not a multiple of skills.horizon {horizon}"
                   for key in ("env_steps", "eval_every", "warmup_steps")
-                  if getattr(self, key) % self.horizon]
-        if self.episodes * self.validation < 1:
-            errors.append(f"'validation': {self.validation} of {self.episodes} episodes holds "
-                          f"out none")
+                  if getattr(self, key) % horizon]
+        if self.data.episodes * self.validation < 1:
+            errors.append(f"'validation': {self.validation} of {self.data.episodes} episodes "
+                          f"holds out none")
         return errors
 
 
 # --- data and skill models --------------------------------------------------------------------
-
-def data_config(cfg: Config) -> maze_data.MazeDataConfig:
-    return maze_data.MazeDataConfig(
-        episodes=cfg.episodes, layout_size=cfg.layout_size, coverage=cfg.coverage,
-        episodes_per_layout=cfg.episodes_per_layout, max_steps=cfg.max_steps,
-        action_noise=cfg.action_noise)
-
 
 def data_file(data_dir, profile) -> pathlib.Path:
     return pathlib.Path(data_dir) / "datasets" / "skill_prior_dpmm" / profile / "demos.npz"
@@ -154,7 +129,7 @@ def data_file(data_dir, profile) -> pathlib.Path:
 
 def data_key(cfg: Config) -> str:
     """What the data set is made from: its configuration and the code of ``skills.maze_data``."""
-    return runs.key(dataclasses.asdict(data_config(cfg)), runs.code_fingerprint(maze_data))
+    return runs.key(dataclasses.asdict(cfg.data), runs.code_fingerprint(maze_data))
 
 
 def demonstrations(cfg: Config, profile: str, data_dir="data"):
@@ -166,7 +141,7 @@ def demonstrations(cfg: Config, profile: str, data_dir="data"):
     if path.is_file() and key_file.is_file() and key_file.read_text() == key:
         demos = skill_data.load(path)
     else:
-        demos = maze_data.generate(data_config(cfg))
+        demos = maze_data.generate(cfg.data)
         demos.save(path)
         key_file.write_text(key)
     episodes = len(demos.episode_ends)
@@ -175,14 +150,11 @@ def demonstrations(cfg: Config, profile: str, data_dir="data"):
 
 
 def model_config(cfg: Config, regulariser: str) -> SkillModelConfig:
-    return SkillModelConfig(
-        horizon=cfg.horizon, latent_dim=cfg.latent_dim, hidden_size=cfg.hidden_size,
-        decoder_layers=cfg.decoder_layers, prior_layers=cfg.prior_layers,
-        prior_skip=0 if cfg.prior_sees_position else point_maze.POSITION_DIMS,
-        kl_weight=cfg.kl_weight, regulariser=regulariser, lr=cfg.model_lr,
-        batch_size=cfg.model_batch, epochs=cfg.model_epochs,
-        steps_per_epoch=cfg.steps_per_epoch, dpmm_components=cfg.dpmm_components,
-        dpmm_concentration=cfg.dpmm_concentration, dpmm_points=cfg.dpmm_points)
+    """A skill model's configuration: the section's, with its regulariser (SPiRL's Gaussian or
+    GASP's mixture) and what its prior sees."""
+    return dataclasses.replace(
+        cfg.skills, regulariser=regulariser,
+        prior_skip=0 if cfg.prior_sees_position else point_maze.POSITION_DIMS)
 
 
 def models_dir(data_dir, profile) -> pathlib.Path:
@@ -204,9 +176,9 @@ def train_skill_model(name: str, cfg: Config, profile: str, data_dir="data") -> 
     if not (path.is_file() and key_file.is_file() and key_file.read_text() == key):
         torch.manual_seed(0)
         model = SkillModel(train.observations.shape[1], train.actions.shape[1], mcfg)
-        dpmm = DPMM(cfg.dpmm_components, cfg.dpmm_concentration) if name == "gasp" else None
+        dpmm = DPMM(cfg.skills.dpmm_components, cfg.skills.dpmm_concentration) if name == "gasp" else None
         history = skill_prior.fit(
-            model, lambda batch, rng: skill_data.windows(train, cfg.horizon, batch, rng),
+            model, lambda batch, rng: skill_data.windows(train, cfg.skills.horizon, batch, rng),
             train.observations, dpmm=dpmm)
         model.save(path)
         if dpmm is not None:
@@ -241,11 +213,9 @@ def run_configs(cfg: Config, method: str, models: dict):
     """The agent and training configuration of a method; steps count skills where it acts in
     a skill space (``horizon`` environment steps each)."""
     skills = SKILLS_OF[method]
-    per_step = cfg.horizon if skills else 1
-    agent = AgentConfig(algorithm="sac_prior" if method in ("spirl", "gasp") else "sac",
-                        hidden=tuple(cfg.hidden), lr=cfg.lr, gamma=cfg.gamma,
-                        transitions_per_batch=cfg.batch, target_divergence=cfg.target_divergence,
-                        device=cfg.device)
+    per_step = cfg.skills.horizon if skills else 1
+    agent = dataclasses.replace(cfg.agent, device=cfg.device,
+                                algorithm="sac_prior" if method in ("spirl", "gasp") else "sac")
     train = TrainConfig(env=target(cfg), total_steps=cfg.env_steps // per_step,
                         random_steps=cfg.warmup_steps // per_step,
                         eval_every=cfg.eval_every // per_step, eval_episodes=cfg.eval_episodes,
@@ -281,7 +251,7 @@ def run_all(cfg: Config, profile: str, models: dict, data_dir="data") -> list[di
     order = sorted(cfg.methods, key=lambda m: SKILLS_OF[m] is not None)
     jobs = [dict(method=m, cfg=cfg, profile=profile, models=models, data_dir=str(data_dir))
             for m in order]
-    finished = lambda job: all((run_dir(job["data_dir"], profile, job["method"], s) / RESULT)  # noqa: E731
+    finished = lambda job: all((run_dir(job["data_dir"], profile, job["method"], s) / runs.RESULT)  # noqa: E731
                                .is_file() for s in range(cfg.seeds))
     rows = run_parallel(run_method, jobs, workers=cfg.workers, launcher=cfg.launcher,
                         desc="RL runs", name=lambda j: j["method"], finished=finished)
@@ -395,7 +365,7 @@ def trajectory(cfg: Config, method: str, models: dict, profile: str, data_dir="d
     positions, skills = [obs[:2]], []
     for _, action in chosen:
         skills.append(space.skill(obs, action))
-        for _ in range(cfg.horizon):
+        for _ in range(cfg.skills.horizon):
             obs, _, terminated, truncated, _ = env.step(space.act(obs, skills[-1]))
             positions.append(obs[:2])
             if terminated or truncated:
@@ -418,17 +388,17 @@ def data_figure(demos: skill_data.Demonstrations, cfg: Config, layouts: int = 3)
     fig, axes = plt.subplots(1, layouts, figsize=(4 * layouts, 4), squeeze=False)
     episodes = demos.episodes()
     for i, ax in enumerate(axes.flat):
-        first = i * cfg.episodes_per_layout
+        first = i * cfg.data.episodes_per_layout
         if first >= len(episodes):
             ax.axis("off")
             continue
-        layout = point_maze.sample_layout(int(demos.layout_seeds[first]), cfg.layout_size,
-                                          cfg.coverage)
+        layout = point_maze.sample_layout(int(demos.layout_seeds[first]), cfg.data.layout_size,
+                                          cfg.data.coverage)
         draw_maze(ax, np.pad(layout, 1, constant_values=1))
-        for obs, _ in episodes[first:first + cfg.episodes_per_layout]:
+        for obs, _ in episodes[first:first + cfg.data.episodes_per_layout]:
             ax.plot(obs[:, 0], obs[:, 1], lw=1)
             ax.plot(*obs[0, :2], "o", color="black", ms=3)
-        ax.set_title(f"layout {i + 1}: {min(cfg.episodes_per_layout, len(episodes) - first)} "
+        ax.set_title(f"layout {i + 1}: {min(cfg.data.episodes_per_layout, len(episodes) - first)} "
                      f"episodes")
     fig.suptitle("demonstrations: the waypoint controller on random layouts")
     fig.tight_layout()
@@ -479,7 +449,7 @@ def trajectories_figure(paths: dict, cfg: Config, dpmm: DPMM | None = None):
             components = dpmm.assign(path["skills"])
             palette = sns.color_palette("tab20", 20)
             for i, k in enumerate(components):
-                segment = xy[i * cfg.horizon:(i + 1) * cfg.horizon + 1]
+                segment = xy[i * cfg.skills.horizon:(i + 1) * cfg.skills.horizon + 1]
                 ax.plot(segment[:, 0], segment[:, 1], color=palette[k % 20], lw=2)
         else:
             ax.plot(xy[:, 0], xy[:, 1], color="tab:blue", lw=1.5)
@@ -566,5 +536,5 @@ def verdict_text(metrics_: dict, cfg: Config) -> str:
         lines.append(f"- GASP's DPMM prior minus SPiRL's Gaussian: {c['gasp_minus_spirl']:+.2f} "
                      f"({relation}); GASP publishes no number to compare with.")
     lines.append(f"- GASP's mixture settled on {metrics_['dpmm_components']} components "
-                 f"(of at most {cfg.dpmm_components}).")
+                 f"(of at most {cfg.skills.dpmm_components}).")
     return "\n".join(lines)
