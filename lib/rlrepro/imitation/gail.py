@@ -88,7 +88,8 @@ class GAILConfig:
     eval_every: int = param("rounds between deterministic evaluations of the generator's true "
                             "return (0: only at the end; 50 rounds are ~1e5 steps)", default=50, min=0)
     eval_episodes: int = param("episodes per evaluation", default=10, min=1)
-    checkpoint_every: int = param("rounds between checkpoints", default=10, min=1)
+    checkpoint_every: int = param("rounds between checkpoints", default=10, min=1,
+                                  operational=True)
     ppo: PPOConfig = param("the generator's PPO (defaults: imitation's)", default=PPOConfig())
 
     def __post_init__(self):
