@@ -32,6 +32,7 @@ from IPython.display import Image, Markdown, display
 from rlrepro import claims, params, plots
 from rlrepro.evaluation.videos import record_episode
 from rlrepro.experiments import latent_dynamics as lx
+from rlrepro.latent.warmup import task_env
 
 torch.set_num_threads(1)
 experiment = params.notebook_setup("latent_dynamics", profile, overrides, data_dir)
@@ -107,7 +108,7 @@ plots.save(fig, figures, "learning_curves")
 task = cfg.tasks[0]
 for row in [r for r in runs if r["seed"] == 0 and r["task"] == task]:
     agent = lx.load_run(cfg, profile, task, row["condition"], row["loss"], row["agent"], 0, data)
-    env = gym.wrappers.TimeLimit(lx.task_env(cfg, task, row["condition"],
+    env = gym.wrappers.TimeLimit(task_env(cfg, task, row["condition"],
                                              render_mode="rgb_array", width=128, height=128),
                                  cfg.gif_steps)
     name = f"{row['agent']}_{row['loss']}_{row['condition']}"

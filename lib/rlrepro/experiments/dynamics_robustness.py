@@ -67,7 +67,8 @@ class Config:
     updates_per_step: float = param("gradient updates per environment step (TD3: 1)", min=0.01)
     eval_every: int = param("steps between evaluations while training", min=1)
     eval_episodes: int = param("deterministic episodes per evaluation while training", min=1)
-    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1, operational=True)
+    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1,
+                                  operational=True)
     keep_best: bool = param("keep the policy of the best evaluation on the nominal body, not "
                             "the last one (RL Zoo's best model)")
     agent: AgentConfig = param("TD3's settings, and td3_ssl's encoder and self-supervised heads "
@@ -90,7 +91,8 @@ class Config:
                                        choices=tuple(NAMED_BODIES), may_be_empty=True)
     finetune_steps: int = param("environment steps of fine-tuning", min=1)
     gif_bodies: list[str] = param("named bodies of the nominal policy's GIFs (besides the "
-                                  "nominal one)", choices=tuple(NAMED_BODIES), may_be_empty=True, operational=True)
+                                  "nominal one)", choices=tuple(NAMED_BODIES), may_be_empty=True,
+                                  operational=True)
     gif_steps: int = param("steps shown in each GIF", min=1, operational=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
                                "(rlrepro.runner.Launcher)", default=Launcher(), operational=True)

@@ -45,7 +45,8 @@ class Config:
     n_transitions: list[int] = param("demonstration sizes (paper: 1, 10, 50 transitions of one "
                                      "expert episode; the experts stage's demonstrations)", min=1)
     seeds: int = param("demonstration seeds per size, each a GAIL run (paper: 3)", min=1)
-    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64, operational=True)
+    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64,
+                         operational=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs",
                                default=Launcher(), operational=True)
     gail: GAILConfig = param("GAIL and its PPO generator (their defaults: imitation's)",

@@ -39,7 +39,6 @@ from rlrepro.latent.dreamer import DreamerConfig
 from rlrepro.latent.mb_sac import MBSACConfig
 from rlrepro.latent.pixel_sac import PixelSACConfig
 from rlrepro.latent.training import MODEL_FREE
-from rlrepro.latent.warmup import task_env  # noqa: F401  (the notebook plays its GIFs in it)
 from rlrepro.models.rssm import RSSMConfig
 from rlrepro.params import param
 from rlrepro.runner import Launcher, run_parallel

@@ -129,7 +129,8 @@ def run(tasks, seed, folders, cfg, report=None) -> list[dict]:
 
 def finished(job) -> bool:
     cfg = job["cfg"]
-    return all(finished_result(folder, for_task(cfg, task).sac, train_config(cfg, task), job["seed"])
+    return all(finished_result(folder, for_task(cfg, task).sac, train_config(cfg, task),
+                               job["seed"])
                is not None for task, folder in zip(job["tasks"], job["folders"]))
 
 

@@ -47,14 +47,16 @@ class Config:
                          min=1, max=64, operational=True)
     seeds_per_process: int = param("seeds of a memoryless method trained together in one "
                                    "process (rlrepro.agents.training.train_seeds); recurrent "
-                                   "agents train one seed per process", min=1, max=64, operational=True)
+                                   "agents train one seed per process", min=1, max=64,
+                                   operational=True)
     steps: dict[str, int] = param("task -> environment steps per run", choices=POMDPS, min=1)
     random_steps: int = param("uniform random actions before learning starts (paper: 10000)", min=0)
     updates_per_step: float = param("gradient updates per environment step (paper: 1)", min=0.01)
     eval_every: int = param("steps between evaluations (paper: 1000)", min=1)
     eval_episodes: int = param("deterministic test episodes per evaluation (paper: 10)", min=1)
     final_evaluations: int = param("last evaluations averaged into a run's final score", min=1)
-    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1, operational=True)
+    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1,
+                                  operational=True)
     concat_k: int = param("observations in a *_concat window (paper: 5 or 10)", min=2)
     agent: AgentConfig = param("every agent's settings (its defaults are the paper's); the "
                                "algorithm is each method's", default=AgentConfig(),

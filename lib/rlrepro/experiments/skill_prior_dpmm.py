@@ -105,7 +105,8 @@ class Config:
     final_episodes: int = param("deterministic episodes scoring each final policy", min=1)
     exploration_episodes: int = param("random episodes per explorer measuring how far each "
                                       "gets before learning", min=1)
-    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64, operational=True)
+    workers: int = param("processes at once, or jobs of the Slurm array", min=1, max=64,
+                         operational=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs",
                                default=Launcher(), operational=True)
     device: str = param("auto picks CUDA when present", operational=True)
@@ -176,7 +177,8 @@ def train_skill_model(name: str, cfg: Config, profile: str, data_dir="data") -> 
     if not (path.is_file() and key_file.is_file() and key_file.read_text() == key):
         torch.manual_seed(0)
         model = SkillModel(train.observations.shape[1], train.actions.shape[1], mcfg)
-        dpmm = DPMM(cfg.skills.dpmm_components, cfg.skills.dpmm_concentration) if name == "gasp" else None
+        dpmm = (DPMM(cfg.skills.dpmm_components, cfg.skills.dpmm_concentration)
+                if name == "gasp" else None)
         history = skill_prior.fit(
             model, lambda batch, rng: skill_data.windows(train, cfg.skills.horizon, batch, rng),
             train.observations, dpmm=dpmm)
