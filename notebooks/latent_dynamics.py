@@ -109,7 +109,7 @@ task = cfg.tasks[0]
 for row in [r for r in runs if r["seed"] == 0 and r["task"] == task]:
     agent = lx.load_run(cfg, profile, task, row["condition"], row["loss"], row["agent"], 0, data)
     env = gym.wrappers.TimeLimit(task_env(cfg, task, row["condition"],
-                                             render_mode="rgb_array", width=128, height=128),
+                                          render_mode="rgb_array", width=128, height=128),
                                  cfg.gif_steps)
     name = f"{row['agent']}_{row['loss']}_{row['condition']}"
     episode_return = record_episode(agent, env, figures / f"{name}.gif", seed=12345)
