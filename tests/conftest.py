@@ -1,16 +1,17 @@
 """Fixtures shared by the tests that run the whole DVC pipeline.
 
-The smoke `dvc repro` takes minutes, so one session runs it once (`smoke_repro`) and both the
-pipeline test and the remote round trip (test_remote.py) work on that repository.
+The smoke `dvc repro` takes minutes, so one session runs it once (`smoke_repro`): the pipeline
+test, the remote round trip (test_remote.py) and every notebook test (`pipeline_data`) work on
+its outputs.
 """
 import inspect
 import re
 
 import pytest
 
-from helpers import Shell, copy_repository, run_notebook
+from helpers import Shell, copy_repository
 
-PIPELINE_FIXTURES = {"smoke_repro", "experts_data"}
+PIPELINE_FIXTURES = {"smoke_repro", "pipeline_data"}
 
 
 def pytest_collection_modifyitems(items):
@@ -51,9 +52,8 @@ def smoke_repro(shell, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def experts_data(tmp_path_factory):
-    """The experts stage's smoke outputs (experts, observed states, demonstrations), made once
-    for the session: the Deep RLSP and GAIL notebooks start from them."""
-    tmp = tmp_path_factory.mktemp("experts")
-    run_notebook("mujoco_experts", tmp, profile="smoke", data_dir=str(tmp / "data"))
-    return tmp / "data"
+def pipeline_data(smoke_repro):
+    """The outputs of the smoke `dvc repro` (every stage's runs, data, figures and metrics): a
+    notebook test checks its stage's outputs there and re-runs the notebook on a copy
+    (``helpers.copy_of``), which must find every run cached. The pipeline runs once for all."""
+    return smoke_repro / "data"

@@ -73,10 +73,17 @@ def run_notebook(name, tmp_path, **parameters):
                                cwd=str(ROOT / "notebooks"), progress_bar=False)
 
 
-def copy_of(experts_data, tmp_path):
-    """A test's own copy of the experts' outputs."""
+def file_stamps(*folders) -> dict:
+    """Every file under ``folders`` with its modification time: equal before and after a step
+    that must not write there."""
+    return {p: p.stat().st_mtime_ns for folder in folders for p in pathlib.Path(folder).rglob("*")
+            if p.is_file()}
+
+
+def copy_of(pipeline_data, tmp_path):
+    """A test's own copy of the smoke pipeline's outputs (conftest.pipeline_data)."""
     data = tmp_path / "data"
-    shutil.copytree(experts_data, data)
+    shutil.copytree(pipeline_data, data)
     return data
 
 

@@ -12,16 +12,16 @@ from rlrepro.agents.training import load_policy
 from rlrepro.evaluation.statistics import seed_interval
 from rlrepro.experiments import dynamics_robustness as rx
 
-from helpers import run_notebook
+from helpers import copy_of, run_notebook
 
 
 def smoke_config(**overrides):
     return params.load("dynamics_robustness", rx.Config, "smoke", overrides)
 
 
-def test_robustness_notebook_writes_curves_heatmap_gifs_and_trains_and_tests_once(tmp_path):
-    data = tmp_path / "data"
-    run_notebook("dynamics_robustness", tmp_path, profile="smoke", data_dir=str(data))
+def test_robustness_notebook_writes_curves_heatmap_gifs_and_trains_and_tests_once(
+        pipeline_data, tmp_path):
+    data = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     cfg = smoke_config()
     metrics = json.loads((data / "metrics/dynamics_robustness.json").read_text())
     factors = {str(float(f)) for f in cfg.factors}

@@ -9,12 +9,12 @@ import torch
 from rlrepro import params
 from rlrepro.experiments import latent_dynamics as lx
 
-from helpers import run_notebook
+from helpers import copy_of, run_notebook
 
 
-def test_latent_notebook_writes_every_measure_figure_and_gif_and_trains_once(tmp_path):
-    data = tmp_path / "data"
-    run_notebook("latent_dynamics", tmp_path, profile="smoke", data_dir=str(data))
+def test_latent_notebook_writes_every_measure_figure_and_gif_and_trains_once(
+        pipeline_data, tmp_path):
+    data = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     cfg = params.load("latent_dynamics", lx.Config, "smoke", {})
     metrics = json.loads((data / "metrics/latent_dynamics.json").read_text())
     for agent in cfg.agents:

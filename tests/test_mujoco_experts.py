@@ -10,12 +10,12 @@ from rlrepro.experiments import mujoco_experts as ex
 from rlrepro.agents.training import train_seeds
 from rlrepro.demonstrations import demonstration_file, load, observed_states_file
 
-from helpers import run_notebook
+from helpers import copy_of, run_notebook
 
 
-def test_experts_notebook_writes_metrics_data_and_gifs_and_trains_once(tmp_path):
-    data = tmp_path / "data"
-    run_notebook("mujoco_experts", tmp_path, profile="smoke", data_dir=str(data))
+def test_experts_notebook_writes_metrics_data_and_gifs_and_trains_once(
+        pipeline_data, tmp_path):
+    data = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     cfg = params.load("mujoco_experts", ex.Config, "smoke", {})
     metrics = json.loads((data / "metrics/mujoco_experts.json").read_text())
     for key in ("expert_return", "expert_return_ci", "random_return"):

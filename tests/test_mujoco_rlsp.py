@@ -10,12 +10,12 @@ import pytest
 from rlrepro import params
 from rlrepro.experiments import mujoco_rlsp as mx
 
-from helpers import copy_of, run_notebook
+from helpers import copy_of, file_stamps, run_notebook
 
 
-def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(experts_data, tmp_path):
-    data = copy_of(experts_data, tmp_path)
-    run_notebook("mujoco_rlsp", tmp_path, profile="smoke", data_dir=str(data))
+def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(pipeline_data,
+                                                                   tmp_path):
+    data = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     cfg = params.load("mujoco_rlsp", mx.Config, "smoke", {})
     metrics = json.loads((data / "metrics/mujoco_rlsp.json").read_text())
     for task in cfg.tasks:
@@ -62,13 +62,15 @@ def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(experts_dat
     ({"task_settings": {"cheetah_fw": {"sac": {"gama": 0.9}}}},
      "'task_settings.cheetah_fw.sac.gama': unknown parameter"),
 ])
-def test_rlsp_notebook_rejects_bad_inputs_before_any_work(experts_data, tmp_path, overrides,
+def test_rlsp_notebook_rejects_bad_inputs_before_any_work(pipeline_data, tmp_path, overrides,
                                                           message):
-    data = copy_of(experts_data, tmp_path)
+    data = copy_of(pipeline_data, tmp_path)
+    computed = file_stamps(data / "models/mujoco_rlsp", data / "policies/mujoco_rlsp")
     with pytest.raises(pm.PapermillExecutionError, match=re.escape(message)):
         run_notebook("mujoco_rlsp", tmp_path, profile="smoke", data_dir=str(data),
                      overrides=overrides)
-    assert not (data / "models").exists() and not (data / "policies/mujoco_rlsp").exists()
+    assert computed and file_stamps(data / "models/mujoco_rlsp",
+                                    data / "policies/mujoco_rlsp") == computed
 
 
 def test_reward_peaks_finds_each_methods_maximum():

@@ -8,26 +8,24 @@ import pytest
 
 from rlrepro.experiments.gridworld_rlsp import METHODS
 
-from helpers import run_notebook
+from helpers import copy_of, run_notebook
 
 PROBLEMS = ["room", "room_bad", "train", "apples", "batteries", "batteries_easy"]
 
 
-def test_gridworld_notebook_writes_metrics_and_figures(tmp_path):
-    data_dir = str(tmp_path / "data")
-    run_notebook("gridworld_rlsp", tmp_path, profile="smoke", data_dir=data_dir)
-    results = json.loads((tmp_path / "data/results/gridworld_rlsp.json").read_text())
+def test_gridworld_notebook_writes_metrics_and_figures(pipeline_data):
+    results = json.loads((pipeline_data / "results/gridworld_rlsp.json").read_text())
     table = results["fraction_of_max_true_reward"]
     assert sorted(table) == sorted(PROBLEMS)
     for problem in PROBLEMS:
         assert sorted(table[problem]) == sorted(METHODS)
         assert all(0.0 <= v <= 1.0 + 1e-9 for v in table[problem].values())
-    metrics = json.loads((tmp_path / "data/metrics/gridworld_rlsp.json").read_text())
+    metrics = json.loads((pipeline_data / "metrics/gridworld_rlsp.json").read_text())
     assert set(metrics) == {"profile", "fraction_of_max_true_reward", "estimator_cosine"}
     assert metrics["estimator_cosine"]["min_deterministic"] > 0.99
     assert sum(len(row) for row in metrics["fraction_of_max_true_reward"].values()) < 20, \
         "the metrics file keeps only the headline numbers the scorecard checks"
-    figures = {p.name for p in (tmp_path / "data/figures/gridworld_rlsp").iterdir()}
+    figures = {p.name for p in (pipeline_data / "figures/gridworld_rlsp").iterdir()}
     assert {"problems.png", "results_table.png", "inferred_weights.png", "horizon_sweep.png",
             "std_sweep.png"} <= figures
 
@@ -39,9 +37,8 @@ def test_notebook_rejects_a_bad_parameter_before_any_work(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
-def test_recurrent_notebook_trains_each_run_once_and_writes_metrics(tmp_path):
-    data_dir = tmp_path / "data"
-    run_notebook("recurrent_offpolicy", tmp_path, profile="smoke", data_dir=str(data_dir))
+def test_recurrent_notebook_trains_each_run_once_and_writes_metrics(pipeline_data, tmp_path):
+    data_dir = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     results = json.loads((data_dir / "results/recurrent_offpolicy.json").read_text())
     methods = {"sac_full", "sac", "sac_concat", "rsac"}
     assert set(results["final_return"]["pendulum_p"]) == methods

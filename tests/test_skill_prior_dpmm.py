@@ -9,12 +9,12 @@ import pytest
 from rlrepro import params
 from rlrepro.experiments import skill_prior_dpmm as sx
 
-from helpers import run_notebook
+from helpers import copy_of, run_notebook
 
 
-def test_skill_prior_notebook_writes_metrics_and_figures_and_trains_once(tmp_path):
-    data = tmp_path / "data"
-    run_notebook("skill_prior_dpmm", tmp_path, profile="smoke", data_dir=str(data))
+def test_skill_prior_notebook_writes_metrics_and_figures_and_trains_once(
+        pipeline_data, tmp_path):
+    data = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     cfg = params.load("skill_prior_dpmm", sx.Config, "smoke", {})
     metrics = json.loads((data / "metrics/skill_prior_dpmm.json").read_text())
     assert set(metrics["final_success"]) == set(sx.METHODS)
