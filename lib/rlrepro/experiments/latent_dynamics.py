@@ -174,9 +174,9 @@ def warm_model(cfg, profile, task, condition, loss, seed, data_dir="data") -> di
 
 
 RUN_KEYS = ("iterations", "model_updates_per_iteration", "agent_updates_per_iteration",
-            "eval_every", "eval_episodes", "final_episodes", "sac_hidden", "sac_lr", "sac_batch",
-            "mb_sac", "dreamer", "pixel_sac", "plan_horizon", "candidates",
-            "plan_iterations", "top", "plan_noise", "batch", "length", "model_lr", "grad_clip")
+            "eval_every", "eval_episodes", "final_episodes", "sac", "mb_sac", "dreamer",
+            "pixel_sac", "plan_horizon", "candidates", "plan_iterations", "top", "plan_noise",
+            "batch", "length", "model_lr", "grad_clip")
 
 
 def run_folder(cfg, profile, task, condition, loss, agent, seed, data_dir="data") -> runs.RunFolder:
