@@ -5,9 +5,9 @@ One stage per experiment (``rlrepro.params.experiments``), named as it, plus the
 (``report``). A stage runs ``notebooks/<name>.py`` and depends on
 
 - the notebook, ``references/<name>.yaml`` and its ``params.yaml`` section for the profile;
-- the library code its notebook loads (found by importing the notebook's imports in a fresh
-  process): a method package or the core package as a whole folder (so a function it imports
-  lazily still counts), a top-level module or an experiment module as its file;
+- the library code its notebook imports, directly or not (``rlrepro.runs.import_closure``, the
+  closure a code fingerprint hashes, lazy imports included): a method or core package as a
+  whole folder, a top-level module or an experiment module as its file;
 - the data of other stages it reads: the experiment module's ``READS``.
 
 Its outputs are its figures, results, executed notebook and metrics, and the data folders its
@@ -24,6 +24,7 @@ import sys
 
 import yaml
 
+from rlrepro import runs
 from rlrepro.params import experiments
 
 PACKAGE = pathlib.Path(__file__).resolve().parent
@@ -44,9 +45,27 @@ def notebook_imports(path: pathlib.Path) -> list[str]:
             if isinstance(node, (ast.Import, ast.ImportFrom))]
 
 
+def imported_modules(path: pathlib.Path) -> list[str]:
+    """The names a notebook's source imports from rlrepro (``from rlrepro import params`` gives
+    ``rlrepro`` and ``rlrepro.params``; names that are not modules are dropped later)."""
+    names = []
+    for line in notebook_imports(path):
+        node = ast.parse(line).body[0]
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        else:
+            names += [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+    return names
+
+
+def library_files(path: pathlib.Path) -> list[str]:
+    """The package files (relative to the repository) a notebook's imports reach."""
+    return [f.relative_to(ROOT).as_posix() for f in runs.import_closure(*imported_modules(path))]
+
+
 def loaded_files(imports: list[str]) -> list[str]:
-    """The package files (relative to the repository) that ``imports`` load, in a fresh
-    process."""
+    """The package files (relative to the repository) that ``imports`` load when run in a
+    fresh process: what a stage must depend on at least (tests/test_dvc_deps.py)."""
     script = "\n".join(imports + [
         "import sys, pathlib",
         "for m in list(sys.modules.values()):",
@@ -74,7 +93,7 @@ def code_deps(files: list[str]) -> list[str]:
 def experiment_stage(name: str) -> dict:
     module = importlib.import_module(f"rlrepro.experiments.{name}")
     notebook = f"notebooks/{name}.py"
-    code = code_deps(loaded_files(notebook_imports(ROOT / notebook)) + ["lib/rlrepro/__main__.py"])
+    code = code_deps(library_files(ROOT / notebook) + ["lib/rlrepro/__main__.py"])
     outs = [{f"data/{kind}/{name}": {"persist": True}} for kind in getattr(module, "CACHES", ())]
     outs += [f"data/{kind}/{name}" for kind in getattr(module, "OUTPUTS", ())]
     outs += [f"data/figures/{name}", f"data/results/{name}.json", f"data/notebooks/{name}.ipynb"]
@@ -86,7 +105,7 @@ def experiment_stage(name: str) -> dict:
 
 def report_stage(names: list[str]) -> dict:
     notebook = f"notebooks/{REPORT}.py"
-    code = code_deps(loaded_files(notebook_imports(ROOT / notebook)) + ["lib/rlrepro/__main__.py"])
+    code = code_deps(library_files(ROOT / notebook) + ["lib/rlrepro/__main__.py"])
     return {"cmd": f"python -m rlrepro run {REPORT}",
             "deps": [notebook, "references", *code, *(f"data/metrics/{n}.json" for n in names)],
             "outs": [f"data/{REPORT}", f"data/notebooks/{REPORT}.ipynb"]}

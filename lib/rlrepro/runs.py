@@ -60,6 +60,14 @@ def _fingerprint_of(names: tuple[str, ...]) -> str:
     return digest.hexdigest()[:16]
 
 
+def import_closure(*names: str) -> list[pathlib.Path]:
+    """The files of the rlrepro modules among ``names`` and of every rlrepro module they import,
+    recursively (what a fingerprint hashes; the DVC stages depend on the same files,
+    ``rlrepro.pipeline``)."""
+    modules = [name for name in names if _is_module(name)]
+    return sorted(_file(name) for name in set().union(*(_closure(m) for m in modules)))
+
+
 @functools.lru_cache(maxsize=None)
 def _closure(name: str) -> frozenset[str]:
     """``name``, the packages it lives in, and every rlrepro module it imports, recursively."""
