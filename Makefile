@@ -3,7 +3,6 @@ VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export PATH := $(BIN):$(PATH)
-export MUJOCO_GL ?= egl
 
 .PHONY: setup repro test test-fast lab bench clean-venv
 
@@ -22,12 +21,16 @@ repro: setup
 	python -m rlrepro check
 	dvc repro
 
+# Tests run in as many processes as the machine has cores (pytest-xdist); the ones on the smoke
+# pipeline's outputs share one process, which runs the pipeline once (tests/conftest.py).
+PYTEST := python -m pytest -q -n auto --dist loadgroup
+
 test: setup
-	python -m pytest -q
+	$(PYTEST)
 
 # The tests that execute no notebook and no pipeline: a few minutes, for development.
 test-fast: setup
-	python -m pytest -q -m "not pipeline"
+	$(PYTEST) -m "not pipeline"
 
 # JupyterLab at the repository root (params.yaml, README, data/figures in reach). The tracked
 # notebook sources are notebooks/*.py; `jupytext --sync` (re)creates their local .ipynb copies.

@@ -18,12 +18,18 @@ def pytest_collection_modifyitems(items):
     """Mark ``pipeline`` every test that executes a notebook or the DVC pipeline (it uses a
     fixture above or calls ``run_notebook`` / ``run_stage``), so ``make test-fast`` (``-m "not
     pipeline"``) runs the rest in minutes. Tests that train for minutes carry the mark
-    themselves."""
+    themselves.
+
+    The tests on the smoke pipeline's outputs form one group that one worker runs
+    (``pytest -n 2 --dist loadgroup``, as ``make test`` does): the pipeline runs once, on that
+    worker, while the others take the remaining tests."""
     for item in items:
         source = inspect.getsource(item.function) if hasattr(item, "function") else ""
-        if (PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ()))
-                or re.search(r"\brun_(notebook|stage)\(", source)):
+        on_pipeline = bool(PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())))
+        if on_pipeline or re.search(r"\brun_(notebook|stage)\(", source):
             item.add_marker(pytest.mark.pipeline)
+        if on_pipeline:
+            item.add_marker(pytest.mark.xdist_group("smoke_repro"))
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,11 @@
 """Bodies with scaled limbs (rlrepro.envs.bodies): the geometry they claim, the nominal body at
 factor 1, and clear errors."""
+import os
+import subprocess
+import sys
+
 import gymnasium as gym
+import mujoco
 import numpy as np
 import pytest
 
@@ -58,3 +63,25 @@ def test_bad_factors_are_named():
     with pytest.raises(ValueError, match="body: expected one of"):
         bodies.make_body("ant")
     assert isinstance(make_env("walker2d_body").action_space, gym.spaces.Box)
+
+
+def test_the_cheetah_is_compiled_as_from_its_file_without_the_settotalmass_warning(tmp_path):
+    """The cheetah's XML rescales its masses with the compiler's deprecated ``settotalmass``;
+    applied after compiling instead, the model is the same bit for bit, and nothing is printed
+    or logged to MUJOCO_LOG.TXT (once per make before)."""
+    path = os.path.join(os.path.dirname(gym.__file__), "envs", "mujoco", "assets",
+                        bodies.BASES["half_cheetah"].xml)
+    reference = mujoco.MjModel.from_xml_path(path)
+    ours = make_env("cheetah_fw").unwrapped.model
+    arrays = [name for name in dir(reference)
+              if isinstance(getattr(reference, name, None), np.ndarray)]
+    assert "body_mass" in arrays and reference.body_mass.sum() == pytest.approx(14.0)
+    assert [name for name in arrays
+            if not np.array_equal(getattr(ours, name), getattr(reference, name))] == []
+    made = subprocess.run(
+        [sys.executable, "-c", "from rlrepro.envs import make_env\n"
+         "for name in ('cheetah_fw', 'half_cheetah_body'): make_env(name).reset(seed=0)"],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "settotalmass" not in made.stdout + made.stderr
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()

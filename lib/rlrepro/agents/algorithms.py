@@ -309,6 +309,8 @@ class Agent:
         summarizer. For memoryless agents the encoder is the identity and the question does not
         arise.
         """
+        batch = {key: None if value is None else value.to(self.device, non_blocking=True)
+                 for key, value in batch.items()}  # a no-op when the batch is already there
         obs, actions, mask = batch["obs"], batch["actions"], batch["mask"]
         critic_features = self.critic.encode(obs)  # (members, n, B, L+1, F): steps 0..L
         actor_features = (critic_features[:, 0].detach() if self.shared

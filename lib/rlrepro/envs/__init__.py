@@ -17,14 +17,20 @@ The tasks register on the first use of a name below (``from rlrepro.envs import 
 on import, so that tabular code (``rlrepro.envs.gridworlds``) starts without gymnasium: importing
 it takes ~0.1 s, more than a tabular RLSP run on Batteries.
 """
+import os
+
 __all__ = ["make_env", "names", "register", "spaces", "task", "GRIDWORLD_IDS"]
 
 
 def __getattr__(name):  # called for names not (yet) defined in this module
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from rlrepro.envs import (  # noqa: F401  (they register their tasks)
-        bodies, gridworld_env, mujoco, pixels, point_maze, pomdp, registry)
+    try:
+        from rlrepro.envs import (  # noqa: F401  (they register their tasks)
+            bodies, gridworld_env, mujoco, pixels, point_maze, pomdp, registry)
+    except AttributeError as error:  # raised here it would read "cannot import name {name}"
+        raise ImportError(f"rlrepro.envs: registering the tasks failed: {error!r} (MUJOCO_GL="
+                          f"{os.environ.get('MUJOCO_GL')}; rlrepro.rendering)") from error
 
     globals().update(make_env=registry.make_env, names=registry.names, register=registry.register,
                      spaces=registry.spaces,

@@ -52,12 +52,14 @@ Their ``info`` keeps HalfCheetah's ``x_velocity`` (forward velocity) and adds ``
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.envs.mujoco import MujocoEnv
 
+from rlrepro.envs.bodies import body_class
 from rlrepro.envs.registry import register
 
 BALANCE_PITCH = 1.1  # rad, nose down (63°): the median torso pitch of the original's DADS
@@ -136,13 +138,19 @@ class TimeFeature(gym.Wrapper):
 TRACKING_CAMERA = {"HalfCheetah-v5": "track", "Hopper-v5": "track"}
 
 
+# HalfCheetah-v5 as gymnasium makes it, its model compiled from an MjSpec (rlrepro.envs.bodies):
+# the same model, without MuJoCo's deprecation warning for the XML's settotalmass at each make.
+COMPILED_IN_MEMORY = {"HalfCheetah-v5": dataclasses.replace(gym.spec("HalfCheetah-v5"),
+                                                            entry_point=body_class("half_cheetah"))}
+
+
 def make_task(base: str, time_feature: bool = True, skill: str | None = None, **kwargs) -> gym.Env:
     """The gymnasium task ``base`` (e.g. ``HalfCheetah-v5``, built with ``kwargs``), with a
     skill reward and the time feature if asked: the entry point of the ``rlrepro/...`` ids.
     Rendered, it is seen from the camera that follows the body unless another is asked for."""
     if "render_mode" in kwargs and not {"camera_id", "camera_name"} & set(kwargs):
         kwargs.setdefault("camera_name", TRACKING_CAMERA.get(base))
-    env = gym.make(base, **kwargs)
+    env = gym.make(COMPILED_IN_MEMORY.get(base, base), **kwargs)
     if skill is not None:
         env = SkillReward(env, skill)
     return TimeFeature(env) if time_feature else env

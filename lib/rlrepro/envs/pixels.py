@@ -1,8 +1,8 @@
 """dm_control tasks seen through pixels, with procedural visual distractors: the tasks of the
 latent-dynamics experiment (PlaNet, Dreamer and the thesis' contrastive world models).
 
-An observation is the image of one camera, ``(3, size, size)``, rendered off-screen
-(``MUJOCO_GL=egl`` on a CPU) with shadows and reflections off; an action is repeated
+An observation is the image of one camera, ``(3, size, size)``, rendered off-screen (by the
+backend ``rlrepro.rendering`` picks) with shadows and reflections off; an action is repeated
 ``action_repeat`` times and the rewards summed (PlaNet: 4 for the cheetah, 2 for the walker, 8
 for the cartpole); an episode is 1000 simulator steps, so 1000 / action_repeat agent steps. The
 task's own observation vector (positions and velocities, what SAC from state sees) rides along
@@ -28,6 +28,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
+from rlrepro import rendering
 from rlrepro.envs.registry import register
 
 # The tasks of the experiment and PlaNet's action repeat for each.
@@ -77,6 +78,7 @@ class PixelTask(gym.Env):
     def _renderer(self, height: int, width: int) -> mujoco.Renderer:
         """One renderer per image size, made on first use."""
         if (height, width) not in self._renderers:
+            rendering.require()
             model = self.physics.model.ptr
             model.vis.global_.offwidth = max(model.vis.global_.offwidth, width)
             model.vis.global_.offheight = max(model.vis.global_.offheight, height)

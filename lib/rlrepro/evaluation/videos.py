@@ -7,6 +7,7 @@ import imageio.v2 as imageio
 import mujoco
 import numpy as np
 
+from rlrepro import rendering
 from rlrepro.evaluation.rollouts import run_episodes
 
 
@@ -28,6 +29,8 @@ def render(env) -> np.ndarray:
     """The current frame of ``env``: its own renderer (MuJoCo's without shadows and reflections,
     5x faster on a CPU), or the pendulum drawing."""
     base = env.unwrapped
+    if hasattr(base, "mujoco_renderer") or hasattr(base, "_env"):  # MuJoCo's or dm_control's
+        rendering.require()
     if hasattr(base, "mujoco_renderer") and base.render_mode == "rgb_array":
         scene = base.mujoco_renderer._get_viewer("rgb_array").scn
         scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
