@@ -14,6 +14,7 @@ from helpers import Shell, copy_repository
 PIPELINE_FIXTURES = {"smoke_repro", "pipeline_data"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the group marks
 def pytest_collection_modifyitems(items):
     """Mark ``pipeline`` every test that executes a notebook or the DVC pipeline (it uses a
     fixture above or calls ``run_notebook`` / ``run_stage``), so ``make test-fast`` (``-m "not
