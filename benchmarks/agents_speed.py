@@ -17,7 +17,10 @@ ratio with its range over the repeats.
 4. Updates per second of the recurrent agents, at the paper's size (2-layer LSTM 256, batches of
    10 whole 200-step episodes) and at the cpu profile's size (params.yaml).
 
-    pip install -e .[bench]; python benchmarks/agents_speed.py [--steps 2000]
+    pip install -e .[bench]; python benchmarks/agents_speed.py [--steps 2000] [--device cuda]
+
+``--device`` puts both libraries' networks there (the header names the card); the recurrent rows
+follow it too.
 
 Hyperparameters: benchmarks/peer.py.
 """
@@ -38,18 +41,21 @@ from peer import our_config, sb3_model
 SIZES = {256: ("HalfCheetah-v5", 256), 64: ("Pendulum-v1", 100)}  # hidden: (task, batch)
 
 
+DEVICE = "cpu"  # --device
+
+
 def ours_seconds(algorithm, hidden, steps, warmup, seeds=1):
     env, batch = SIZES[hidden]
     run = TrainConfig(env=env, total_steps=steps, random_steps=warmup, eval_every=10**9,
                       checkpoint_every=10**9)
     folders = [tempfile.mkdtemp() for _ in range(seeds)]
-    return train_seeds(folders, our_config(algorithm, hidden, batch), run, list(range(seeds)),
-                       progress=False)[0]["seconds"]
+    return train_seeds(folders, our_config(algorithm, hidden, batch, DEVICE), run,
+                       list(range(seeds)), progress=False)[0]["seconds"]
 
 
 def sb3_seconds(algorithm, hidden, steps, warmup):
     env, batch = SIZES[hidden]
-    model = sb3_model(algorithm, env, warmup, hidden=hidden, batch=batch)
+    model = sb3_model(algorithm, env, warmup, hidden=hidden, batch=batch, device=DEVICE)
     start = time.perf_counter()
     model.learn(total_timesteps=steps)
     return time.perf_counter() - start
@@ -113,11 +119,15 @@ def main():
     parser.add_argument("--seeds", type=int, default=4, help="k of the several-seeds row")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-sb3", action="store_true")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where both train")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    global DEVICE
+    DEVICE = args.device
+    where = (torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU")
 
-    print(f"## Steps/s with one update per step, 1 thread (median of {args.repeats} repeats; "
-          f"ratios: median [min, max] of the repeats' ratios)\n")
+    print(f"## Steps/s with one update per step, 1 thread, networks on {where} (median of "
+          f"{args.repeats} repeats; ratios: median [min, max] of the repeats' ratios)\n")
     print("| network | task, batch | algorithm | ours | Stable-Baselines3 | ours / SB3 | "
           "network passes alone (updates/s) | ours / floor |")
     print("|---|---|---|---|---|---|---|---|")
@@ -133,7 +143,7 @@ def main():
                     elif not args.skip_sb3:
                         peer.append(args.steps / updating_seconds(
                             sb3_seconds, args.steps, args.warmup, algorithm, hidden))
-                if hidden == 256:
+                if hidden == 256 and DEVICE == "cpu":  # the floor is a CPU measure
                     floor.append(network_floor(algorithm))
             vs_peer = median_and_range([o / p for o, p in zip(ours, peer)]) if peer else "n/a"
             vs_floor = median_and_range([o / f for o, f in zip(ours, floor)]) if floor else "n/a"
@@ -172,7 +182,7 @@ def main():
     print("|---|---|---|---|---|")
     for name, size in sizes.items():
         hidden = cpu.hidden if name == "cpu profile" else (256, 256)
-        rates = [recurrent_rate(AgentConfig(algorithm=a, hidden=hidden, **size))
+        rates = [recurrent_rate(AgentConfig(algorithm=a, hidden=hidden, device=DEVICE, **size))
                  for a in ("rdpg", "rtd3", "rsac", "rsac_s")]
         print(f"| {name} | " + " | ".join(f"{r:.1f}" for r in rates) + " |", flush=True)
 

@@ -16,12 +16,12 @@ def learning_rate(algorithm):
     return 3e-4 if algorithm == "sac" else 1e-3
 
 
-def our_config(algorithm, hidden=256, batch=256) -> AgentConfig:
+def our_config(algorithm, hidden=256, batch=256, device="cpu") -> AgentConfig:
     return AgentConfig(algorithm=algorithm, hidden=(hidden, hidden), transitions_per_batch=batch,
-                       lr=learning_rate(algorithm), polyak=0.995)
+                       lr=learning_rate(algorithm), polyak=0.995, device=device)
 
 
-def sb3_model(algorithm, env_id, warmup, seed=0, hidden=256, batch=256):
+def sb3_model(algorithm, env_id, warmup, seed=0, hidden=256, batch=256, device="cpu"):
     import gymnasium as gym
     import stable_baselines3 as sb3
     from stable_baselines3.common.noise import NormalActionNoise
@@ -29,7 +29,7 @@ def sb3_model(algorithm, env_id, warmup, seed=0, hidden=256, batch=256):
     env = gym.make(env_id)
     kwargs = dict(learning_rate=learning_rate(algorithm), buffer_size=1_000_000, batch_size=batch,
                   tau=0.005, gamma=0.99, learning_starts=warmup, train_freq=1, gradient_steps=1,
-                  policy_kwargs=dict(net_arch=[hidden, hidden]), device="cpu", seed=seed)
+                  policy_kwargs=dict(net_arch=[hidden, hidden]), device=device, seed=seed)
     if algorithm == "td3":
         act_dim = env.action_space.shape[0]
         kwargs["action_noise"] = NormalActionNoise(np.zeros(act_dim), 0.1 * np.ones(act_dim))

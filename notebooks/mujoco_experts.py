@@ -56,7 +56,8 @@ cfg
 # agents' code are unchanged, and a killed one resumes from its last checkpoint. With
 # `group_tasks`, the cheetah's tasks (one observation and action space) train as members of one
 # agent in one process, each with its own environment, replay buffer and optimizer state. With
-# `keep_best` the expert is the policy of its best evaluation (`policy_step`), not the last one.
+# `train.keep_best` the expert is the policy of its best evaluation (`policy_step`), not the last
+# one.
 
 # %%
 results = ex.train_all(cfg, profile, data)
@@ -80,7 +81,8 @@ for task in cfg.tasks:
                     aggregate({"SAC (ours)": np.array(rows["returns"].tolist())}, reps=500))
 scores = {task: ex.score(cfg, profile, task, data) for task in cfg.tasks}
 random_return = {task: float(s["random"]["returns"].mean()) for task, s in scores.items()}
-published = {task: [r for r in references.get(task, []) if r[0] <= params.for_task(cfg, task).steps]
+budget = {task: params.for_task(cfg, task).train.total_steps for task in cfg.tasks}
+published = {task: [r for r in references.get(task, []) if r[0] <= budget[task]]
              for task in cfg.tasks}  # the scores at budgets this run reaches
 fig = plots.learning_curves(curves, baselines=random_return, references=published,
                             ylabel=f"test return, {label}", title="SAC experts")

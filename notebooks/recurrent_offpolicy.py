@@ -65,7 +65,7 @@ runs.groupby("method")["seconds"].agg(["count", "mean"]).rename(columns={"mean":
 
 # %%
 curves = {}
-for env in cfg.envs:
+for env in cfg.tasks:
     rows = [r for r in results if r["env"] == env]
     steps = rows[0]["steps"]
     curves[env] = (steps, aggregate({m: np.array([r["returns"] for r in rows if r["method"] == m])
@@ -100,7 +100,7 @@ plots.save(fig, figures, "seeds")
 # One test episode of the best seed of memoryless SAC and of RSAC on the first task.
 
 # %%
-env_name = cfg.envs[0]
+env_name = cfg.tasks[0]
 for method in [m for m in ("sac", "rsac") if m in cfg.methods_of(env_name)]:
     best = runs[(runs.env == env_name) & (runs.method == method)].sort_values("final").iloc[-1]
     agent, _ = load_policy(ex.run_dir(experiment.root / data_dir, profile, env_name, method, int(best.seed)))

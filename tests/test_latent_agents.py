@@ -8,7 +8,7 @@ import torch
 
 from rlrepro.agents.algorithms import AgentConfig
 from rlrepro.latent.mb_sac import MBSAC, MBSACConfig
-from rlrepro.latent.planning import MPCCEM
+from rlrepro.latent.planning import MPCCEM, MPCCEMConfig
 
 ACT_DIM = 2
 
@@ -46,7 +46,8 @@ class ActionIsState(torch.nn.Module):
 def test_mpc_cem_plans_the_rewarded_action_and_trains_nothing():
     torch.manual_seed(0)
     model = ActionIsState()
-    planner = MPCCEM(model, ACT_DIM, horizon=3, candidates=200, iterations=4, top=20)
+    planner = MPCCEM(model, ACT_DIM,
+                     MPCCEMConfig(horizon=3, candidates=200, iterations=4, top=20))
     action = planner.choose(model.initial(5), deterministic=True)
     assert action.shape == (5, ACT_DIM)
     assert (action[:, 0] > 0.8).all()  # the rewarded direction, for every episode

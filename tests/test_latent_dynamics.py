@@ -49,7 +49,7 @@ def test_latent_notebook_writes_every_measure_figure_and_gif_and_trains_once(
 
 @pytest.mark.parametrize("overrides, message", [
     ({"image_size": 24}, "'image_size': expected a power of two, got 24"),
-    ({"top": 50}, "'top': 50 is more than the 20 candidates"),
+    ({"mpc_cem": {"top": 50}}, "'mpc_cem.top': 50 is more than the 20 candidates"),
     ({"agents": ["planet"]}, "'agents[0]': expected one of"),
     ({"eval_every": 5}, "'eval_every': 5 is more than the 2 iterations"),
     pytest.param({"device": "cuda"}, "'device': cuda, but this machine has no CUDA device",

@@ -6,7 +6,7 @@ import torch
 from rlrepro.envs import make_env
 from rlrepro.evaluation.rollouts import UniformPolicy, run_episodes
 from rlrepro.latent import world_model as wm
-from rlrepro.latent.planning import MPCCEM
+from rlrepro.latent.planning import MPCCEM, MPCCEMConfig
 from rlrepro.latent.replay import SequenceReplay, collect, load_episodes, save_episodes
 from rlrepro.models.rssm import RSSM, RSSMConfig
 
@@ -51,8 +51,7 @@ def test_linear_probe_scores_a_linear_readout_near_one_and_noise_near_zero():
 def test_a_planner_acts_on_pictures_through_the_filter():
     torch.manual_seed(0)
     model = RSSM(RSSMConfig(image_size=16, action_dim=1, stoch=4, deter=8, hidden=8, depth=4))
-    planner = MPCCEM(model, 1, horizon=2, candidates=10, iterations=2, top=3,
-                     exploration_noise=0.3)
+    planner = MPCCEM(model, 1, MPCCEMConfig(horizon=2, candidates=10, iterations=2, top=3))
     env = make_env("cartpole_swingup_pixels", image_size=16)
     returns = run_episodes(planner, [env, make_env("cartpole_swingup_pixels", image_size=16)],
                            [0, 1])

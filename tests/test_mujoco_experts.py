@@ -44,8 +44,8 @@ def test_experts_notebook_writes_metrics_data_and_gifs_and_trains_once(
 
 @pytest.mark.parametrize("overrides, message", [
     ({"tasks": ["cheetah_fw", "walker"]}, "'tasks[1]': expected one of"),
-    ({"task_settings": {"hopper": {"steps": 200}}},
-     "'steps' of hopper: eval_every (150) must divide the budget (200)"),
+    ({"task_settings": {"hopper": {"train": {"total_steps": 200}}}},
+     "'train.total_steps' of hopper: eval_every (150) must divide the budget (200)"),
     ({"observed_states": [0, 10]}, "'observed_states"),
 ])
 def test_experts_notebook_rejects_bad_parameters_before_any_work(tmp_path, overrides, message):

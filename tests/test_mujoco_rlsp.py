@@ -57,8 +57,8 @@ def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(pipeline_da
 @pytest.mark.parametrize("overrides, message", [
     ({"n_states": [1, 7]}, "observed_states_n7_draw0.npz: no such file"),
     ({"tasks": ["walker"]}, "'tasks[0]': expected one of"),
-    ({"task_settings": {"inverted_pendulum": {"eval_steps": 250}}},
-     "'eval_steps' of inverted_pendulum: eval_every (100) must divide it (250)"),
+    ({"task_settings": {"inverted_pendulum": {"train": {"total_steps": 250}}}},
+     "'train.total_steps' of inverted_pendulum: eval_every (100) must divide it (250)"),
     ({"task_settings": {"cheetah_fw": {"sac": {"gama": 0.9}}}},
      "'task_settings.cheetah_fw.sac.gama': unknown parameter"),
 ])

@@ -23,7 +23,8 @@ def test_every_profile_of_every_section_validates(section, profile):
 def test_check_command_names_every_bad_key_and_touches_no_output(tmp_path):
     root = pathlib.Path(__file__).resolve().parents[1]
     text = (root / "params.yaml").read_text()
-    bad = re.sub(r"\n    seeds: \d+\n", "\n    seeds: 0\n", text).replace("    workers: 2\n", "    workers: two\n")
+    bad = re.sub(r"\n    seeds: \d+\n", "\n    seeds: 0\n", text).replace("cpu: {workers: 2,",
+                                                                     "cpu: {workers: two,")
     (tmp_path / "params.yaml").write_text(bad)
     figure = tmp_path / "data" / "figures" / "gridworld_rlsp" / "results_table.png"
     figure.parent.mkdir(parents=True)
@@ -32,9 +33,10 @@ def test_check_command_names_every_bad_key_and_touches_no_output(tmp_path):
                              capture_output=True, text=True)
     assert checked.returncode == 1
     assert "Traceback" not in checked.stderr
-    for section in experiments():
-        assert f"[{section}.cpu]:\n  'seeds': expected a value >= 1, got 0" in checked.stderr
-    assert "'workers': expected int, got str 'two'" in checked.stderr
+    for section in experiments():  # every problem of every section, each named
+        block = checked.stderr.split(f"[{section}.cpu]:\n")[1].split("\n\n")[0]
+        assert "'seeds': expected a value >= 1, got 0" in block
+        assert "'workers': expected int, got str 'two'" in block  # the execution section's
     assert figure.read_bytes() == b"an earlier result"
     (tmp_path / "params.yaml").write_text(text)
     assert subprocess.run([sys.executable, "-m", "rlrepro", "check", "--all-profiles"],
@@ -76,9 +78,11 @@ def test_missing_key_unknown_profile_and_missing_file(tmp_path):
 def overlay_file(tmp_path, cpu: str, smoke: str = "{why: tests}"):
     """params.yaml with the real gridworld paper base and the given cpu and smoke overlays."""
     root = pathlib.Path(__file__).resolve().parents[1]
-    paper = yaml.safe_load((root / "params.yaml").read_text())["gridworld_rlsp"]["paper"]
-    text = yaml.safe_dump({"profile": "cpu", "gridworld_rlsp": {
-        "paper": paper, "cpu": yaml.safe_load(cpu), "smoke": yaml.safe_load(smoke)}})
+    document = yaml.safe_load((root / "params.yaml").read_text())
+    text = yaml.safe_dump({"profile": "cpu", "execution": document["execution"],
+                           "gridworld_rlsp": {"paper": document["gridworld_rlsp"]["paper"],
+                                              "cpu": yaml.safe_load(cpu),
+                                              "smoke": yaml.safe_load(smoke)}})
     (tmp_path / "params.yaml").write_text(text)
     return tmp_path / "params.yaml"
 
@@ -150,6 +154,41 @@ def test_the_deviation_table_lists_every_change_of_the_cpu_overlay_with_its_reas
     for row in rows:
         if "(" in row["setting"]:  # a task's own value
             assert row["why"] == overlay["why"]["task_settings"], row
+
+
+def test_the_execution_section_is_every_sections_base_for_operational_keys(tmp_path):
+    from rlrepro.experiments.gail_baseline import Config as GAILConfig
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    shared = yaml.safe_load((root / "params.yaml").read_text())["execution"]
+    assert load("gridworld_rlsp", Config, "cpu").workers == shared["cpu"]["workers"]
+    gail = load("gail_baseline", GAILConfig, "paper").launcher
+    assert gail.time_minutes == 600  # its section's own value ...
+    assert gail.cpus_per_task == shared["paper"]["launcher"]["cpus_per_task"]  # ... over these
+    path = overlay_file(tmp_path, "{why: tests}")
+    document = yaml.safe_load(path.read_text())
+    document["execution"]["cpu"]["seeds"] = 1  # a setting of the papers: not shared silently
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(ParamsError, match=re.escape("[execution.cpu] 'seeds': not an operational "
+                                                    "key of gridworld_rlsp")):
+        load("gridworld_rlsp", Config, "cpu", path=path)
+    document["execution"]["cpu"]["wrkers"] = document["execution"]["cpu"].pop("seeds")
+    path.write_text(yaml.safe_dump(document))
+    checked = subprocess.run([sys.executable, "-m", "rlrepro", "check"], cwd=tmp_path,
+                             capture_output=True, text=True)
+    assert "[execution.cpu] 'wrkers': no experiment has this key" in checked.stderr
+
+
+def test_keys_an_experiment_sets_for_each_run_are_rejected_by_name():
+    from rlrepro.experiments.recurrent_offpolicy import Config as RecurrentConfig
+
+    for override, key in [({"agent": {"algorithm": "td3"}}, "agent.algorithm"),
+                          ({"train": {"env": "pendulum"}}, "train.env"),
+                          ({"task_settings": {"pendulum_p": {"train": {"concat": 3}}}},
+                           "task_settings.pendulum_p.train.concat")]:
+        with pytest.raises(ParamsError, match=re.escape(f"'{key}': set for each run by the "
+                                                        f"experiment, not here")):
+            load("recurrent_offpolicy", RecurrentConfig, "smoke", override)
 
 
 def test_a_task_sets_its_own_values_key_by_key():

@@ -62,7 +62,8 @@ def test_recurrent_notebook_trains_each_run_once_and_writes_metrics(pipeline_dat
 
 @pytest.mark.parametrize("overrides, message", [
     ({"methods": ["sac_full", "lstm_sac"]}, "'methods[1]': expected one of"),
-    ({"envs": ["pendulum_p", "cartpole_v"]}, "'steps': no budget for task 'cartpole_v'"),
+    ({"tasks": ["pendulum_p", "pendulum_v"], "task_settings": {"pendulum_v": {"train": {
+        "total_steps": 800}}}}, "'train.total_steps': tasks sharing the full-state reference"),
     ({"methods": ["rsac"]}, "'methods': must include sac_full"),
 ])
 def test_recurrent_notebook_rejects_bad_parameters_before_any_work(tmp_path, overrides, message):

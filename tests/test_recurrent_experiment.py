@@ -8,7 +8,7 @@ from rlrepro.experiments import recurrent_offpolicy as ex
 def config(**overrides):
     return params.load("recurrent_offpolicy", ex.Config, "smoke",
                        {"methods": ["sac_full", "sac", "sac_concat", "rdpg", "rtd3", "rsac"],
-                        "eval_episodes": 3} | overrides)
+                        "train": {"eval_episodes": 3}} | overrides)
 
 
 def results(finals: dict):
@@ -18,7 +18,7 @@ def results(finals: dict):
 
 def test_scores_are_normalised_between_random_and_full_state_sac():
     cfg = config()
-    random = ex.random_return("pendulum_p", cfg.eval_episodes)
+    random = ex.random_return("pendulum_p", cfg.train.eval_episodes)
     full = [-150.0, -150.0, -150.0]
     half = (random - 150.0) / 2
     runs, metrics = ex.summarize(results({
@@ -38,7 +38,7 @@ def test_scores_are_normalised_between_random_and_full_state_sac():
 
 def test_rsac_is_not_most_reliable_when_its_worst_seed_is_below_the_others():
     cfg = config()
-    random = ex.random_return("pendulum_p", cfg.eval_episodes)
+    random = ex.random_return("pendulum_p", cfg.train.eval_episodes)
     _, metrics = ex.summarize(results({
         "sac_full": [-150.0] * 3, "sac": [random] * 3, "sac_concat": [random] * 3,
         "rdpg": [-150.0] * 3, "rtd3": [-150.0] * 3, "rsac": [-150.0, -150.0, random]}), cfg, reps=200)

@@ -10,12 +10,9 @@ from rlrepro import params
 from rlrepro.experiments import recurrent_offpolicy as ex
 from rlrepro.runner import JobsFailed
 
-STEPS = {"pendulum_p": 400}
-
-
 def config(kind, logs):
     cfg = params.load("recurrent_offpolicy", ex.Config, "smoke",
-                      {"steps": STEPS})
+                      {"train": {"total_steps": 400}})
     return dataclasses.replace(cfg, launcher=dataclasses.replace(cfg.launcher, kind=kind,
                                                                  logs=str(logs)))
 

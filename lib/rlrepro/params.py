@@ -1,7 +1,8 @@
 """Load one experiment's section of ``params.yaml`` for a profile, validate it, and say how it
 deviates from the original.
 
-A section holds three profiles. ``paper`` is the base: the original code's settings. ``cpu`` is
+A section holds three profiles (and the ``execution`` section the operational keys every
+experiment shares, such as ``workers``, laid under each profile of an experiment's own). ``paper`` is the base: the original code's settings. ``cpu`` is
 an overlay on ``paper`` and ``smoke`` one on ``cpu``: each lists only the keys it changes and,
 under ``why``, the reason for each (a mapping from key to reason, or one reason for all). A key
 typed as a dataclass (``launcher``, ``mb_sac``) is overlaid key by key, any other replaced
@@ -26,6 +27,9 @@ import yaml
 PROFILES = ("smoke", "cpu", "paper")
 BASE = {"paper": None, "cpu": "paper", "smoke": "cpu"}  # the profile each one overlays
 WHY = "why"  # an overlay's reasons for the keys it changes
+# The section of operational keys every experiment that declares them takes (processes at once,
+# Slurm jobs), profile by profile, before its own section's: what the machine allows, written once.
+EXECUTION = "execution"
 
 
 # One name per experiment: ``notebooks/<name>.py``, the ``params.yaml`` section ``<name>``, its
@@ -78,8 +82,10 @@ def _check(key, value, annotation, meta):
         if not isinstance(value, dict):
             names = [f.name for f in dataclasses.fields(annotation)]
             return [f"{where}: expected a mapping with keys {names}, got {value!r}"]
+        defaults = _plain({f.name: f.default if f.default_factory is dataclasses.MISSING
+                           else f.default_factory() for f in dataclasses.fields(annotation)})
         fixed = [f"'{key}.{k}': set for each run by the experiment, not here"
-                 for k in value if k in meta.get("per_run", ())]
+                 for k in value if k in meta.get("per_run", ()) and value[k] != defaults[k]]
         return fixed + _problems(annotation, value, f"{key}.")
     if origin in (list, tuple):  # a tuple[X, ...] is given as a YAML list
         if not isinstance(value, list) or not (value or meta.get("may_be_empty")):
@@ -171,14 +177,13 @@ def task_settings_problems(config) -> list[str]:
     hints, fields = typing.get_type_hints(schema), {f.name: f for f in dataclasses.fields(schema)}
     errors = []
     for task, settings in getattr(config, TASK_SETTINGS).items():
-        values = _overlay(schema, _plain(config), settings)
-        for key in settings:
+        for key in settings:  # a nested setting's keys laid over the config's, so checked alone
             where = f"{TASK_SETTINGS}.{task}.{key}"
             if key not in fields or key == TASK_SETTINGS:
                 errors.append(f"'{where}': not a setting a task can change; expected one of "
                               f"{sorted(set(fields) - {TASK_SETTINGS})}")
             else:
-                errors += _check(where, values[key], hints[key], fields[key].metadata)
+                errors += _check(where, settings[key], hints[key], fields[key].metadata)
     return errors
 
 
@@ -278,8 +283,15 @@ def load(section: str, schema, profile: str | None = None, overrides: dict | Non
     path, document = _read(path)
     profile = active_profile(profile, path)
     profiles = _section(document, section, path)
+    execution = _execution(document, path)
+    fields = {f.name: f for f in dataclasses.fields(schema)}
     values, errors = {}, []
     for name in _chain(profile):
+        shared = {k: v for k, v in execution[name].items() if k in fields}
+        errors += [f"[{EXECUTION}.{name}] '{k}': not an operational key of {section} (a setting "
+                   f"that changes results belongs in its section, with a reason)"
+                   for k in shared if not fields[k].metadata.get("operational")]
+        values = _overlay(schema, values, shared)
         layer = profiles[name] or {}
         if not isinstance(layer, dict):
             raise ParamsError(f"{path} [{section}.{name}]: expected a mapping of parameters, "
@@ -291,6 +303,21 @@ def load(section: str, schema, profile: str | None = None, overrides: dict | Non
         raise ParamsError(f"invalid parameters in {path}:\n  " + "\n  ".join(errors))
     values = _overlay(schema, values, dict(overrides or {}))
     return validate(schema, values, f"{path} [{section}.{profile}]")
+
+
+def _execution(document, path) -> dict:
+    """The ``execution`` section, profile by profile (each a mapping, possibly empty)."""
+    section = document.get(EXECUTION) or {}
+    errors = [] if isinstance(section, dict) else [f"'{EXECUTION}': expected a mapping of "
+                                                   f"profiles, got {section!r}"]
+    section = section if isinstance(section, dict) else {}
+    errors += [f"[{EXECUTION}] '{p}': expected a profile among {list(PROFILES)}"
+               for p in section if p not in PROFILES]
+    errors += [f"[{EXECUTION}.{p}]: expected a mapping of keys, got {section[p]!r}"
+               for p in PROFILES if not isinstance(section.get(p) or {}, dict)]
+    if errors:
+        raise ParamsError(f"invalid parameters in {path}:\n  " + "\n  ".join(errors))
+    return {p: section.get(p) or {} for p in PROFILES}
 
 
 def schema_of(section: str):
@@ -311,7 +338,15 @@ def check_all(profiles=None, path=None) -> list[str]:
     except ParamsError as error:
         return [str(error)]
     problems = [f"{path}: unknown section {section!r}; expected some of {experiments()}"
-                for section in document if section not in experiments() and section != "profile"]
+                for section in document
+                if section not in experiments() and section not in ("profile", EXECUTION)]
+    declared = {f.name for section in experiments() for f in dataclasses.fields(schema_of(section))}
+    try:
+        problems += [f"{path} [{EXECUTION}.{p}] '{key}': no experiment has this key; expected "
+                     f"some of {sorted(declared)}" for p, keys in _execution(document, path).items()
+                     for key in keys if key not in declared]
+    except ParamsError as error:
+        problems.append(str(error))
     for section in experiments():
         for profile in profiles:
             try:

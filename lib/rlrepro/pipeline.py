@@ -4,7 +4,8 @@ experiments, so no stage's dependencies are kept by hand.
 One stage per experiment (``rlrepro.params.experiments``), named as it, plus the scorecard
 (``report``). A stage runs ``notebooks/<name>.py`` and depends on
 
-- the notebook, ``references/<name>.yaml`` and its ``params.yaml`` section for the profile;
+- the notebook, ``references/<name>.yaml``, its ``params.yaml`` section (every profile: each
+  overlays another) and the shared ``execution`` section;
 - the library code its notebook imports, directly or not (``rlrepro.runs.import_closure``, the
   closure a code fingerprint hashes, lazy imports included): a method or core package as a
   whole folder, a top-level module or an experiment module as its file;
@@ -25,7 +26,7 @@ import sys
 import yaml
 
 from rlrepro import runs
-from rlrepro.params import experiments
+from rlrepro.params import EXECUTION, experiments
 
 PACKAGE = pathlib.Path(__file__).resolve().parent
 ROOT = PACKAGE.parents[1]  # the repository (lib/rlrepro/ -> .)
@@ -99,7 +100,7 @@ def experiment_stage(name: str) -> dict:
     outs += [f"data/figures/{name}", f"data/results/{name}.json", f"data/notebooks/{name}.ipynb"]
     return {"cmd": f"python -m rlrepro run {name} -p profile=${{profile}}",
             "deps": [notebook, f"references/{name}.yaml", *code, *getattr(module, "READS", ())],
-            "params": ["profile", f"{name}.${{profile}}"],
+            "params": ["profile", name, EXECUTION],
             "outs": outs, "metrics": [f"data/metrics/{name}.json"]}
 
 

@@ -33,20 +33,22 @@ from rlrepro.runs import (CHECKPOINT, POLICY, CheckpointError, RunFolder, differ
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How long and how an agent is trained and evaluated."""
+    """How long and how an agent is trained and evaluated. An experiment's config nests it
+    (``train``) and sets the keys of ``TRAIN_PER_RUN`` itself for each run."""
 
-    env: str = param("environment name (rlrepro.envs.make_env)")
-    total_steps: int = param("environment steps", min=1)
-    random_steps: int = param("uniform random actions before the first update (paper: 10k)",
+    env: str = param("environment name (rlrepro.envs.make_env)", default="")
+    total_steps: int = param("environment steps (1M: the MuJoCo benchmarks' budget)",
+                             default=1_000_000, min=1)
+    random_steps: int = param("uniform random actions before the first update",
                               default=10_000, min=0)
-    updates_per_step: float = param("gradient updates per environment step (paper: 1); a "
-                                    "fraction accumulates as credit", default=1.0, min=0.0)
-    eval_every: int = param("environment steps between evaluations (paper: one epoch, 1000)",
+    updates_per_step: float = param("gradient updates per environment step; a fraction "
+                                    "accumulates as credit", default=1.0, min=0.01)
+    eval_every: int = param("environment steps between evaluations of the learning curve",
                             default=1_000, min=1)
-    eval_episodes: int = param("deterministic test episodes per evaluation (paper: 10)",
-                               default=10, min=1)
-    checkpoint_every: int = param("steps between checkpoints (written at the next episode end)",
-                                  default=5_000, min=1)
+    eval_episodes: int = param("deterministic test episodes per evaluation", default=10, min=1)
+    checkpoint_every: int = param("steps between checkpoints a killed run resumes from (written "
+                                  "at the next episode end)", default=5_000, min=1,
+                                  operational=True)
     concat: int = param("memoryless baseline on a window of the last k observations (0: off)",
                         default=0, min=0)
     keep_best: bool = param("save the policy of the best evaluation (the latest of equals) "
@@ -72,6 +74,11 @@ class TrainConfig:
                                 "weights (fine-tuning, e.g. on a perturbed body), with its agent "
                                 "configuration and spaces; optimizers and replay start empty; "
                                 "'' = fresh weights", default="")
+
+
+# What an experiment sets for each run (rejected in params.yaml, e.g. `train.env`).
+TRAIN_PER_RUN = ("env", "concat", "reward", "ignore_termination", "skills", "skill_coordinates",
+                 "initial_policy")
 
 
 def run_folder(run_dir, agent_config: AgentConfig, train_config: TrainConfig,

@@ -29,8 +29,8 @@ import numpy as np
 
 from rlrepro import runs
 from rlrepro.agents.algorithms import AgentConfig, concat_members, config_from_dict, make_agent
-from rlrepro.agents.training import (POLICY, TrainConfig, finished_result, load_policy,
-                                     train_seeds)
+from rlrepro.agents.training import (POLICY, TRAIN_PER_RUN, TrainConfig, finished_result,
+                                     load_policy, train_seeds)
 from rlrepro.envs.bodies import BASES, NAMED_BODIES, make_body, scale_keys
 from rlrepro.evaluation.adaptation import run_adapting_episodes
 from rlrepro.evaluation.rollouts import EVALUATION_EPISODE_OFFSET, episode_seed, run_episodes
@@ -61,16 +61,10 @@ class Config:
     seeds_per_process: int = param("seeds of one algorithm trained together in one process "
                                    "(members of one agent, rlrepro.agents.training.train_seeds)",
                                    min=1, max=64, operational=True)
-    steps: int = param("environment steps of training on the nominal body", min=1)
-    random_steps: int = param("uniform random actions before the first update (TD3: 10000)",
-                              min=0)
-    updates_per_step: float = param("gradient updates per environment step (TD3: 1)", min=0.01)
-    eval_every: int = param("steps between evaluations while training", min=1)
-    eval_episodes: int = param("deterministic episodes per evaluation while training", min=1)
-    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1,
-                                  operational=True)
-    keep_best: bool = param("keep the policy of the best evaluation on the nominal body, not "
-                            "the last one (RL Zoo's best model)")
+    train: TrainConfig = param("training on the nominal body: steps, warm-up (TD3: 10000, its "
+                               "default), evaluations, checkpoints; fine-tuning keeps all but "
+                               "the steps and starts from the policy", default=TrainConfig(),
+                               per_run=TRAIN_PER_RUN)
     agent: AgentConfig = param("TD3's settings, and td3_ssl's encoder and self-supervised heads "
                                "(TD3: 400, 300 units, step 1e-3; PAD: 50 features, weight 1); "
                                "the algorithm is each method's", default=AgentConfig(),
@@ -113,9 +107,9 @@ class Config:
         errors += [f"'{key}': {name!r} is a body of {NAMED_BODIES[name][0]}, not of {self.body}"
                    for key in ("finetune_bodies", "gif_bodies") for name in getattr(self, key)
                    if NAMED_BODIES[name][0] != self.body]
-        if self.eval_every > self.steps:
-            errors.append(f"'eval_every': {self.eval_every} is more than the {self.steps} steps "
-                          f"of training: no evaluation would run")
+        if self.train.eval_every > self.train.total_steps:
+            errors.append(f"'train.eval_every': {self.train.eval_every} is more than the "
+                          f"{self.train.total_steps} steps of training: no evaluation would run")
         return errors
 
 
@@ -133,14 +127,9 @@ def train_config(cfg: Config, finetune_on: str = "",
     """Training on the nominal body, or fine-tuning on the named body ``finetune_on`` from
     ``initial_policy`` (acting with the policy from the first step)."""
     if finetune_on:
-        return TrainConfig(env=finetune_on, total_steps=cfg.finetune_steps, random_steps=0,
-                           updates_per_step=cfg.updates_per_step, eval_every=cfg.eval_every,
-                           eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.checkpoint_every,
-                           keep_best=cfg.keep_best, initial_policy=initial_policy)
-    return TrainConfig(env=nominal_env(cfg), total_steps=cfg.steps, random_steps=cfg.random_steps,
-                       updates_per_step=cfg.updates_per_step, eval_every=cfg.eval_every,
-                       eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.checkpoint_every,
-                       keep_best=cfg.keep_best)
+        return dataclasses.replace(cfg.train, env=finetune_on, total_steps=cfg.finetune_steps,
+                                   random_steps=0, initial_policy=initial_policy)
+    return dataclasses.replace(cfg.train, env=nominal_env(cfg))
 
 
 def run_dir(data_dir, profile, body, method, seed, finetune_on="") -> pathlib.Path:

@@ -38,6 +38,7 @@ from rlrepro.latent import training, warmup
 from rlrepro.latent.dreamer import DreamerConfig
 from rlrepro.latent.mb_sac import MBSACConfig
 from rlrepro.latent.pixel_sac import PixelSACConfig
+from rlrepro.latent.planning import MPCCEMConfig
 from rlrepro.latent.training import MODEL_FREE
 from rlrepro.models.rssm import RSSMConfig
 from rlrepro.params import param
@@ -110,12 +111,7 @@ class Config:
                                    default=DreamerConfig())
     pixel_sac: PixelSACConfig = param("SAC from pixels: its encoder (latent.pixel_sac)",
                                       default=PixelSACConfig())
-    plan_horizon: int = param("MPC-CEM: planning horizon (PlaNet: 12)", min=1)
-    candidates: int = param("MPC-CEM: action sequences per iteration (PlaNet: 1000)", min=1)
-    plan_iterations: int = param("MPC-CEM: refits of the Gaussian per step (PlaNet: 10)", min=1)
-    top: int = param("MPC-CEM: best sequences the Gaussian is refit to (PlaNet: 100)", min=1)
-    plan_noise: float = param("MPC-CEM: std of the noise on collected actions (PlaNet: 0.3)",
-                              min=0.0)
+    mpc_cem: MPCCEMConfig = param("MPC-CEM's search (latent.planning)", default=MPCCEMConfig())
     # The pictures of the notebook.
     open_loop_context: int = param("open-loop video: pictures seen before predicting (PlaNet: "
                                    "5)", min=1)
@@ -129,8 +125,9 @@ class Config:
         size = self.image_size
         if size & (size - 1):
             errors.append(f"'image_size': expected a power of two, got {size}")
-        if self.top > self.candidates:
-            errors.append(f"'top': {self.top} is more than the {self.candidates} candidates")
+        if self.mpc_cem.top > self.mpc_cem.candidates:
+            errors.append(f"'mpc_cem.top': {self.mpc_cem.top} is more than the "
+                          f"{self.mpc_cem.candidates} candidates")
         if self.device == "cuda" and not torch.cuda.is_available():
             errors.append("'device': cuda, but this machine has no CUDA device (use auto or cpu)")
         if self.eval_every > self.iterations:
@@ -175,7 +172,7 @@ def warm_model(cfg, profile, task, condition, loss, seed, data_dir="data") -> di
 
 RUN_KEYS = ("iterations", "model_updates_per_iteration", "agent_updates_per_iteration",
             "eval_every", "eval_episodes", "final_episodes", "sac", "mb_sac", "dreamer",
-            "pixel_sac", "plan_horizon", "candidates", "plan_iterations", "top", "plan_noise",
+            "pixel_sac", "mpc_cem",
             "batch", "length", "model_lr", "grad_clip")
 
 

@@ -25,7 +25,8 @@ import gymnasium as gym
 import numpy as np
 
 from rlrepro.agents.algorithms import AgentConfig
-from rlrepro.agents.training import TrainConfig, finished_result, load_policy, train_seeds
+from rlrepro.agents.training import (TRAIN_PER_RUN, TrainConfig, finished_result, load_policy,
+                                     train_seeds)
 from rlrepro.demonstrations import (TASKS, TransitionRecorder, demonstration_file, expert_dir,
                                     observed_states_file, transitions)
 from rlrepro.envs import make_env, spaces
@@ -56,15 +57,9 @@ class Config:
     group_tasks: bool = param("train the tasks with the same observation and action spaces and "
                               "settings (the cheetah's) as members of one agent in one process",
                               operational=True)
-    steps: int = param("environment steps of an expert (zoo: 2M; pendulum 60k)", min=1)
-    random_steps: int = param("uniform random actions before learning (zoo: 10000)", min=0)
-    updates_per_step: float = param("gradient updates per environment step (zoo: 1)", min=0.01)
-    eval_every: int = param("steps between evaluations of the learning curve", min=1)
-    eval_episodes: int = param("deterministic test episodes per evaluation", min=1)
-    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1,
-                                  operational=True)
-    keep_best: bool = param("the expert is the policy of its best evaluation, not the last one "
-                            "(the original kept the last)")
+    train: TrainConfig = param("how each expert trains: steps, warm-up, evaluations, "
+                               "checkpoints (its defaults: rlrepro.agents.training.TrainConfig)",
+                               default=TrainConfig(), per_run=TRAIN_PER_RUN)
     sac: AgentConfig = param("the SAC of every expert (paper: rl-baselines-zoo's)",
                              default=AgentConfig())
     task_settings: dict[str, dict] = param(
@@ -85,20 +80,15 @@ class Config:
     def check(self):
         errors = task_settings_problems(self)
         if not errors:
-            errors += [f"'steps' of {task}: eval_every ({c.eval_every}) must divide the budget "
-                       f"({c.steps}) so that the curve ends at the expert"
-                       for task, c in ((t, for_task(self, t)) for t in self.tasks)
-                       if c.steps % c.eval_every]
+            errors += [f"'train.total_steps' of {task}: eval_every ({t.eval_every}) must divide "
+                       f"the budget ({t.total_steps}) so that the curve ends at the expert"
+                       for task, t in ((t, for_task(self, t).train) for t in self.tasks)
+                       if t.total_steps % t.eval_every]
         return errors
 
 
 def train_config(cfg: Config, task: str) -> TrainConfig:
-    cfg = for_task(cfg, task)
-    return TrainConfig(env=task, total_steps=cfg.steps,
-                       random_steps=cfg.random_steps,
-                       updates_per_step=cfg.updates_per_step, eval_every=cfg.eval_every,
-                       eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.checkpoint_every,
-                       keep_best=cfg.keep_best)
+    return dataclasses.replace(for_task(cfg, task).train, env=task)
 
 
 def jobs(cfg: Config, profile: str, data_dir="data") -> list[dict]:
@@ -114,7 +104,7 @@ def jobs(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     todo = [dict(tasks=tasks, seed=seed, cfg=cfg,
                  folders=[str(expert_dir(data_dir, profile, t, seed)) for t in tasks])
             for tasks in groups.values() for seed in range(cfg.seeds)]
-    return sorted(todo, key=lambda job: -for_task(cfg, job["tasks"][0]).steps * len(job["tasks"]))
+    return sorted(todo, key=lambda job: -for_task(cfg, job["tasks"][0]).train.total_steps * len(job["tasks"]))
 
 
 def run(tasks, seed, folders, cfg, report=None) -> list[dict]:
@@ -137,7 +127,7 @@ def finished(job) -> bool:
 def train_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """Every expert's learning curve, training what is not trained yet."""
     todo = jobs(cfg, profile, data_dir)
-    total = sum(for_task(cfg, job["tasks"][0]).steps * len(job["tasks"]) for job in todo)
+    total = sum(for_task(cfg, job["tasks"][0]).train.total_steps * len(job["tasks"]) for job in todo)
     results = run_parallel(run, todo, workers=cfg.workers, launcher=cfg.launcher,
                            desc="training experts", total=total, unit="step", finished=finished,
                            name=lambda j: f"{', '.join(j['tasks'])}, seed {j['seed']}")

@@ -33,7 +33,7 @@ import torch
 
 from rlrepro import demonstrations, runs
 from rlrepro.agents.algorithms import AgentConfig
-from rlrepro.agents.training import (POLICY, TrainConfig, finished_result, load_policy,
+from rlrepro.agents.training import (POLICY, TRAIN_PER_RUN, TrainConfig, finished_result, load_policy,
                                      train_seeds)
 from rlrepro.demonstrations import load as load_transitions
 from rlrepro.envs import make_env, spaces
@@ -96,12 +96,10 @@ class Config:
     # The SACs: the solver inside Deep RLSP and the evaluation policy on each inferred reward.
     sac: AgentConfig = param("every SAC (the solver's and the evaluation's; paper: rl-baselines-"
                              "zoo's, as the experts')", default=AgentConfig())
-    eval_steps: int = param("steps of the evaluation SAC on an inferred reward (paper: 2M; "
-                            "pendulum 60k)", min=1)
-    eval_random_steps: int = param("uniform random actions before the evaluation SAC learns "
-                                   "(paper: 10k)", min=0)
-    eval_every: int = param("steps between evaluations of the true return", min=1)
-    eval_episodes: int = param("true-return episodes per evaluation", min=1)
+    train: TrainConfig = param("how the evaluation SAC trains on an inferred reward: steps, "
+                               "warm-up, evaluations of the true return, checkpoints; episodes "
+                               "end only at the time limit (the original's evaluation)",
+                               default=TrainConfig(), per_run=TRAIN_PER_RUN)
     final_episodes: int = param("deterministic episodes scoring each final policy (paper: 10; "
                                 ">= 20 for an interval)", min=1)
     task_settings: dict[str, dict] = param("task -> the keys above it sets for itself (a nested "
@@ -111,9 +109,10 @@ class Config:
     def check(self):
         errors = task_settings_problems(self)
         if not errors:
-            errors += [f"'eval_steps' of {task}: eval_every ({self.eval_every}) must divide it "
-                       f"({for_task(self, task).eval_steps})" for task in self.tasks
-                       if for_task(self, task).eval_steps % for_task(self, task).eval_every]
+            errors += [f"'train.total_steps' of {task}: eval_every ({t.eval_every}) must divide "
+                       f"it ({t.total_steps})"
+                       for task, t in ((t, for_task(self, t).train) for t in self.tasks)
+                       if t.total_steps % t.eval_every]
         return errors
 
 
@@ -266,11 +265,7 @@ def _model_key(data_dir, profile, task) -> str:
 
 def eval_config(cfg: Config, task: str) -> TrainConfig:
     """A fresh SAC on an inferred reward, termination ignored (the original's evaluation)."""
-    cfg = for_task(cfg, task)
-    return TrainConfig(env=task, total_steps=cfg.eval_steps,
-                       random_steps=cfg.eval_random_steps, eval_every=cfg.eval_every,
-                       eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.eval_every,
-                       ignore_termination=True)
+    return dataclasses.replace(for_task(cfg, task).train, env=task, ignore_termination=True)
 
 
 def eval_folder(data_dir, profile, task, n, draw, method) -> pathlib.Path:
@@ -315,7 +310,7 @@ def finished(job) -> bool:
 def run_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     """Every task's rows, training what is not trained yet (one job per task, the longest
     first)."""
-    tasks = sorted(cfg.tasks, key=lambda t: -for_task(cfg, t).eval_steps)
+    tasks = sorted(cfg.tasks, key=lambda t: -for_task(cfg, t).train.total_steps)
     jobs = [dict(task=task, cfg=cfg, profile=profile, data_dir=str(data_dir)) for task in tasks]
     results = run_parallel(run_task, jobs, workers=cfg.workers, launcher=cfg.launcher,
                            desc="Deep RLSP and evaluation", name=lambda j: j["task"],

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlrepro.agents.algorithms import ALGORITHMS, AgentConfig
-from rlrepro.agents.training import TrainConfig, finished_result, train_seeds
+from rlrepro.agents.training import TRAIN_PER_RUN, TrainConfig, finished_result, train_seeds
 from rlrepro.envs import make_env, names, task
 from rlrepro.evaluation.rollouts import random_return as policy_random_return
-from rlrepro.params import param
+from rlrepro.params import for_task, param, task_settings_problems
 from rlrepro.runner import Launcher, run_parallel
 
 MEMORYLESS = tuple(a for a, spec in ALGORITHMS.items() if not spec.recurrent)
@@ -36,7 +36,7 @@ CACHES = ("policies",)
 class Config:
     """Parameters of ``notebooks/recurrent_offpolicy.ipynb`` (section ``recurrent_offpolicy``)."""
 
-    envs: list[str] = param("partially observable tasks (rlrepro.envs.pomdp)", choices=POMDPS)
+    tasks: list[str] = param("partially observable tasks (rlrepro.envs.pomdp)", choices=POMDPS)
     methods: list[str] = param("agents; sac_full = SAC on the fully observed task (the reference)",
                                choices=METHODS)
     task_methods: dict[str, list[str]] = param(
@@ -49,18 +49,17 @@ class Config:
                                    "process (rlrepro.agents.training.train_seeds); recurrent "
                                    "agents train one seed per process", min=1, max=64,
                                    operational=True)
-    steps: dict[str, int] = param("task -> environment steps per run", choices=POMDPS, min=1)
-    random_steps: int = param("uniform random actions before learning starts (paper: 10000)", min=0)
-    updates_per_step: float = param("gradient updates per environment step (paper: 1)", min=0.01)
-    eval_every: int = param("steps between evaluations (paper: 1000)", min=1)
-    eval_episodes: int = param("deterministic test episodes per evaluation (paper: 10)", min=1)
+    train: TrainConfig = param("how every run trains: steps, warm-up, evaluations, checkpoints "
+                               "(its defaults are the paper's)", default=TrainConfig(),
+                               per_run=TRAIN_PER_RUN)
     final_evaluations: int = param("last evaluations averaged into a run's final score", min=1)
-    checkpoint_every: int = param("steps between checkpoints a killed run resumes from", min=1,
-                                  operational=True)
     concat_k: int = param("observations in a *_concat window (paper: 5 or 10)", min=2)
     agent: AgentConfig = param("every agent's settings (its defaults are the paper's); the "
                                "algorithm is each method's", default=AgentConfig(),
                                per_run=("algorithm",))
+    task_settings: dict[str, dict] = param(
+        "task -> the keys above it sets for itself (a nested one key by key), e.g. the DMC "
+        "tasks' longer budget", choices=POMDPS, may_be_empty=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs "
                                "(rlrepro.runner.Launcher)", default=Launcher(), operational=True)
 
@@ -68,24 +67,30 @@ class Config:
         return self.task_methods.get(env, self.methods)
 
     def check(self):
-        errors = [f"'steps': no budget for task {env!r}" for env in self.envs if env not in self.steps]
-        errors += [f"'task_methods.{env}': {env!r} is not in 'envs'"
-                   for env in self.task_methods if env not in self.envs]
+        errors = task_settings_problems(self)
+        errors += [f"'task_methods.{env}': {env!r} is not in 'tasks'"
+                   for env in self.task_methods if env not in self.tasks]
         errors += [f"'task_methods.{env}': expected methods among {list(METHODS)}, got {m!r}"
                    for env, methods in self.task_methods.items() for m in methods
                    if m not in METHODS]
-        if any("sac_full" not in self.methods_of(env) for env in self.envs):
+        if any("sac_full" not in self.methods_of(env) for env in self.tasks):
             errors.append("'methods': must include sac_full, the reference scores are normalised by")
+        if errors:
+            return errors
         budgets = {}
-        for env in self.envs:
-            budgets.setdefault(task(env).full_state, set()).add(self.steps.get(env))
-        errors += [f"'steps': tasks sharing the full-state reference {full!r} share its run, so "
-                   f"they need one budget, got {sorted(b for b in steps if b)}"
+        for env in self.tasks:
+            budgets.setdefault(task(env).full_state, set()).add(self.budget(env))
+        errors += [f"'train.total_steps': tasks sharing the full-state reference {full!r} share "
+                   f"its run, so they need one budget, got {sorted(steps)}"
                    for full, steps in budgets.items() if len(steps) > 1]
-        if self.final_evaluations * self.eval_every > min(self.steps.get(e, 0) for e in self.envs):
-            errors.append("'final_evaluations': the last final_evaluations * eval_every steps "
-                          "must fit in every task's budget")
+        if self.final_evaluations * self.train.eval_every > min(map(self.budget, self.tasks)):
+            errors.append("'final_evaluations': the last final_evaluations * train.eval_every "
+                          "steps must fit in every task's budget")
         return errors
+
+    def budget(self, env: str) -> int:
+        """The environment steps of each run on ``env``."""
+        return for_task(self, env).train.total_steps
 
 
 def agent_config(cfg: Config, method: str) -> AgentConfig:
@@ -94,11 +99,9 @@ def agent_config(cfg: Config, method: str) -> AgentConfig:
 
 
 def train_config(cfg: Config, method: str, env: str) -> TrainConfig:
-    return TrainConfig(env=task(env).full_state if method == "sac_full" else env,
-                       total_steps=cfg.steps[env], random_steps=cfg.random_steps,
-                       updates_per_step=cfg.updates_per_step, eval_every=cfg.eval_every,
-                       eval_episodes=cfg.eval_episodes, checkpoint_every=cfg.checkpoint_every,
-                       concat=cfg.concat_k if method.endswith("_concat") else 0)
+    return dataclasses.replace(for_task(cfg, env).train,
+                               env=task(env).full_state if method == "sac_full" else env,
+                               concat=cfg.concat_k if method.endswith("_concat") else 0)
 
 
 def run_dir(data_dir, profile, env, method, seed) -> pathlib.Path:
@@ -115,7 +118,7 @@ def jobs(cfg: Config, profile: str, data_dir="data"):
     process (up to ``seeds_per_process`` seeds of a memoryless method, one recurrent seed).
     ``tasks`` lists the tasks whose tables a run enters."""
     runs = {}
-    for env in cfg.envs:
+    for env in cfg.tasks:
         for method in cfg.methods_of(env):
             for seed in range(cfg.seeds):
                 folder = str(run_dir(data_dir, profile, env, method, seed))
@@ -163,7 +166,7 @@ def train_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
     ``cfg.workers`` processes, or Slurm jobs (``cfg.launcher``); one progress bar counts
     environment steps over all runs (or finished jobs)."""
     todo = jobs(cfg, profile, data_dir)
-    total = sum(cfg.steps[job["env"]] * len(job["seeds"]) for job in todo)
+    total = sum(cfg.budget(job["env"]) * len(job["seeds"]) for job in todo)
     results = run_parallel(run, todo, workers=cfg.workers, launcher=cfg.launcher,
                            desc="training", total=total, unit="step", finished=finished,
                            name=lambda j: f"{j['method']} on {j['env']}, seeds {j['seeds']}")
@@ -197,7 +200,7 @@ def summarize(results: list[dict], cfg: Config, reps: int = 2000):
 
     runs = pd.DataFrame([{k: r[k] for k in ("env", "method", "seed", "final", "seconds")}
                          for r in results])
-    random = {env: random_return(env, cfg.eval_episodes) for env in cfg.envs}
+    random = {env: random_return(env, cfg.train.eval_episodes) for env in cfg.tasks}
     final, normalised = {}, {}
     for env, rows in runs.groupby("env"):
         scores = {m: g["final"].to_numpy() for m, g in rows.groupby("method")}

@@ -4,25 +4,39 @@ At each step, ``candidates`` action sequences of ``horizon`` steps are drawn fro
 Gaussian (zero mean, unit std at first), rolled out open loop in the model's prior from the
 current posterior, scored by the sum of the reward head's predictions, and the Gaussian is
 refit to the ``top`` best; after ``iterations`` refits the first action of its mean is taken.
-Nothing is learned but the world model (PlaNet: horizon 12, 1000 candidates, 10 iterations,
-top 100; exploration noise 0.3 while collecting data).
+Nothing is learned but the world model.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 
 from rlrepro.latent.world_model import LatentPolicy
 from rlrepro.models.rssm import RSSM
+from rlrepro.params import param
+
+
+@dataclass(frozen=True)
+class MPCCEMConfig:
+    """The planner's search; PlaNet's values are the defaults."""
+
+    horizon: int = param("steps of each planned action sequence", default=12, min=1)
+    candidates: int = param("action sequences drawn per refit", default=1000, min=1)
+    iterations: int = param("refits of the Gaussian per step", default=10, min=1)
+    top: int = param("best sequences the Gaussian is refit to", default=100, min=1)
+    exploration_noise: float = param("std of the Gaussian noise on the actions it collects "
+                                     "data with", default=0.3, min=0.0)
 
 
 class MPCCEM(LatentPolicy):
-    def __init__(self, model: RSSM, act_dim: int, horizon: int, candidates: int,
-                 iterations: int, top: int, exploration_noise: float = 0.3):
-        super().__init__(model, act_dim, exploration_noise)
-        if not 1 <= top <= candidates:
-            raise ValueError(f"top: expected between 1 and candidates ({candidates}), got {top}")
-        self.horizon, self.candidates, self.iterations, self.top = (horizon, candidates,
-                                                                    iterations, top)
+    def __init__(self, model: RSSM, act_dim: int, config: MPCCEMConfig = MPCCEMConfig()):
+        super().__init__(model, act_dim, config.exploration_noise)
+        if not 1 <= config.top <= config.candidates:
+            raise ValueError(f"top: expected between 1 and candidates ({config.candidates}), "
+                             f"got {config.top}")
+        self.horizon, self.candidates, self.iterations, self.top = (
+            config.horizon, config.candidates, config.iterations, config.top)
 
     def choose(self, latent, deterministic):
         n, c = len(latent["deter"]), self.candidates

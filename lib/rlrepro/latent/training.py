@@ -40,8 +40,7 @@ def make_agent(cfg, task, agent, model, seed):
     if agent == "dreamer":
         return Dreamer(model, dim, cfg.dreamer, seed)
     if agent == "mpc_cem":
-        return MPCCEM(model, dim, cfg.plan_horizon, cfg.candidates, cfg.plan_iterations, cfg.top,
-                      cfg.plan_noise)
+        return MPCCEM(model, dim, cfg.mpc_cem)
     return PixelSAC(cfg.image_size, dim, sac, cfg.pixel_sac, seed)
 
 
