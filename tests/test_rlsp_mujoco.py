@@ -74,6 +74,31 @@ def test_the_exact_past_and_the_policy_that_made_it_give_a_zero_gradient():
                                     SimulatorBatch("inverted_pendulum", 4), pushed, features, rng)
     assert np.abs(gradient).max() > 1e-2
     assert np.linalg.norm(gradient) <= 10.0 + 1e-9
+    # The gradient is past minus future: pushed right, the future is further right and faster
+    # (x and its velocity, features 0 and 2), so those components are negative.
+    assert gradient[0] < 0 and gradient[2] < 0
+
+
+def test_weighted_trajectories_count_by_their_signed_weights():
+    """Weights 2 on the trajectories from one observed state and -1 on those from the other
+    give 2 g_a - g_b, each g the gradient from that state alone: the weighted mean is over the
+    signed weights' sum (the original's reweighting; cosine weights can be negative)."""
+    trajectory = recorded_episode("inverted_pendulum", linear_policy(2.0), HORIZON + 4)
+    observed, past = trajectory[-2:], RecordedPast(trajectory)
+    features = lambda states: np.asarray(states, dtype=np.float64)  # noqa: E731
+    pushed = lambda obs: np.ones((len(obs), 1), dtype=np.float32)  # noqa: E731
+
+    def gradient(states, weights=None):
+        return estimate_gradient(states, HORIZON, past, SimulatorBatch("inverted_pendulum", 4),
+                                 pushed, features, np.random.default_rng(0), max_norm=1e9,
+                                 weights=weights)[0]
+
+    end_of_a = trajectory[-2 - HORIZON]  # where the walk from observed[0] ends
+    signed = lambda ends: np.array([2.0 if np.array_equal(e, end_of_a) else -1.0  # noqa: E731
+                                    for e in ends])
+    g_a, g_b = gradient(observed[:1]), gradient(observed[1:])
+    assert not np.allclose(g_a, g_b)
+    np.testing.assert_allclose(gradient(observed, signed), 2 * g_a - g_b, rtol=1e-9)
 
 
 @pytest.fixture(scope="module")
