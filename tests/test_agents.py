@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from rlrepro.agents.algorithms import ALGORITHMS, AgentConfig, make_agent
-from rlrepro.agents.buffers import EpisodeBuffer, ReplayBuffer
+from rlrepro.agents.buffers import EpisodeBuffer, ReplayBuffer, sample_members
 from rlrepro.agents.training import CHECKPOINT, CheckpointError, load_policy, train
 from rlrepro.evaluation.rollouts import evaluate
 
@@ -47,6 +47,21 @@ def test_episode_buffer_pads_masks_and_keeps_the_last_next_observation(segment_l
         obs = batch["obs"][b, : n + 1, 0]
         assert torch.all(obs[1:] == obs[:-1] + 1), "observations run on to the next one"
         assert batch["terminated"][b, n - 1] == float(obs[-1] in (4, 107))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("algorithm", ["sac", "td3", "rsac"])
+def test_an_agent_on_cuda_updates_from_batches_its_buffers_keep_on_the_cpu(algorithm):
+    """Buffers live on the CPU; ``update`` moves each batch to the agent's device."""
+    config = AgentConfig(algorithm=algorithm, **(SMALL | {"device": "cuda"}))
+    agent = make_agent(1, 1, config)
+    buffer = agent.make_buffer(0)
+    for t in range(40):
+        buffer.add([t / 40], [0.5], 1.0, [(t + 1) / 40], False, t % 20 == 19)
+    batch = sample_members([buffer], 8)
+    assert batch["obs"].device.type == "cpu"
+    info = agent.update(batch)
+    assert all(torch.isfinite(v).all() and v.device.type == "cuda" for v in info.values())
 
 
 @pytest.mark.parametrize("algorithm", [a for a, spec in ALGORITHMS.items() if not spec.prior])

@@ -11,7 +11,7 @@ from rlrepro.agents.training import TrainConfig, load_policy, train, train_seeds
 
 from helpers import small_run
 
-SMALL = dict(hidden=(16, 16), transitions_per_batch=8, lr=1e-2)
+SMALL = dict(hidden=(16, 16), transitions_per_batch=8, lr=1e-2, device="cpu")  # helpers.SMALL
 
 
 def filled_buffer(seed):
