@@ -39,8 +39,10 @@ def test_check_command_names_every_bad_key_and_touches_no_output(tmp_path):
         assert "'workers': expected int, got str 'two'" in block  # the execution section's
     assert figure.read_bytes() == b"an earlier result"
     (tmp_path / "params.yaml").write_text(text)
-    assert subprocess.run([sys.executable, "-m", "rlrepro", "check", "--all-profiles"],
-                          cwd=tmp_path).returncode == 0
+    checked = subprocess.run([sys.executable, "-m", "rlrepro", "check", "--all-profiles"],
+                             cwd=tmp_path, capture_output=True, text=True)
+    assert checked.returncode == 0
+    assert "valid for the smoke, cpu and paper profiles" in checked.stdout  # what it checked
 
 
 @pytest.mark.parametrize("override, message", [

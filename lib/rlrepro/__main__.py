@@ -16,13 +16,20 @@ from rlrepro import params
 
 
 def check(args) -> int:
-    profiles = list(params.PROFILES) if args.all_profiles else (args.profile and [args.profile])
-    problems = params.check_all(profiles)
+    try:
+        profiles = (list(params.PROFILES) if args.all_profiles
+                    else [args.profile or params.active_profile()])
+    except params.ParamsError as error:
+        profiles, problems = [], [str(error)]
+    else:
+        problems = params.check_all(profiles)
     if problems:
         print("\n".join(problems), file=sys.stderr)
         print("\nFix the values above in params.yaml; nothing was run or removed.", file=sys.stderr)
         return 1
-    print(f"params.yaml: every section is valid ({', '.join(profiles or ['active profile'])})")
+    names = " and ".join([", ".join(profiles[:-1]), profiles[-1]] if len(profiles) > 1 else profiles)
+    print(f"params.yaml: every section is valid for the {names} profile"
+          f"{'s' if len(profiles) > 1 else ''}")
     return 0
 
 
