@@ -72,6 +72,26 @@ def test_the_reward_is_minus_log_one_minus_d_as_imitation_writes_it():
     torch.testing.assert_close(ours, -F.logsigmoid(-logits))
     assert torch.all(ours > 0) and torch.all(torch.diff(ours) > 0)
     assert torch.isfinite(generator_reward(torch.tensor([-1e4, 1e4]))).all()
+    torch.testing.assert_close(generator_reward(logits, "airl"), torch.log(d) - torch.log(1 - d))
+
+
+def test_only_the_airl_reward_charges_the_steps_the_discriminator_rejects():
+    """GAIL's survival bias: -log(1 - D) pays even a transition the discriminator is sure is
+    the generator's, so where a failure ends the episode a policy earns more by lasting longer
+    on any demonstration. The logit charges such steps: lasting longer on them earns less."""
+    rejected, accepted = torch.tensor([-6.0, -0.5]), torch.tensor([0.5, 6.0])  # D < or > 1/2
+    assert (generator_reward(rejected, "gail") > 0).all()
+    assert (generator_reward(rejected, "airl") < 0).all()
+    assert (generator_reward(accepted, "airl") > 0).all()
+    expert, random = transitions(50, True, 0), transitions(50, False, 1)
+    for kind, sign in (("gail", 1.0), ("airl", -1.0)):
+        gail = GAIL(expert, [env_factory()], GAILConfig(reward=kind), seed=0)
+        with torch.no_grad():
+            gail.discriminator.net[-1].bias.fill_(-20.0)  # rejects everything: D ~ 0
+        paid = gail.reward(random.observations, random.actions)
+        assert np.all(np.sign(paid) == sign), kind  # each step of a longer episode adds this
+    with pytest.raises(ValueError, match="reward: expected one of"):
+        GAILConfig(reward="wgan")
 
 
 @pytest.mark.parametrize("demos, as_file, message", [

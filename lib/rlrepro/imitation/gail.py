@@ -22,6 +22,12 @@ are paid more. imitation v0.1.1 labels the *generator* 1 (``disc_logits_gen_is_h
 -logit) and pays ``-log_sigmoid(disc_logits_gen_is_high)`` = ``-log sigmoid(-logit)``: the same
 number (tested in ``tests/test_gail.py``).
 
+**Survival bias.** That reward is positive for every transition, so on a task where a failure
+ends the episode (the pendulum's fall) a longer episode earns more whatever the discriminator
+thinks of its transitions: a policy learns to survive from any demonstration, even an
+uninformative one (Kostrikov et al. 2019). ``reward="airl"`` pays the logit ``log D - log(1 - D)``
+instead, negative on transitions the discriminator calls the generator's.
+
 **Observations.** The generator's environments are normalised as VecNormalize did in the
 original; the discriminator sees observations normalised with the generator's running
 statistics, as the original trained it, and the generator's reward is computed from the same
@@ -64,6 +70,10 @@ from rlrepro.params import param
 from rlrepro.runs import CHECKPOINT, POLICY, RunFolder, load, save_checkpoints
 
 
+# The generator's reward as a function of the discriminator's logit (GAILConfig.reward).
+REWARDS = {"gail": F.softplus, "airl": lambda logits: logits}
+
+
 @dataclass(frozen=True)
 class GAILConfig:
     """GAIL's settings. Defaults: imitation v0.1.1's ``train_adversarial`` for HalfCheetah."""
@@ -81,6 +91,12 @@ class GAILConfig:
     disc_minibatch_size: int = param("generator transitions per discriminator step, each with "
                                      "as many expert transitions (imitation: 512, so 4 steps a "
                                      "round)", default=512, min=1)
+    reward: str = param("the generator's reward from the discriminator: gail, -log(1 - D) >= 0 "
+                        "(imitation v0.1.1; where a failure ends the episode, as the pendulum's "
+                        "fall, every surviving step pays, whatever the discriminator thinks of "
+                        "it); airl, log D - log(1 - D), the logit (Fu et al. 2018's form), "
+                        "negative where the discriminator calls the transition the generator's",
+                        default="gail", choices=tuple(REWARDS))
     reward_on_raw_obs: bool = param("pay the generator from the discriminator applied to raw "
                                     "observations, as imitation v0.1.1 did although it trained "
                                     "the discriminator on normalised ones (False: normalised "
@@ -93,6 +109,8 @@ class GAILConfig:
     ppo: PPOConfig = param("the generator's PPO (defaults: imitation's)", default=PPOConfig())
 
     def __post_init__(self):
+        if self.reward not in REWARDS:
+            raise ValueError(f"reward: expected one of {list(REWARDS)}, got {self.reward!r}")
         if self.disc_batch_size % self.disc_minibatch_size:
             raise ValueError(f"disc_minibatch_size: {self.disc_minibatch_size} must divide "
                              f"disc_batch_size {self.disc_batch_size}")
@@ -163,10 +181,11 @@ class Discriminator(nn.Module):
         return self.net(torch.cat([obs, actions], dim=-1)).squeeze(-1)
 
 
-def generator_reward(logits: torch.Tensor) -> torch.Tensor:
-    """``-log(1 - D) = -log sigmoid(-logit) = softplus(logit)`` (see the module's docstring),
-    written with softplus: finite for any logit."""
-    return F.softplus(logits)
+def generator_reward(logits: torch.Tensor, kind: str = "gail") -> torch.Tensor:
+    """The generator's reward for discriminator logits (``GAILConfig.reward``): ``gail``,
+    ``-log(1 - D) = -log sigmoid(-logit) = softplus(logit)`` (see the module's docstring, written
+    with softplus: finite for any logit); ``airl``, ``log D - log(1 - D)``, the logit itself."""
+    return REWARDS[kind](logits)
 
 
 class GAIL:
@@ -198,9 +217,10 @@ class GAIL:
 
     @torch.no_grad()
     def reward(self, obs, actions, next_obs=None) -> np.ndarray:
-        """The generator's reward ``-log(1 - D(s, a))`` of raw transitions ``(n, ...)``: the
+        """The generator's reward (``GAILConfig.reward``) of raw transitions ``(n, ...)``: the
         ``reward_fn`` of its PPO (``next_obs`` is not used by GAIL)."""
-        return generator_reward(self.logits(obs, actions, self.config.reward_on_raw_obs)).numpy()
+        return generator_reward(self.logits(obs, actions, self.config.reward_on_raw_obs),
+                                self.config.reward).numpy()
 
     def train_discriminator(self, gen_obs, gen_actions) -> dict:
         """Adam steps on expert vs ``gen_obs``/``gen_actions`` (raw, the last rollout batch);
