@@ -1,3 +1,11 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Skill priors: SPiRL's closed-loop prior, GASP's Dirichlet-process prior, and flat SAC
 #

@@ -1,7 +1,9 @@
-"""Imports point down: core <- methods <- experiments <- notebooks (DESIGN.md's layout)."""
+"""Imports point down: core <- methods <- experiments <- notebooks (DESIGN.md's layout); every
+notebook source names its kernel."""
 import ast
 import pathlib
 
+import jupytext
 import pytest
 
 LIB = pathlib.Path(__file__).resolve().parents[1] / "lib" / "rlrepro"
@@ -41,3 +43,14 @@ def test_imports_point_down(path):
     else:
         wrong = {n for n in imported if n.split(".")[0] in METHODS | {"experiments"}}
         assert not wrong, f"core module imports methods or experiments: {wrong}"
+
+
+NOTEBOOKS = LIB.parents[1] / "notebooks"
+
+
+@pytest.mark.parametrize("notebook", sorted(p.name for p in NOTEBOOKS.glob("*.py")))
+def test_every_notebook_source_names_its_kernel(notebook):
+    """JupyterLab opens the paired .ipynb without asking for a kernel (jupytext.toml keeps only
+    the kernelspec of a notebook's metadata)."""
+    source = jupytext.read(NOTEBOOKS / notebook)
+    assert source.metadata.get("kernelspec", {}).get("name") == "python3"
