@@ -41,21 +41,18 @@ from peer import our_config, sb3_model
 SIZES = {256: ("HalfCheetah-v5", 256), 64: ("Pendulum-v1", 100)}  # hidden: (task, batch)
 
 
-DEVICE = "cpu"  # --device
-
-
-def ours_seconds(algorithm, hidden, steps, warmup, seeds=1):
+def ours_seconds(algorithm, hidden, steps, warmup, seeds=1, device="cpu"):
     env, batch = SIZES[hidden]
     run = TrainConfig(env=env, total_steps=steps, random_steps=warmup, eval_every=10**9,
                       checkpoint_every=10**9)
     folders = [tempfile.mkdtemp() for _ in range(seeds)]
-    return train_seeds(folders, our_config(algorithm, hidden, batch, DEVICE), run,
+    return train_seeds(folders, our_config(algorithm, hidden, batch, device), run,
                        list(range(seeds)), progress=False)[0]["seconds"]
 
 
-def sb3_seconds(algorithm, hidden, steps, warmup):
+def sb3_seconds(algorithm, hidden, steps, warmup, device="cpu"):
     env, batch = SIZES[hidden]
-    model = sb3_model(algorithm, env, warmup, hidden=hidden, batch=batch, device=DEVICE)
+    model = sb3_model(algorithm, env, warmup, hidden=hidden, batch=batch, device=device)
     start = time.perf_counter()
     model.learn(total_timesteps=steps)
     return time.perf_counter() - start
@@ -122,9 +119,8 @@ def main():
     parser.add_argument("--device", default="cpu", help="cpu or cuda: where both train")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    global DEVICE
-    DEVICE = args.device
-    where = (torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU")
+    device = args.device
+    where = torch.cuda.get_device_name(device) if device.startswith("cuda") else "CPU"
 
     print(f"## Steps/s with one update per step, 1 thread, networks on {where} (median of "
           f"{args.repeats} repeats; ratios: median [min, max] of the repeats' ratios)\n")
@@ -139,11 +135,13 @@ def main():
                 for side in sides:
                     if side == "ours":
                         ours.append(args.steps / updating_seconds(
-                            ours_seconds, args.steps, args.warmup, algorithm, hidden))
+                            ours_seconds, args.steps, args.warmup, algorithm, hidden,
+                            device=device))
                     elif not args.skip_sb3:
                         peer.append(args.steps / updating_seconds(
-                            sb3_seconds, args.steps, args.warmup, algorithm, hidden))
-                if hidden == 256 and DEVICE == "cpu":  # the floor is a CPU measure
+                            sb3_seconds, args.steps, args.warmup, algorithm, hidden,
+                            device=device))
+                if hidden == 256 and device == "cpu":  # the floor is a CPU measure
                     floor.append(network_floor(algorithm))
             vs_peer = median_and_range([o / p for o, p in zip(ours, peer)]) if peer else "n/a"
             vs_floor = median_and_range([o / f for o, f in zip(ours, floor)]) if floor else "n/a"
@@ -157,7 +155,8 @@ def main():
     for repeat in range(args.repeats):
         for k in ([1, args.seeds] if repeat % 2 == 0 else [args.seeds, 1]):
             (one if k == 1 else several).append(
-                ours_seconds("sac", 64, args.warmup + args.steps, args.warmup, seeds=k))
+                ours_seconds("sac", 64, args.warmup + args.steps, args.warmup, seeds=k,
+                             device=device))
     total = args.warmup + args.steps
     print(f"| seeds | seconds (median) | time / time of one seed | steps/s over all seeds |\n"
           f"|---|---|---|---|\n"
@@ -182,7 +181,7 @@ def main():
     print("|---|---|---|---|---|")
     for name, size in sizes.items():
         hidden = cpu.hidden if name == "cpu profile" else (256, 256)
-        rates = [recurrent_rate(AgentConfig(algorithm=a, hidden=hidden, device=DEVICE, **size))
+        rates = [recurrent_rate(AgentConfig(algorithm=a, hidden=hidden, device=device, **size))
                  for a in ("rdpg", "rtd3", "rsac", "rsac_s")]
         print(f"| {name} | " + " | ".join(f"{r:.1f}" for r in rates) + " |", flush=True)
 

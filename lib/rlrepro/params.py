@@ -82,10 +82,9 @@ def _check(key, value, annotation, meta):
         if not isinstance(value, dict):
             names = [f.name for f in dataclasses.fields(annotation)]
             return [f"{where}: expected a mapping with keys {names}, got {value!r}"]
-        defaults = _plain({f.name: f.default if f.default_factory is dataclasses.MISSING
-                           else f.default_factory() for f in dataclasses.fields(annotation)})
         fixed = [f"'{key}.{k}': set for each run by the experiment, not here"
-                 for k in value if k in meta.get("per_run", ()) and value[k] != defaults[k]]
+                 for k in value if k in meta.get("per_run", ())
+                 and value[k] != _plain(getattr(annotation(), k))]  # a default is no change
         return fixed + _problems(annotation, value, f"{key}.")
     if origin in (list, tuple):  # a tuple[X, ...] is given as a YAML list
         if not isinstance(value, list) or not (value or meta.get("may_be_empty")):
