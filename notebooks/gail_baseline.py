@@ -18,6 +18,13 @@
 # (`rlrepro.imitation.gail`). Each GAIL policy is scored by the task's TRUE return, next to
 # Deep RLSP, AverageFeatures and Waypoints (read from `data/metrics/mujoco_rlsp.json`), the
 # expert and the uniformly random policy.
+#
+# That reward is positive on every step, so where a failure ends the episode (the pendulum's
+# fall) a generator earns more by lasting longer, whatever the discriminator thinks of its
+# steps. Two checks say what a high score means there: the **control**, GAIL on an
+# uninformative demonstration (one transition of random actions long after a fall: a fallen
+# pole), and **gail_airl**, the generator paid the discriminator's logit instead, negative on
+# the steps it rejects, so that surviving earns nothing by itself.
 
 # %% tags=["parameters"]
 profile = None    # smoke | cpu | paper; None takes `profile:` from params.yaml
@@ -52,13 +59,15 @@ cfg
 # %% [markdown]
 # ## GAIL runs
 #
-# One run per (task, n, demonstration seed), `workers` at once, each a cached run folder in
-# `data/policies/gail_baseline/` (finished ones are loaded, killed ones resume).
+# One run per (task, demonstration, seed, reward), `workers` at once, each a cached run folder
+# in `data/policies/gail_baseline/` (finished ones are loaded, killed ones resume). Each
+# demonstration seed is also the run's training seed.
 
 # %%
 rows = gx.run_all(cfg, profile, data)
 runs = pd.DataFrame(rows)
-runs.assign(minutes=lambda r: (r.seconds / 60).round(1))[["task", "n", "seed", "minutes"]]
+runs.assign(minutes=lambda r: (r.seconds / 60).round(1))[
+    ["task", "demonstration", "method", "seed", "minutes"]]
 
 # %% [markdown]
 # ## Training: the discriminator and the generator's true return
@@ -68,21 +77,24 @@ runs.assign(minutes=lambda r: (r.seconds / 60).round(1))[["task", "n", "seed", "
 # and the generator's true return at the evaluations.
 
 # %%
-log = pd.DataFrame([{**entry, "task": r.task, "n": r.n, "seed": r.seed}
+log = pd.DataFrame([{**entry, "task": r.task, "demonstration": r.demonstration,
+                     "method": r.method, "seed": r.seed}
                     for r in runs.itertuples() for entry in r.log])
-accuracy = log.melt(id_vars=["task", "n", "seed", "steps"],
-                    value_vars=["disc_acc_expert", "disc_acc_gen"], var_name="on")
-fig = plots.line_sweep(accuracy, x="steps", y="value", hue="n", col="task", row="on",
+accuracy = log[log.method == "gail"].melt(id_vars=["task", "demonstration", "seed", "steps"],
+                                          value_vars=["disc_acc_expert", "disc_acc_gen"],
+                                          var_name="on")
+fig = plots.line_sweep(accuracy, x="steps", y="value", hue="demonstration", col="task", row="on",
                        logx=False, ylim=(0.0, 1.05),
                        title="discriminator accuracy on the expert's and the generator's "
                              "transitions")
 plots.save(fig, figures, "discriminator_accuracy")
 evaluated = log.dropna(subset=["eval_return"]) if "eval_return" in log else log.iloc[:0]
 curves = {}
-for (task, n), group in evaluated.groupby(["task", "n"]):
+for (task, demonstration), group in evaluated.groupby(["task", "demonstration"], sort=False):
     steps = sorted(group.steps.unique())
-    by_seed = group.pivot_table(index="seed", columns="steps", values="eval_return")[steps]
-    curves[f"{task}, n={n}"] = (steps, aggregate({"gail": by_seed.to_numpy()}, reps=500))
+    curves[f"{task}, {demonstration}"] = (steps, aggregate(
+        {method: runs_.pivot_table(index="seed", columns="steps", values="eval_return")[steps]
+         .to_numpy() for method, runs_ in group.groupby("method")}, reps=500))
 if curves:
     fig = plots.learning_curves(curves, baselines={k: experts["random_return"][k.split(",")[0]]
                                                    for k in curves},
@@ -93,19 +105,23 @@ if curves:
 # %% [markdown]
 # ## Table 1: GAIL next to Deep RLSP
 #
-# Each GAIL policy plays `final_episodes` deterministic episodes: mean true return with a 95%
-# bootstrap interval over all episodes of all seeds. The Deep RLSP columns are that stage's
-# numbers at the same n.
+# Each GAIL policy plays `final_episodes` deterministic episodes; a cell is the mean over the
+# training seeds of their mean true return, with the interval over the seeds (the range of
+# fewer than 5 seeds: the spread between seeds is what an interval over episodes hides). The
+# Deep RLSP columns are that stage's numbers at the same n; `control` is the uninformative
+# demonstration.
 
 # %%
 table = gx.table(cfg, profile, runs, experts, data)
 display(Markdown(gx.side_by_side(table, rlsp, experts).to_markdown(index=False)))
+cells = table.assign(row=lambda f: f.task + " (" + f.method + ")",
+                     label=lambda f: [f"{m:.0f}\n[{lo:.0f}, {hi:.0f}]" for m, lo, hi in
+                                      zip(f.true_return, f.low, f.high)])
 fig = plots.table_heatmap(
-    table.pivot_table(index="task", columns="n", values="normalised"),
-    table.assign(label=lambda f: [f"{m:.0f}\n[{lo:.0f}, {hi:.0f}]" for m, lo, hi in
-                                  zip(f.true_return, f.low, f.high)])
-         .pivot_table(index="task", columns="n", values="label", aggfunc="first"),
-    title="GAIL: true return by demonstration size n (colour: 0 = random, 1 = expert)",
+    cells.pivot_table(index="row", columns="demonstration", values="normalised", sort=False),
+    cells.pivot_table(index="row", columns="demonstration", values="label", aggfunc="first",
+                      sort=False),
+    title="GAIL: true return by demonstration (colour: 0 = random, 1 = expert)",
     vmin=0.0, vmax=1.0, label="normalised true return")
 plots.save(fig, figures, "table1")
 

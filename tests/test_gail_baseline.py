@@ -18,11 +18,18 @@ def test_gail_notebook_writes_table_metrics_and_gifs_and_trains_once(pipeline_da
     cfg = params.load("gail_baseline", gx.Config, "smoke", {})
     metrics = json.loads((data / "metrics/gail_baseline.json").read_text())
     for task in cfg.tasks:
-        returns = metrics["true_return"][task]["gail"]
-        assert set(returns) == {str(n) for n in cfg.n_transitions}
-        for n, value in returns.items():
-            low, high = metrics["true_return_ci"][task]["gail"][n]
-            assert low <= value <= high
+        settings = params.for_task(cfg, task)
+        demonstrations = {str(n) for n in cfg.n_transitions} | (
+            {gx.CONTROL} if settings.control else set())
+        assert set(metrics["true_return"][task]) == {gx.method_name(r) for r in settings.rewards}
+        for method, returns in metrics["true_return"][task].items():
+            assert set(returns) == demonstrations
+            for demonstration, value in returns.items():
+                low, high = metrics["true_return_ci"][task][method][demonstration]
+                seeds = metrics["seed_returns"][task][method][demonstration]
+                assert len(seeds) == cfg.seeds and np.isclose(np.mean(seeds), value)
+                assert low <= value <= high
+    assert metrics["claims"]["gail_control_fails"] is not None  # the pendulum's control ran
     figures = {p.name for p in (data / "figures/gail_baseline").iterdir()}
     assert {"table1.png", "discriminator_accuracy.png"} <= figures
     assert {f"{t}_gail.gif" for t in cfg.tasks} <= figures
@@ -48,3 +55,30 @@ def test_gail_notebook_rejects_a_demonstration_of_the_wrong_shape_before_trainin
     with pytest.raises(pm.PapermillExecutionError, match=re.escape(message)):
         run_notebook("gail_baseline", tmp_path, profile="smoke", data_dir=str(data))
     assert computed and file_stamps(data / "policies/gail_baseline") == computed
+
+
+def test_the_control_demonstration_is_a_fallen_pole_under_random_actions():
+    """The uninformative demonstration: after CONTROL_STEPS random steps with termination
+    ignored the pendulum lies past the angle where its episode would have ended (0.2 rad)."""
+    controls = [gx.uninformative_demonstration("inverted_pendulum", seed) for seed in range(3)]
+    assert all(len(c) == 1 and c.kind == "demonstration" for c in controls)
+    assert all(abs(c.observations[0, 1]) > 0.2 for c in controls)
+    assert len({c.observations.tobytes() for c in controls}) == 3  # one per seed
+    again = gx.uninformative_demonstration("inverted_pendulum", 0)
+    assert np.array_equal(again.observations, controls[0].observations)
+
+
+def test_every_reward_and_the_control_train_their_own_runs_beside_the_faithful_ones():
+    cfg = params.load("gail_baseline", gx.Config, "cpu", {})
+    jobs = gx.jobs(cfg, "cpu", "data")
+    folders = {gx.run_folder("data", "cpu", j["task"], j["demonstration"], j["seed"], j["reward"])
+               for j in jobs}
+    assert len(folders) == len(jobs)
+    pendulum = [j for j in jobs if j["task"] == "inverted_pendulum"]
+    assert len(pendulum) == (len(cfg.n_transitions) + 1) * cfg.seeds * 2  # + control, 2 rewards
+    assert gx.run_folder("data", "cpu", "cheetah_fw", 10, 2).name == "n10_seed2"  # the faithful
+    assert gx.run_folder("data", "cpu", "inverted_pendulum", gx.CONTROL, 0, "airl").name == (
+        "control_seed0_airl")
+    with pytest.raises(params.ParamsError, match="'rewards' of inverted_pendulum: must include"):
+        params.load("gail_baseline", gx.Config, "cpu",
+                    {"task_settings": {"inverted_pendulum": {"rewards": ["airl"]}}})

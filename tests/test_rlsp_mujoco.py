@@ -1,6 +1,7 @@
 """Deep RLSP's estimator on MuJoCo: the batch of simulators and the backward-then-forward plumbing."""
 import numpy as np
 import pytest
+import torch
 
 from rlrepro.agents.algorithms import AgentConfig
 from rlrepro.envs import make_env
@@ -9,7 +10,8 @@ from rlrepro.models.inverse_dynamics import fit as fit_dynamics
 from rlrepro.models.inverse_policy import InversePolicyConfig
 from rlrepro.models.state_vae import StateVAE, StateVAEConfig
 from rlrepro.models.state_vae import fit as fit_vae
-from rlrepro.rlsp.mujoco import DeepRLSPConfig, SimulatorBatch, deep_rlsp, estimate_gradient
+from rlrepro.rlsp.mujoco import (DeepRLSPConfig, SimulatorBatch, Solver, deep_rlsp,
+                                estimate_gradient)
 
 HORIZON = 8
 
@@ -53,6 +55,64 @@ def test_a_batch_of_simulators_steps_as_separate_environments():
     with pytest.raises(ValueError, match="expected 3 rows"):
         batch.set_states(starts[:2])
 
+
+
+SOLVER_SAC = AgentConfig(algorithm="sac", hidden=(16, 16), transitions_per_batch=16)
+
+
+def small_solver(**settings):
+    from rlrepro.models.learned_reward import LatentReward
+
+    vae = StateVAE(4, StateVAEConfig(latent_dim=2, hidden_layers=1, hidden_size=8))
+    cfg = DeepRLSPConfig(episode_steps=20, **settings)
+    return Solver("inverted_pendulum", LatentReward(vae, np.ones(2)), SOLVER_SAC, cfg, seed=0)
+
+
+def test_a_restarted_solver_is_a_new_sac_with_an_empty_buffer():
+    """The original built a new SAC every epoch (reset_solver): transitions paid under an
+    older theta must not survive the restart."""
+    solver = small_solver()
+    solver.learn(60)
+    old = [p.detach().clone() for p in solver.agent.actor.parameters()]
+    assert len(solver.buffer) == 60
+    solver.restart()
+    assert len(solver.buffer) == 0
+    assert any(not torch.equal(a, b) for a, b in zip(old, solver.agent.actor.parameters()))
+    solver.learn(30)
+    assert len(solver.buffer) == 30
+
+
+def test_the_solver_starts_its_share_of_episodes_in_the_reset_states():
+    solver = small_solver(reset_probability=0.5)
+    solver.reset_states = np.array([[0.1, 0.05, 0.0, 0.0], [-0.1, -0.05, 0.0, 0.0]], np.float32)
+    starts = np.array([solver._reset() for _ in range(400)])
+    hits = [np.isclose(starts, state, atol=1e-6).all(axis=1).mean() for state in solver.reset_states]
+    assert 0.2 < hits[0] < 0.3 and 0.2 < hits[1] < 0.3  # 0.5 of the episodes, uniformly
+    solver.reset_states = solver.reset_states[:0]
+    starts = np.array([solver._reset() for _ in range(50)])
+    assert np.abs(starts).max() <= 0.01  # InvertedPendulum's own resets: U(-0.01, 0.01)
+
+
+def test_deep_rlsp_resets_to_the_observed_states_then_to_every_walked_state(monkeypatch,
+                                                                             pendulum_models):
+    """As the original: the first training starts its resets in the observed states; after an
+    epoch at horizon T, in the T states each of the n_trajectories walks reached, and the
+    observed states."""
+    vae, dynamics, states = pendulum_models
+    seen = []
+    learn = Solver.learn
+    monkeypatch.setattr(Solver, "learn", lambda self, steps: (
+        seen.append(np.array(self.reset_states)), learn(self, steps))[1])
+    cfg = DeepRLSPConfig(horizons=(2,), max_epochs_per_horizon=1, n_trajectories=6,
+                         solver_steps=20, episode_steps=10, inverse_policy_pairs=64)
+    observed = states[:3]
+    deep_rlsp("inverted_pendulum", observed, vae, dynamics, states, SOLVER_SAC, cfg,
+              InversePolicyConfig(hidden_layers=1, hidden_size=8, batch_size=32))
+    assert len(seen) == 2
+    assert np.array_equal(seen[0], observed)
+    assert seen[1].shape == (2 * 6 + 3, 4)
+    assert np.array_equal(seen[1][-3:], observed)
+    assert not np.isin(seen[1][:-3], observed).all()  # the walks' states, not observed ones
 
 def test_the_exact_past_and_the_policy_that_made_it_give_a_zero_gradient():
     """Walking back along the recorded trajectory and rolling the policy that recorded it

@@ -1,8 +1,9 @@
 """Observed states and demonstrations: transitions cut from an expert's episodes, in one format.
 
-Deep RLSP is given *observed states* (n states, each a uniformly drawn step of a fresh expert
-episode) and GAIL *demonstrations* (one trajectory of n transitions of the deterministic expert
-from ``env.reset()``). Both are saved as ``.npz`` files of n transitions:
+Deep RLSP is given *observed states* (n states, each the outcome ``next_observations`` of a
+uniformly drawn step of a fresh episode of the expert acting stochastically) and GAIL
+*demonstrations* (one trajectory of n transitions of the deterministic expert from
+``env.reset()``). Both are saved as ``.npz`` files of n transitions:
 
 | array               | shape            | meaning                                          |
 |---------------------|------------------|--------------------------------------------------|

@@ -66,6 +66,26 @@ class UniformPolicy:
         return self.rng.uniform(-1.0, 1.0, (len(obs), self.act_dim)), None
 
 
+class EpsilonGreedy:
+    """``policy`` acting deterministically, each member's action replaced with probability
+    ``epsilon`` by a uniformly random one (the original Deep RLSP's ``eps_greedy`` rollouts of
+    its expert for the feature data)."""
+
+    def __init__(self, policy, epsilon: float, act_dim: int, seed: int = 0):
+        self.policy, self.epsilon = policy, epsilon
+        self.random, self.rng = UniformPolicy(act_dim, seed), np.random.default_rng([seed, 1])
+
+    def initial_state(self):
+        return self.policy.initial_state()
+
+    def act(self, obs, state=None, deterministic=True):
+        actions, state = self.policy.act(obs, state, deterministic=True)
+        replace = self.rng.random(len(obs)) < self.epsilon
+        actions = np.array(actions, copy=True)
+        actions[replace] = self.random.act(obs[replace])[0]
+        return actions, state
+
+
 def random_return(env, episodes: int = 10, seed: int = 0) -> float:
     """Mean return of uniformly random actions on ``env``."""
     policy = UniformPolicy(env.action_space.shape[0], seed)

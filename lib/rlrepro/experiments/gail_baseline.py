@@ -4,29 +4,42 @@ or 50 transitions of one expert episode (the experts stage's ``demonstration_n<n
 and its policy is scored by the task's TRUE return, beside Deep RLSP and its ablations (read
 from ``data/metrics/mujoco_rlsp.json``), the expert and the random policy.
 
-Each (task, n, demonstration seed) is one run folder of ``imitation.gail.train_gail`` in
-``data/policies/gail_baseline/<profile>/<task>/n<n>_seed<s>/``: cached, resumable.
+Two checks of what GAIL's numbers mean, per task (``task_settings``): the *control*, GAIL on an
+uninformative demonstration (one transition of random actions long after a fall: a fallen
+pendulum), and *rewards* beside imitation's ``-log(1 - D)``, which pays every step it survives
+(``imitation.gail``): the logit, which can be negative.
+
+Each (task, demonstration, seed, reward) is one run folder of ``imitation.gail.train_gail`` in
+``data/policies/gail_baseline/<profile>/<task>/<n<n> or control>_seed<s>[_<reward>]/``: cached,
+resumable. A row's interval is over its training seeds (one per demonstration seed).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 from dataclasses import dataclass
 
+import gymnasium as gym
+
 import numpy as np
 import pandas as pd
 
-from rlrepro.demonstrations import TASKS, demonstration_file, expert_scores
+from rlrepro.demonstrations import (TASKS, Transitions, TransitionRecorder, demonstration_file,
+                                    expert_scores, transitions)
 from rlrepro.demonstrations import load as load_transitions
-from rlrepro.envs import make_env
-from rlrepro.evaluation.rollouts import episode_seed, play
-from rlrepro.evaluation.statistics import mean_interval
-from rlrepro.imitation.gail import GAILConfig, load_policy, train_gail
+from rlrepro.envs import make_env, spaces
+from rlrepro.evaluation.rollouts import UniformPolicy, episode_seed, play, run_episodes
+from rlrepro.evaluation.statistics import seed_interval
+from rlrepro.imitation.gail import REWARDS, GAILConfig, load_policy, train_gail
 from rlrepro.params import for_task, param, task_settings_problems
 from rlrepro.runner import Launcher, run_parallel
 from rlrepro.runs import POLICY, RESULT
 
-FINAL_OFFSET = 8 * 10**6  # episode seeds of the final scores
+FINAL_OFFSET, CONTROL_OFFSET = 8 * 10**6, 9 * 10**6  # episode seeds: final scores, control
+CONTROL = "control"  # the uninformative demonstration, beside the sizes n
+CONTROL_STEPS = 100  # random steps (termination ignored) before the control's transition
+FAITHFUL = "gail"  # imitation v0.1.1's reward: its runs keep the plain folder and method names
 
 
 # The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
@@ -49,8 +62,18 @@ class Config:
                          operational=True)
     launcher: Launcher = param("where the runs train: this machine's processes or Slurm jobs",
                                default=Launcher(), operational=True)
-    gail: GAILConfig = param("GAIL and its PPO generator (their defaults: imitation's)",
-                             default=GAILConfig())
+    gail: GAILConfig = param("GAIL and its PPO generator (their defaults: imitation's); its "
+                             "reward is set per run from rewards", default=GAILConfig(),
+                             per_run=("reward",))
+    rewards: tuple[str, ...] = param("the generator's rewards, one run each (gail: imitation "
+                               "v0.1.1's -log(1 - D), the original's, which pays every step "
+                               "survived; airl: the logit, negative where the discriminator "
+                               "rejects a step, so surviving earns nothing by itself)",
+                               default=(FAITHFUL,), choices=tuple(REWARDS))
+    control: bool = param("also train on an uninformative demonstration: one transition of "
+                          "random actions after CONTROL_STEPS of them with termination "
+                          "ignored (the pendulum's pole lies fallen); GAIL's result means "
+                          "imitation only where the control stays low", default=False)
     task_settings: dict[str, dict] = param("task -> the keys above it sets for itself (a nested "
                                            "one key by key), e.g. its generator's steps",
                                            choices=TASKS, may_be_empty=True)
@@ -60,7 +83,11 @@ class Config:
     def check(self):
         errors = task_settings_problems(self)
         for task in self.tasks if not errors else ():
-            gail = for_task(self, task).gail
+            settings = for_task(self, task)
+            gail = settings.gail
+            if FAITHFUL not in settings.rewards:
+                errors.append(f"'rewards' of {task}: must include {FAITHFUL!r}, the original's "
+                              f"(the others are compared with it), got {settings.rewards}")
             if gail.disc_batch_size % gail.disc_minibatch_size:
                 errors.append(f"'gail.disc_minibatch_size' of {task}: "
                               f"{gail.disc_minibatch_size} must divide disc_batch_size "
@@ -68,16 +95,38 @@ class Config:
         return errors
 
 
-def run_folder(data_dir, profile, task, n, seed) -> pathlib.Path:
+def run_folder(data_dir, profile, task, demonstration, seed, reward=FAITHFUL) -> pathlib.Path:
+    """``demonstration``: a size n or CONTROL."""
+    name = (CONTROL if demonstration == CONTROL else f"n{demonstration}") + f"_seed{seed}"
     return (pathlib.Path(data_dir) / "policies" / "gail_baseline" / profile / task /
-            f"n{n}_seed{seed}")
+            (name if reward == FAITHFUL else f"{name}_{reward}"))
 
 
-def demonstrations(profile, task, n, seed, data_dir="data"):
-    """The experts stage's demonstration of ``n`` transitions, checked against the task's
-    shapes (a ValueError naming the file and the expected shape otherwise)."""
-    path = demonstration_file(data_dir, profile, task, n, seed)
-    return load_transitions(path, task, "demonstration", n), path
+def method_name(reward: str) -> str:
+    """The method's name in tables and metrics: gail, or gail_<reward> for the variants."""
+    return FAITHFUL if reward == FAITHFUL else f"gail_{reward}"
+
+
+def demonstrations(profile, task, demonstration, seed, data_dir="data") -> Transitions:
+    """The experts stage's demonstration of ``demonstration`` transitions, checked against the
+    task's shapes (a ValueError naming the file and the expected shape otherwise), or the
+    control's (``uninformative_demonstration``)."""
+    if demonstration == CONTROL:
+        return uninformative_demonstration(task, seed)
+    path = demonstration_file(data_dir, profile, task, demonstration, seed)
+    return load_transitions(path, task, "demonstration", demonstration)
+
+
+def uninformative_demonstration(task: str, seed: int) -> Transitions:
+    """The control's demonstration: the last of CONTROL_STEPS + 1 steps of uniformly random
+    actions with termination ignored, from ``reset`` (on the pendulum the pole has fallen to
+    its hinge's limit by then): a demonstration of nothing the task asks for."""
+    env = TransitionRecorder(gym.wrappers.TimeLimit(make_env(task, ignore_termination=True),
+                                                    CONTROL_STEPS + 1))
+    run_episodes(UniformPolicy(spaces(task)[1][0], seed), [env],
+                 [episode_seed(seed, CONTROL_OFFSET)])
+    env.close()
+    return transitions(task, "demonstration", env.rows[-1:])
 
 
 def check_inputs(cfg: Config, profile: str, data_dir="data"):
@@ -90,70 +139,92 @@ def check_inputs(cfg: Config, profile: str, data_dir="data"):
                 demonstrations(profile, task, n, seed, data_dir)
 
 
-def run_one(task, n, seed, cfg: Config, profile, data_dir) -> dict:
+def jobs(cfg: Config, profile: str, data_dir="data") -> list[dict]:
+    """Every (task, demonstration, seed, reward) run, the longest tasks first."""
+    out = []
+    for task in sorted(cfg.tasks, key=lambda t: -for_task(cfg, t).gail.total_steps):
+        settings = for_task(cfg, task)
+        for demonstration in [*cfg.n_transitions, *([CONTROL] if settings.control else [])]:
+            out += [dict(task=task, demonstration=demonstration, seed=seed, reward=reward,
+                         cfg=cfg, profile=profile, data_dir=str(data_dir))
+                    for seed in range(cfg.seeds) for reward in settings.rewards]
+    return out
+
+
+def run_one(task, demonstration, seed, reward, cfg: Config, profile, data_dir) -> dict:
     """One GAIL run (trained, resumed or loaded): its round log and final evaluation."""
-    demos, _ = demonstrations(profile, task, n, seed, data_dir)
-    result = train_gail(demos, lambda: make_env(task), for_task(cfg, task).gail, seed,
-                        run_folder(data_dir, profile, task, n, seed), task=task, progress=False)
-    return {"task": task, "n": n, "seed": seed, "log": result["log"],
+    gail = dataclasses.replace(for_task(cfg, task).gail, reward=reward)
+    result = train_gail(demonstrations(profile, task, demonstration, seed, data_dir),
+                        lambda: make_env(task), gail, seed,
+                        run_folder(data_dir, profile, task, demonstration, seed, reward),
+                        task=task, progress=False)
+    return {"task": task, "demonstration": str(demonstration), "seed": seed,
+            "method": method_name(reward), "reward": reward, "log": result["log"],
             "seconds": result["seconds"]}
 
 
 def finished(job) -> bool:
     """Whether the job's run folder holds a finished result (then it only loads)."""
-    folder = run_folder(job["data_dir"], job["profile"], job["task"], job["n"], job["seed"])
+    folder = run_folder(job["data_dir"], job["profile"], job["task"], job["demonstration"],
+                        job["seed"], job["reward"])
     return (folder / RESULT).is_file() and (folder / POLICY).is_file()
 
 
 def run_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
-    """Every run's row, training what is not trained yet (the longest first)."""
-    jobs = [dict(task=task, n=n, seed=seed, cfg=cfg, profile=profile, data_dir=str(data_dir))
-            for task in sorted(cfg.tasks, key=lambda t: -for_task(cfg, t).gail.total_steps)
-            for n in cfg.n_transitions for seed in range(cfg.seeds)]
-    return run_parallel(run_one, jobs, workers=cfg.workers, launcher=cfg.launcher,
-                        desc="GAIL runs", name=lambda j: f"{j['task']} n={j['n']} seed {j['seed']}",
+    """Every run's row, training what is not trained yet."""
+    return run_parallel(run_one, jobs(cfg, profile, data_dir), workers=cfg.workers,
+                        launcher=cfg.launcher, desc="GAIL runs",
+                        name=lambda j: (f"{j['task']} {j['demonstration']} seed {j['seed']} "
+                                        f"{j['reward']}"),
                         finished=finished)
 
 
-def score(cfg: Config, profile: str, task, n, seed, data_dir="data") -> dict:
+def score(cfg: Config, profile: str, task, demonstration, seed, reward, data_dir="data") -> dict:
     """``final_episodes`` deterministic episodes of one GAIL policy on the true task."""
-    folder = run_folder(data_dir, profile, task, n, seed)
+    folder = run_folder(data_dir, profile, task, demonstration, seed, reward)
     policy = load_policy(folder, make_env(task))
     seeds = [episode_seed(seed, FINAL_OFFSET + k) for k in range(cfg.final_episodes)]
     return play(policy, task, seeds)
 
 
 def table(cfg: Config, profile: str, runs, experts_: dict, data_dir="data"):
-    """One row per (task, n): GAIL's true return over all final episodes of its seeds (mean and
-    95% bootstrap interval), normalised (0 random, 1 expert)."""
+    """One row per (task, demonstration, method): the mean true return of each training seed
+    over its final episodes, their mean and interval over the seeds (``seed_interval``: the
+    range below 5 seeds), normalised (0 random, 1 expert)."""
     out = []
-    for (task, n), group in runs.groupby(["task", "n"]):
-        returns = np.concatenate([score(cfg, profile, task, n, seed, data_dir)["returns"]
-                                  for seed in group.seed])
-        mean, low, high = (float(v[0]) for v in mean_interval({"x": returns[:, None]})["x"])
+    for (task, demonstration, method, reward), group in runs.groupby(
+            ["task", "demonstration", "method", "reward"], sort=False):
+        key = int(demonstration) if demonstration != CONTROL else CONTROL
+        per_seed = [float(np.mean(score(cfg, profile, task, key, seed, reward, data_dir)["returns"]))
+                    for seed in group.seed]
+        mean, low, high = seed_interval(per_seed)
         expert, random = experts_["expert_return"][task], experts_["random_return"][task]
-        out.append({"task": task, "n": int(n), "method": "gail", "true_return": mean,
-                    "low": low, "high": high, "normalised": (mean - random) / (expert - random)})
+        out.append({"task": task, "demonstration": demonstration, "method": method,
+                    "n": 1 if key == CONTROL else key, "true_return": mean, "low": low,
+                    "high": high, "seed_returns": per_seed,
+                    "normalised": (mean - random) / (expert - random)})
     return pd.DataFrame(out)
 
 
 def side_by_side(frame, rlsp_metrics: dict | None, experts_: dict) -> pd.DataFrame:
-    """GAIL next to Deep RLSP, AverageFeatures and Waypoints (``data/metrics/mujoco_rlsp.json``,
-    at the same n where it has them), the expert and random: one row per (task, n), each cell
-    the true return with its 95% interval."""
-    rows = []
+    """One row per (task, demonstration): each GAIL method, then Deep RLSP, AverageFeatures and
+    Waypoints (``data/metrics/mujoco_rlsp.json``, at the same n where it has them), the expert
+    and random; each cell the true return with its interval."""
+    rows = {}
     for row in frame.to_dict("records"):
-        task, n = row["task"], str(row["n"])
-        cells = {"gail": f"{row['true_return']:.0f} [{row['low']:.0f}, {row['high']:.0f}]"}
-        if rlsp_metrics:
+        task, demonstration = row["task"], row["demonstration"]
+        cells = rows.setdefault((task, demonstration), {"task": task,
+                                                        "demonstration": demonstration})
+        cells[row["method"]] = f"{row['true_return']:.0f} [{row['low']:.0f}, {row['high']:.0f}]"
+    for (task, demonstration), cells in rows.items():
+        if rlsp_metrics and demonstration != CONTROL:
             for method, values in rlsp_metrics["true_return"].get(task, {}).items():
-                if n in values:
-                    low, high = rlsp_metrics["true_return_ci"][task][method][n]
-                    cells[method] = f"{values[n]:.0f} [{low:.0f}, {high:.0f}]"
-        rows.append({"task": task, "n": row["n"], **cells,
-                     "expert": f"{experts_['expert_return'][task]:.0f}",
-                     "random": f"{experts_['random_return'][task]:.0f}"})
-    return pd.DataFrame(rows)
+                if demonstration in values:
+                    low, high = rlsp_metrics["true_return_ci"][task][method][demonstration]
+                    cells[method] = f"{values[demonstration]:.0f} [{low:.0f}, {high:.0f}]"
+        cells |= {"expert": f"{experts_['expert_return'][task]:.0f}",
+                  "random": f"{experts_['random_return'][task]:.0f}"}
+    return pd.DataFrame(list(rows.values())).fillna("")
 
 
 def rlsp_metrics(data_dir) -> dict | None:
@@ -163,14 +234,18 @@ def rlsp_metrics(data_dir) -> dict | None:
 
 
 def metrics(frame, experts_: dict, rlsp: dict | None) -> dict:
-    """The numbers the scorecard reads (n as strings, as the issue asks)."""
-    nested = lambda column: {t: {"gail": {str(n): v for n, v in zip(g.n, g[column])}}  # noqa: E731
-                             for t, g in frame.groupby("task")}
-    out = {"true_return": nested("true_return"),
-           "true_return_ci": {t: {"gail": {str(n): [lo, hi] for n, lo, hi in
-                                           zip(g.n, g.low, g.high)}}
-                              for t, g in frame.groupby("task")},
-           "normalised_return": nested("normalised"),
+    """The numbers the scorecard reads: ``[task][method][demonstration]``, the demonstration
+    a size n as a string or ``control``."""
+    def nested(column):
+        out = {}
+        for row in frame.to_dict("records"):
+            out.setdefault(row["task"], {}).setdefault(row["method"], {})[
+                row["demonstration"]] = row[column]
+        return out
+
+    frame = frame.assign(ci=[[low, high] for low, high in zip(frame.low, frame.high)])
+    out = {"true_return": nested("true_return"), "true_return_ci": nested("ci"),
+           "seed_returns": nested("seed_returns"), "normalised_return": nested("normalised"),
            "expert_return": experts_["expert_return"], "random_return": experts_["random_return"]}
     out["claims"] = claims(frame, rlsp, experts_)
     return out
@@ -179,28 +254,39 @@ def metrics(frame, experts_: dict, rlsp: dict | None) -> dict:
 def claims(frame, rlsp: dict | None, experts_: dict) -> dict:
     """The paper's pattern: GAIL from a single transition does not recover the task (its best
     normalised return over tasks at n = 1), and the largest normalised margin of Deep RLSP over
-    GAIL at the smallest n both ran (None where not run)."""
-    single = frame[frame.n == 1]
+    GAIL at the smallest n both ran; and the control: GAIL on the uninformative demonstration
+    stays low (None where not run)."""
+    faithful = frame[frame.method == FAITHFUL]
+    sizes = faithful[faithful.demonstration != CONTROL]
+    single = sizes[sizes.demonstration == "1"]
     gail_one = float(single.normalised.max()) if len(single) else None
     margins = []
+    smallest = str(min(sizes.n)) if len(sizes) else None
     if rlsp:
-        for row in frame.to_dict("records"):
-            value = rlsp["true_return"].get(row["task"], {}).get("deep_rlsp", {}).get(str(row["n"]))
-            if value is not None and row["n"] == frame.n.min():
+        for row in sizes[sizes.demonstration == smallest].to_dict("records"):
+            value = rlsp["true_return"].get(row["task"], {}).get("deep_rlsp", {}).get(smallest)
+            if value is not None:
                 expert = experts_["expert_return"][row["task"]]
                 random = experts_["random_return"][row["task"]]
                 margins.append((value - random) / (expert - random) - row["normalised"])
+    control = faithful[faithful.demonstration == CONTROL]
+    control_best = float(control.normalised.max()) if len(control) else None
     return {"gail_single_transition_best": gail_one,
             "gail_single_transition_fails": None if gail_one is None else 1.0 - gail_one,
-            "deep_rlsp_over_gail_smallest_n_max": max(margins) if margins else None}
+            "deep_rlsp_over_gail_smallest_n_max": max(margins) if margins else None,
+            "gail_control_best": control_best,
+            "gail_control_fails": None if control_best is None else 1.0 - control_best}
 
 
 def verdict_text(metrics_: dict, rlsp: dict | None) -> str:
     """The notebook's analysis, written from this run's numbers (Markdown)."""
     lines = []
-    for task, values in metrics_["normalised_return"].items():
-        gail = ", ".join(f"n = {n}: {v:.2f}" for n, v in values["gail"].items())
-        lines.append(f"- **{task}**, GAIL's normalised true return (0 random, 1 expert): {gail}.")
+    for task, methods in metrics_["normalised_return"].items():
+        for method, values in methods.items():
+            cells = ", ".join(f"{'n = ' + d if d != CONTROL else d}: {v:.2f}"
+                              for d, v in values.items())
+            lines.append(f"- **{task}**, {method}'s normalised true return (0 random, 1 "
+                         f"expert), mean over seeds: {cells}.")
     claims_ = metrics_["claims"]
     if claims_["gail_single_transition_best"] is not None:
         best = claims_["gail_single_transition_best"]
@@ -208,6 +294,14 @@ def verdict_text(metrics_: dict, rlsp: dict | None) -> str:
                    "it recovers the task somewhere")
         lines.append(f"- From one transition GAIL reaches at best {best:.2f} of the expert's "
                      f"normalised return ({outcome}).")
+    if claims_["gail_control_best"] is not None:
+        control = claims_["gail_control_best"]
+        lines.append(f"- On the uninformative demonstration (the control) GAIL reaches "
+                     f"{control:.2f}: " + (
+                         "as high as from the expert's transitions, so a high score there is no "
+                         "evidence of imitation (the reward pays every step survived)"
+                         if control >= 0.5 else "low, so its scores from the expert's "
+                         "transitions are imitation") + ".")
     if claims_["deep_rlsp_over_gail_smallest_n_max"] is not None:
         lines.append(f"- Deep RLSP over GAIL at the smallest n, largest margin: "
                      f"{claims_['deep_rlsp_over_gail_smallest_n_max']:+.2f} normalised.")

@@ -8,9 +8,10 @@ cheetah's four) can train as members of one agent in one process (``group_tasks`
 
 Cut from each task's first expert (seed 0), in the format of ``rlrepro.demonstrations``:
 
-- observed states: for each draw, ``max(observed_states)`` fresh deterministic expert episodes,
-  one uniformly drawn step of each; the set of n states is the first n of them (so the sets of
-  one draw are nested, as if the draws of n = 1 and 10 had been stopped early);
+- observed states: for each draw and each size n, n fresh episodes of the expert acting
+  stochastically, the observation after one uniformly drawn step of each (the original's
+  ``sample_obs_from_trajectory`` of a stochastic ``get_trajectory``); every set has its own
+  episodes, so the sets of one draw are independent;
 - demonstrations: one deterministic expert trajectory from ``env.reset()`` per demonstration
   seed, its first n transitions for each length n (continued from a new reset if the episode
   ends first, which only a failing expert's does).
@@ -149,17 +150,18 @@ def cut_data(cfg: Config, profile: str, task: str, data_dir="data") -> list:
     """Write the task's observed-state sets and demonstrations (see the module's docstring),
     cut from its expert of seed 0; the files written."""
     written = []
-    episodes = max(cfg.observed_states)
     for draw in range(cfg.state_draws):
-        seeds = [episode_seed(draw, OBSERVED_STATES_OFFSET + k) for k in range(episodes)]
-        expert, _ = load_policy(expert_dir(data_dir, profile, task, 0), copies=episodes)
-        envs = [TransitionRecorder(make_env(task)) for _ in seeds]
-        run_episodes(expert, envs, seeds)
-        rng = np.random.default_rng([draw, OBSERVED_STATES_OFFSET])
-        drawn = [env.rows[rng.integers(len(env.rows))] for env in envs]
+        first = 0  # the episodes of the sets so far: each set plays its own
         for n in cfg.observed_states:
+            seeds = [episode_seed(draw, OBSERVED_STATES_OFFSET + first + k) for k in range(n)]
+            first += n
+            expert, _ = load_policy(expert_dir(data_dir, profile, task, 0), copies=n)
+            envs = [TransitionRecorder(make_env(task)) for _ in seeds]
+            run_episodes(expert, envs, seeds, deterministic=False)
+            rng = np.random.default_rng([draw, OBSERVED_STATES_OFFSET, n])
+            drawn = [env.rows[rng.integers(len(env.rows))] for env in envs]
             path = observed_states_file(data_dir, profile, task, n, draw)
-            written.append(transitions(task, "observed_states", drawn[:n]).save(path))
+            written.append(transitions(task, "observed_states", drawn).save(path))
     longest = max(cfg.demonstration_lengths)
     for seed in range(cfg.demonstration_seeds):
         expert, _ = load_policy(expert_dir(data_dir, profile, task, 0))

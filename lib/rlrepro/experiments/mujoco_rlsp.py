@@ -5,7 +5,7 @@ train a fresh SAC on it, and score that policy by the task's TRUE return.
 Per task, cached in ``data/models/mujoco_rlsp/<profile>/<task>/``:
 
 1. feature data: random rollouts with termination ignored (and, for the pendulum, rollouts of
-   the expert acting stochastically: the original's mix);
+   the expert, deterministic with an epsilon share of random actions: the original's mix);
 2. the state VAE (features ``phi``) and the inverse dynamics, fit once on them.
 
 Per (task, n observed states, draw), in ``data/policies/mujoco_rlsp/<profile>/<task>/n<n>_draw<d>/``:
@@ -37,7 +37,8 @@ from rlrepro.agents.training import (POLICY, TRAIN_PER_RUN, TrainConfig, finishe
                                      train_seeds)
 from rlrepro.demonstrations import load as load_transitions
 from rlrepro.envs import make_env, spaces
-from rlrepro.evaluation.rollouts import UniformPolicy, episode_seed, play, run_episodes
+from rlrepro.evaluation.rollouts import (EpsilonGreedy, UniformPolicy, episode_seed, play,
+                                         run_episodes)
 from rlrepro.evaluation.statistics import mean_interval
 from rlrepro.models import inverse_dynamics as dynamics_model
 from rlrepro.models import state_vae
@@ -81,9 +82,15 @@ class Config:
     # Feature data and models (the original's scripts/train_vae.py, train_inverse_dynamics.py).
     feature_episodes: int = param("random rollouts the VAE and inverse dynamics learn from "
                                   "(paper: 100)", min=1)
-    expert_episodes: int = param("rollouts of the task's expert acting stochastically added to "
-                                 "the feature data (paper: the pendulum's mix of random and "
-                                 "expert data)", default=0, min=0)
+    expert_episodes: int = param("rollouts of the task's expert added to the feature data per "
+                                 "value of expert_epsilons (paper: the pendulum's 12 random + "
+                                 "3 x 12 expert rollouts; other tasks none)", default=0, min=0)
+    expert_epsilons: tuple[float, ...] = param("the expert acts deterministically, each action "
+                                               "replaced by a uniformly random one with this "
+                                               "probability: one set of expert_episodes rollouts per "
+                                               "value (paper: 0, 0.12, 0.3)",
+                                               default=(0.0, 0.12, 0.3),
+                                               min=0.0, max=1.0)
     feature_steps: int = param("steps per feature rollout at most (paper: 1000)", min=1)
     vae: state_vae.StateVAEConfig = param("the state VAE, the features phi(s)",
                                           default=state_vae.StateVAEConfig())
@@ -128,16 +135,18 @@ def runs_dir(data_dir, profile, task, n, draw) -> pathlib.Path:
 
 
 def feature_data(cfg: Config, profile: str, task: str, data_dir="data") -> dict:
-    """Transitions (s, a, s') of random rollouts and of the task's expert acting
-    stochastically (``expert_episodes``), every rollout ``feature_steps`` long with termination
-    ignored, as the original's: the VAE and the inverse dynamics must know the states a policy
+    """Transitions (s, a, s') of random rollouts and of the task's expert (``expert_episodes``
+    per epsilon of ``expert_epsilons``: deterministic, an epsilon share of its actions random),
+    every rollout ``feature_steps`` long with termination ignored, as the original's: the VAE
+    and the inverse dynamics must know the states a policy
     reaches after a fall (a fallen pendulum), or the linear reward on their out-of-distribution
     features is unbounded there and the evaluation SAC learns to fall; cached, by the settings,
     the expert's policy and the code that plays the rollouts."""
     cfg = for_task(cfg, task)
     path = models_dir(data_dir, profile, task) / "feature_data.npz"
     expert_file = demonstrations.expert_dir(data_dir, profile, task, 0) / POLICY
-    key = runs.key(cfg.feature_episodes, cfg.expert_episodes, cfg.feature_steps,
+    key = runs.key(cfg.feature_episodes, cfg.expert_episodes, cfg.expert_epsilons,
+                   cfg.feature_steps,
                    "termination ignored",
                    runs.file_key(expert_file) if cfg.expert_episodes else None,
                    runs.code_fingerprint(demonstrations, "rlrepro.agents.training",
@@ -147,17 +156,18 @@ def feature_data(cfg: Config, profile: str, task: str, data_dir="data") -> dict:
             if str(saved["key"]) == key:
                 return {name: saved[name] for name in ("states", "actions", "next_states")}
     act_dim = spaces(task)[1][0]
-    policies = [(UniformPolicy(act_dim, 0), cfg.feature_episodes, True)]
+    policies = [(UniformPolicy(act_dim, 0), cfg.feature_episodes)]
     if cfg.expert_episodes:
         expert, _ = load_policy(demonstrations.expert_dir(data_dir, profile, task, 0),
                                 copies=cfg.expert_episodes)
-        policies.append((expert, cfg.expert_episodes, False))
+        policies += [(EpsilonGreedy(expert, epsilon, act_dim, k), cfg.expert_episodes)
+                     for k, epsilon in enumerate(cfg.expert_epsilons, start=1)]
     rows = []
-    for k, (policy, episodes, deterministic) in enumerate(policies):  # episodes in lockstep
+    for k, (policy, episodes) in enumerate(policies):  # episodes in lockstep
         envs = [demonstrations.TransitionRecorder(gym.wrappers.TimeLimit(
             make_env(task, ignore_termination=True), cfg.feature_steps)) for _ in range(episodes)]
         seeds = [episode_seed(k, FEATURE_OFFSET + i) for i in range(episodes)]
-        run_episodes(policy, envs, seeds, deterministic=deterministic)
+        run_episodes(policy, envs, seeds)
         rows += [row for env in envs for row in env.rows]
     data = {"states": np.array([r[0] for r in rows], np.float32),
             "actions": np.array([r[1] for r in rows], np.float32),
@@ -197,8 +207,9 @@ def feature_models(cfg: Config, profile: str, task: str, data_dir="data"):
 # --- reward inference -----------------------------------------------------------------------
 
 def observed_states(profile, task, n, draw, data_dir="data") -> np.ndarray:
+    """The n observed states: where the expert's drawn steps led (see ``demonstrations``)."""
     path = demonstrations.observed_states_file(data_dir, profile, task, n, draw)
-    return load_transitions(path, task, "observed_states", n).observations
+    return load_transitions(path, task, "observed_states", n).next_observations
 
 
 def infer_rewards(cfg: Config, profile: str, task: str, n: int, draw: int,
@@ -365,6 +376,32 @@ def skill_scores(cfg: Config, profile: str, runs, data_dir="data"):
 
 
 # --- analysis -------------------------------------------------------------------------------
+
+# Design deviations from the original that hold for every profile (params.deviations adds
+# them to the table generated from the profile's overlays).
+DEVIATIONS = [
+    {"setting": "simulator", "original": "gym's -v2 tasks on mujoco-py",
+     "this run": "gymnasium's -v5 tasks on mujoco 3", "why": "mujoco-py and the -v2 tasks do "
+                                                           "not install on current Python"},
+    {"setting": "features phi(s)", "original": "a sample of the VAE's posterior",
+     "this run": "the posterior mean", "why": "a deterministic reward; the sample's noise "
+                                              "(prior_stdev 1 x divergence 0.001) is small"},
+    {"setting": "forward simulation's clock", "original": "never restarted by set-state",
+     "this run": "restarted from the observed time feature", "why": "the time feature is part "
+                                                                    "of the state"},
+    {"setting": "skill demonstrations", "original": "one 100-step rollout of a DADS skill "
+                                                    "(HalfCheetah-v1, no time feature)",
+     "this run": "SAC experts of hand-written skill rewards, with the time feature",
+     "why": "the DADS policies are not shipped; one rollout is too few to draw fresh states"},
+    {"setting": "skill discriminator", "original": "windows of 5 observations of 100-step "
+                                                   "rollouts, lr 1e-4, batch 40, 1000 epochs, "
+                                                   "its training loss over 10 seeds",
+     "this run": "windows of 50 of final_episodes 1000-step episodes, lr 1e-3, batch 32, 100 "
+                 "epochs, accuracy on held-out episodes",
+     "why": "a held-out accuracy says whether the behaviours differ; a training loss can "
+            "fall on noise"},
+]
+
 
 GIF_STEPS = 300  # steps of an evaluation policy's GIF
 DIRECTION = {"cheetah_fw": 1.0, "cheetah_bw": -1.0}  # the way the expert runs

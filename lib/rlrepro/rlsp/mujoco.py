@@ -13,13 +13,16 @@ observations are clipped to +-300, and the gradient is normalised per step (divi
 horizon) so that its scale does not change with the horizon curriculum. The loop follows the
 original's: theta starts at the observed states' normalised mean feature; the policy (SAC,
 ``Solver``) trains on the current reward between gradient steps, on short episodes a share of
-which start in the walks' ends; the inverse policy is rebuilt and refit every epoch; the horizon
-grows when the mean of the last 10 (unclipped) gradients is short; theta is not normalised
-during the ascent. The features are the VAE's posterior mean (the original drew a sample).
+which start in a state of the last backward walks or an observed state (from the first training
+on); the policy acts deterministically in the forward rollouts and the inverse policy's data
+(stable-baselines 2's ``SAC.predict``); the inverse policy is rebuilt and refit every epoch;
+the horizon grows when the mean of the last 10 (unclipped) gradients is short; theta is not
+normalised during the ascent. The features are the VAE's posterior mean (the original drew a
+sample).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import gymnasium as gym
@@ -72,16 +75,20 @@ class SimulatorBatch:
 @dataclass
 class LearnedPast:
     """One backward step: an action from the inverse policy, then the previous state from the
-    inverse dynamics, both for a whole batch in one call each."""
+    inverse dynamics, both for a whole batch in one call each. ``walked`` collects every state
+    the walks reach (the solver's reset states, as the original's ``obs_backward``)."""
 
     inverse_policy: InversePolicy
     inverse_dynamics: InverseDynamics
     generator: torch.Generator
+    walked: list = field(default_factory=list)
 
     def backward_step(self, t, next_states):
         actions = self.inverse_policy.sample(next_states, self.generator)
         states = self.inverse_dynamics.predict_previous(next_states, actions)
-        return states.clamp(-OBSERVATION_CLIP, OBSERVATION_CLIP).cpu().numpy()
+        states = states.clamp(-OBSERVATION_CLIP, OBSERVATION_CLIP).cpu().numpy()
+        self.walked.append(states)
+        return states
 
 
 def estimate_gradient(observed, horizon: int, past, simulators: SimulatorBatch,
@@ -92,7 +99,7 @@ def estimate_gradient(observed, horizon: int, past, simulators: SimulatorBatch,
     shuffled order), ``horizon`` steps walked back with ``past.backward_step`` and rolled forward
     with ``policy(observations) -> actions`` (a batch in, a batch out); ``weights(ends)``, if
     given, weighs the trajectories by their walks' ends. Returns the clipped per-step gradient
-    and the walks' end states (Deep RLSP also resets its policy's training episodes to them)."""
+    and the walks' end states."""
     observed = np.asarray(observed, dtype=np.float32)
     n = len(simulators.envs)
     starts = observed[np.resize(rng.permutation(len(observed)), n)]
@@ -128,13 +135,15 @@ class DeepRLSPConfig:
     solver_steps: int = param("SAC steps on the current reward after each gradient step "
                               "(paper: cheetah 10k, hopper 20k, pendulum 50k)", default=10_000,
                               min=1)
-    reset_solver: bool = param("a fresh SAC every epoch instead of continuing (paper: pendulum "
-                               "only)", default=False)
-    episode_steps: int = param("length of the policy's training episodes (paper: the largest "
-                               "horizon; pendulum 1000)", default=30, min=1)
-    reset_probability: float = param("share of training episodes that start in a walk's end or "
-                                     "an observed state (paper: 0.2)", default=0.2, min=0.0,
-                                     max=1.0)
+    reset_solver: bool = param("a fresh SAC, its replay buffer too, every epoch instead of "
+                               "continuing (paper: pendulum only)", default=False)
+    episode_steps: int = param("length of the policy's training episodes (paper: its "
+                               "time_horizon, the largest horizon x policy_horizon_factor, + 1 "
+                               "as its episodes end after more steps than that: 31, pendulum "
+                               "3001)", default=31, min=1)
+    reset_probability: float = param("share of training episodes that start in a state of the "
+                                     "last backward walks or an observed state (paper: 0.2)",
+                                     default=0.2, min=0.0, max=1.0)
     inverse_policy_pairs: int = param("(s', a) pairs the inverse policy is refit on each epoch, "
                                       "s from the feature data, a from the policy (paper: the "
                                       "100k-transition replay)", default=100_000, min=1)
@@ -145,10 +154,11 @@ class Solver:
 
     Its environment pays the reward (``make_env(reward=...)``; changing ``reward.weights``
     changes it in place), ignores termination, ends episodes after ``episode_steps`` and starts a
-    ``reset_probability`` share of them in given states (the walks' ends and the observed states).
+    ``reset_probability`` share of them in given states (the walked and the observed states).
     Unlike ``agents.training.train``, the run has no fixed length and no folder: it continues
-    for ``learn(steps)`` at a time. Transitions keep the reward they were paid, as in the
-    original.
+    for ``learn(steps)`` at a time, each call from a fresh episode (stable-baselines 2's
+    ``learn`` resets its environment). Transitions keep the reward they were paid, as in the
+    original, unless ``restart`` empties the buffer.
     """
 
     def __init__(self, task: str, reward: LatentReward, agent_config: AgentConfig,
@@ -164,17 +174,21 @@ class Solver:
         self.episodes, self.obs = 0, None
 
     def restart(self):
-        """A fresh agent (``reset_solver``), keeping the environment and its replay buffer."""
+        """A fresh agent with an empty replay buffer (``reset_solver``: the original built a
+        new SAC), in the same environment."""
         obs_dim, act_dim = self.env.observation_space.shape[0], self.env.action_space.shape[0]
-        self.agent = make_agent(obs_dim, act_dim, self.agent_config,
-                                seeds=[self.seed + self.episodes])
+        seed = self.seed + self.episodes
+        self.agent = make_agent(obs_dim, act_dim, self.agent_config, seeds=[seed])
+        self.buffer = self.agent.make_buffer(seed)
 
     def policy(self, observations) -> np.ndarray:
-        """Stochastic actions for a batch of observations (the original's ``predict``)."""
-        return self.agent.act_on_states(np.asarray(observations)[None])[0]
+        """Deterministic actions for a batch of observations (stable-baselines 2's
+        ``SAC.predict``, which the original called with its default ``deterministic=True``)."""
+        return self.agent.act_on_states(np.asarray(observations)[None], deterministic=True)[0]
 
     def learn(self, steps: int):
         batch = self.agent.config.batch_size
+        self.obs = None
         for _ in range(steps):
             if self.obs is None:
                 self.obs = self._reset()
@@ -225,6 +239,7 @@ def deep_rlsp(task: str, observed, vae: StateVAE, inverse_dynamics: InverseDynam
     simulators = SimulatorBatch(task, cfg.n_trajectories, seed)
     low, high = simulators.envs[0].action_space.low, simulators.envs[0].action_space.high
     initial = simulators.envs[0].reset(seed=seed)[0]
+    solver.reset_states = observed
     solver.learn(cfg.solver_steps)
     history = []
     for horizon in cfg.horizons:
@@ -237,15 +252,15 @@ def deep_rlsp(task: str, observed, vae: StateVAE, inverse_dynamics: InverseDynam
                 inverse_policy_config, seed=seed + len(history))
             past = LearnedPast(inverse_policy, inverse_dynamics, generator)
             weights = (lambda ends: cosine_similarity(ends, initial)) if cfg.reweight else None
-            gradient, ends = estimate_gradient(observed, horizon, past, simulators,
-                                               solver.policy, features, rng,
-                                               max_norm=float("inf"), weights=weights)
+            gradient, _ = estimate_gradient(observed, horizon, past, simulators,
+                                            solver.policy, features, rng,
+                                            max_norm=float("inf"), weights=weights)
             gradients.append(gradient)
             norm = np.linalg.norm(gradient)
             step = gradient * min(1.0, cfg.max_gradient_norm / norm) if norm > 0 else gradient
             theta = theta + cfg.learning_rate * step
             reward.weights[:] = torch.as_tensor(theta, dtype=torch.float32)
-            solver.reset_states = np.concatenate([ends, observed]).astype(np.float32)
+            solver.reset_states = np.concatenate([*past.walked, observed]).astype(np.float32)
             if cfg.reset_solver:
                 solver.restart()
             solver.learn(cfg.solver_steps)
