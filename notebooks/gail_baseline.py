@@ -148,7 +148,8 @@ for task in cfg.tasks:
 # %%
 metrics = gx.metrics(table, experts, rlsp)
 details = metrics | {"profile": profile, "runs": rows}
-card = claims.write_experiment(details, experiment, shared=("true_return", "true_return_ci"))
+card = claims.write_experiment(details, experiment,
+                              shared=("true_return", "true_return_ci", "seed_returns"))
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]

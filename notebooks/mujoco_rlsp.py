@@ -11,8 +11,8 @@
 #
 # Lindner, Shah, Abbeel & Dragan, *Learning What To Do by Simulating the Past* (ICLR 2021, Sec.
 # 3.3-3.4, Table 1; code: HumanCompatibleAI/deep-rlsp). An expert has acted in the world; we
-# see n of the states it left (n = 1, 10, 50, each a uniformly drawn step of a fresh expert
-# episode, from `notebooks/mujoco_experts.ipynb`). Deep RLSP infers a reward linear in learned
+# see n of the states it left (n = 1, 10, 50, each where a uniformly drawn step of a fresh
+# episode of the expert acting stochastically led, from `notebooks/mujoco_experts.ipynb`). Deep RLSP infers a reward linear in learned
 # features, `theta . phi(s)`, by simulating the past that led to those states (backward, with a
 # learned inverse policy and inverse dynamics) and the future the current policy makes of it
 # (forward, in the simulator). Two ablations use the same features: **AverageFeatures** (theta =
@@ -25,6 +25,11 @@
 # `notebooks/mujoco_experts.ipynb`) are scored twice: by their skill reward, and as in the paper
 # by a discriminator that tells windows of the skill's observations from the learned policy's.
 # Hopper runs at the `paper` profile only (its expert is the weakest at `cpu`).
+#
+# On the paper's numbers: the original repository's released evaluation script
+# (`scripts/evaluate_policy.py`, line 78) replaces the policy's action with
+# `env.action_space.sample()` before every step, so Table 1 cannot have come from it as shipped;
+# our scores play the policy's own deterministic actions.
 
 # %% tags=["parameters"]
 profile = None    # smoke | cpu | paper; None takes `profile:` from params.yaml
@@ -140,6 +145,23 @@ if len(slices):
 peaks
 
 # %% [markdown]
+# ## Probes: variants of the ascent on the pendulum
+#
+# Each probe (`probes`: a name and the `rlsp` keys it changes) runs Deep RLSP's ascent from the
+# pendulum's largest observed set (draw 0). Per epoch: the solver's true return, and the
+# inferred reward along the pole angle at the observed states' other coordinates: at the
+# observed angle, averaged over fallen angles (|angle| > 0.2), the share of fallen angles paid
+# more than the observed one, and where it peaks. The pendulum reproduces when the peak moves
+# to the observed (upright) angle and the solver's return rises with it.
+
+# %%
+probes = {p["probe"]: mx.probe_table(cfg, profile, p, data)
+          for p in mx.run_probes(cfg, profile, data)}
+for name, frame in probes.items():
+    display(Markdown(f"**{name}**: {cfg.probes[name]}\n\n"
+                     + frame.round(3).to_markdown(index=False)))
+
+# %% [markdown]
 # ## The learned behaviour
 #
 # One deterministic episode of each method's policy for the largest observed-state set (the
@@ -184,7 +206,8 @@ if len(skills):
 
 # %%
 metrics = mx.metrics(table, experts, skills, peaks)
-details = metrics | {"profile": profile, "runs": rows}
+details = metrics | {"profile": profile, "runs": rows,
+                     "probes": {name: frame.to_dict("records") for name, frame in probes.items()}}
 card = claims.write_experiment(details, experiment, shared=(
     "true_return", "true_return_ci", "expert_return", "random_return", "skill_discriminator",
     "reward_peak"))

@@ -15,7 +15,7 @@ import torch
 from rlrepro.agents.algorithms import ALGORITHMS, AgentConfig, make_agent
 from rlrepro.agents.buffers import EpisodeBuffer, ReplayBuffer, sample_members
 from rlrepro.agents.training import CHECKPOINT, CheckpointError, load_policy, train
-from rlrepro.evaluation.rollouts import evaluate
+from rlrepro.evaluation.rollouts import EpsilonGreedy, evaluate
 
 from helpers import SMALL, TASK, small_run
 
@@ -196,6 +196,19 @@ def test_acting_on_many_states_acts_on_each_alone(algorithm):
     with pytest.raises(ValueError, match="recurrent agent acts on its history"):
         make_agent(3, 2, AgentConfig(algorithm="rsac", **SMALL)).act_on_states(obs[:1])
 
+
+
+def test_an_epsilon_greedy_expert_replaces_that_share_of_its_deterministic_actions():
+    """The original's eps_greedy feature rollouts: the deterministic action, or with probability
+    epsilon a uniformly random one."""
+    agent = make_agent(3, 2, AgentConfig(algorithm="sac", **SMALL), seeds=list(range(400)))
+    obs = np.random.default_rng(0).normal(size=(400, 3)).astype(np.float32)
+    deterministic, _ = agent.act(obs, deterministic=True)
+    for epsilon in (0.0, 0.3, 1.0):
+        actions, _ = EpsilonGreedy(agent, epsilon, 2, seed=1).act(obs, deterministic=False)
+        kept = np.isclose(actions, deterministic).all(axis=1)
+        assert abs((1 - kept.mean()) - epsilon) < 0.07, epsilon
+        assert np.all(np.abs(actions) <= 1.0)
 
 def test_unknown_algorithm_is_a_clear_error():
     with pytest.raises(ValueError, match="algorithm: expected one of"):

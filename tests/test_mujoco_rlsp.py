@@ -47,6 +47,10 @@ def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(pipeline_da
     assert all(len(h) >= len(cfg.rlsp.horizons) for h in history)  # an epoch per horizon at least
     assert all(isinstance(e["true_return"], float) and isinstance(e["inferred_return"], float)
                for h in history for e in h)
+    probe = results["probes"]["no_reweight"]  # smoke's probe: one record per epoch
+    assert len(probe) >= len(cfg.rlsp.horizons)
+    assert all(0.0 <= e["fallen_above_observed"] <= 1.0 and e["solver_true_return"] >= 0
+               for e in probe)
     stamps = {p: p.stat().st_mtime_ns for p in data.glob("policies/mujoco_rlsp/smoke/**/*.json")}
     stamps |= {p: p.stat().st_mtime_ns for p in data.glob("models/mujoco_rlsp/smoke/*/*.pt")}
     assert len(stamps) > len(cfg.tasks) * len(cfg.n_states) * len(cfg.methods)
@@ -87,3 +91,13 @@ def test_reward_peaks_finds_each_methods_maximum():
                             "reward_peak": peaks},
                            params.load("mujoco_rlsp", mx.Config, "smoke", {}))
     assert "tipping +1.00" in text and "tips the pole" in text
+
+
+def test_a_probe_may_change_only_keys_of_the_ascent():
+    with pytest.raises(params.ParamsError, match=r"'probes.bad': expected a mapping of rlsp keys"):
+        params.load("mujoco_rlsp", mx.Config, "smoke", {"probes": {"bad": {"epochs": 3}}})
+    cfg = params.load("mujoco_rlsp", mx.Config, "smoke",
+                      {"probes": {"long": {"horizons": [1, 2, 3], "reweight": False}}})
+    rlsp = mx.probe_config(cfg, "long")
+    assert rlsp.horizons == (1, 2, 3) and not rlsp.reweight
+    assert rlsp.solver_steps == params.for_task(cfg, mx.PROBE_TASK).rlsp.solver_steps

@@ -112,9 +112,21 @@ class Config:
     task_settings: dict[str, dict] = param("task -> the keys above it sets for itself (a nested "
                                            "one key by key), e.g. the pendulum's smaller SAC",
                                            choices=TASKS, may_be_empty=True)
+    probes: dict[str, dict] = param("named variants of Deep RLSP's ascent on the pendulum (the "
+                                    "largest n, draw 0): name -> the rlsp keys it changes; "
+                                    "each gets a table of its epochs (the reward along the pole "
+                                    "angle, the solver's true return)", may_be_empty=True)
 
     def check(self):
         errors = task_settings_problems(self)
+        fields = {f.name for f in dataclasses.fields(DeepRLSPConfig)}
+        for name, changes in self.probes.items():
+            unknown = sorted(set(changes) - fields) if isinstance(changes, dict) else changes
+            if unknown:
+                errors.append(f"'probes.{name}': expected a mapping of rlsp keys "
+                              f"({sorted(fields)}), got {unknown}")
+        if self.probes and PROBE_TASK not in self.tasks:
+            errors.append(f"'probes': they run on {PROBE_TASK}, which is not in 'tasks'")
         if not errors:
             errors += [f"'train.total_steps' of {task}: eval_every ({t.eval_every}) must divide "
                        f"it ({t.total_steps})"
@@ -268,6 +280,79 @@ def score_epoch(task: str, draw: int):
     return on_epoch
 
 
+# --- probes: variants of the ascent on the pendulum ------------------------------------------
+
+PROBE_TASK = "inverted_pendulum"
+
+
+def probe_config(cfg: Config, name: str) -> DeepRLSPConfig:
+    """The pendulum's rlsp settings with probe ``name``'s changes."""
+    changes = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.probes[name].items()}
+    return dataclasses.replace(for_task(cfg, PROBE_TASK).rlsp, **changes)
+
+
+def run_probe(name: str, cfg: Config, profile: str, data_dir="data") -> dict:
+    """Deep RLSP's ascent with probe ``name``'s settings from the largest observed set of the
+    pendulum (draw 0), cached like ``infer_rewards``: ``{"probe", "history"}``, each epoch's
+    record with the solver's true return (``score_epoch``)."""
+    n, settings = max(cfg.n_states), for_task(cfg, PROBE_TASK)
+    folder = runs_dir(data_dir, profile, PROBE_TASK, n, 0) / "probes" / name
+    observed = observed_states(profile, PROBE_TASK, n, 0, data_dir)
+    rlsp = probe_config(cfg, name)
+    key = runs.key("probe", observed.tolist(), _model_key(data_dir, profile, PROBE_TASK),
+                   dataclasses.asdict(rlsp), dataclasses.asdict(settings.sac),
+                   dataclasses.asdict(settings.inverse_policy),
+                   runs.code_fingerprint("rlrepro.rlsp.mujoco"))
+    history_file, done = folder / "history.json", folder / "key.txt"
+    if not (history_file.is_file() and done.is_file() and done.read_text() == key):
+        vae, dynamics, _ = feature_models(cfg, profile, PROBE_TASK, data_dir)
+        history = deep_rlsp(PROBE_TASK, observed, vae, dynamics,
+                            feature_data(cfg, profile, PROBE_TASK, data_dir)["states"],
+                            settings.sac, rlsp, settings.inverse_policy, seed=0,
+                            on_epoch=score_epoch(PROBE_TASK, 0))
+        folder.mkdir(parents=True, exist_ok=True)
+        history_file.write_text(json.dumps(history))
+        done.write_text(key)
+    return {"probe": name, "history": json.loads(history_file.read_text())}
+
+
+def run_probes(cfg: Config, profile: str, data_dir="data") -> list[dict]:
+    """Every probe (trained or loaded), ``workers`` at once."""
+    jobs = [dict(name=name, cfg=cfg, profile=profile, data_dir=str(data_dir))
+            for name in cfg.probes]
+    return run_parallel(run_probe, jobs, workers=cfg.workers, launcher=cfg.launcher,
+                        desc="Deep RLSP probes", name=lambda j: j["name"])
+
+
+def probe_table(cfg: Config, profile: str, probe: dict, data_dir="data",
+                upright: float = 0.2) -> pd.DataFrame:
+    """One row per epoch of a probe: its horizon and gradient norm, the solver's true return,
+    and the reward ``theta . phi / |theta|`` along the pole angle (the other coordinates at the
+    observed states' mean): at the observed angle, the mean over fallen angles (|angle| >
+    ``upright``), the share of fallen angles paid more than the observed one, and where it
+    peaks. Deep RLSP reproduces on the pendulum when the observed angle becomes the peak."""
+    coordinate, _, (low, high) = REWARD_SLICES[PROBE_TASK]
+    observed = observed_states(profile, PROBE_TASK, max(cfg.n_states), 0, data_dir)
+    vae, _, _ = feature_models(cfg, profile, PROBE_TASK, data_dir)
+    states = np.repeat(observed.mean(0, keepdims=True), 121, 0)
+    angles = np.linspace(low, high, 121)
+    states[:, coordinate] = angles
+    at_observed = observed.mean(0, keepdims=True)
+    fallen = np.abs(angles) > upright
+    rows = []
+    for record in probe["history"]:
+        theta = np.asarray(record["theta"])
+        reward = LatentReward(vae, theta / np.linalg.norm(theta))
+        along, here = reward(states).numpy(), float(reward(at_observed)[0])
+        rows.append({"epoch": record["epoch"], "horizon": record["horizon"],
+                     "gradient_norm": record["gradient_norm"],
+                     "solver_true_return": record["true_return"],
+                     "reward_observed": here, "reward_fallen_mean": float(along[fallen].mean()),
+                     "fallen_above_observed": float((along[fallen] > here).mean()),
+                     "peak_angle": float(angles[along.argmax()])})
+    return pd.DataFrame(rows)
+
+
 def _model_key(data_dir, profile, task) -> str:
     return runs.file_key(models_dir(data_dir, profile, task) / "models.pt")
 
@@ -400,6 +485,10 @@ DEVIATIONS = [
                  "epochs, accuracy on held-out episodes",
      "why": "a held-out accuracy says whether the behaviours differ; a training loss can "
             "fall on noise"},
+    {"setting": "final scores", "original": "episodes of the SAC acting stochastically "
+                                            "(evaluate_policy: predict(deterministic=False))",
+     "this run": "deterministic episodes", "why": "the experts stage's reference returns, "
+                                                  "which normalise them, are deterministic"},
 ]
 
 
