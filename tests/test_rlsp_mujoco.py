@@ -10,6 +10,7 @@ from rlrepro.models.inverse_dynamics import fit as fit_dynamics
 from rlrepro.models.inverse_policy import InversePolicyConfig
 from rlrepro.models.state_vae import StateVAE, StateVAEConfig
 from rlrepro.models.state_vae import fit as fit_vae
+from rlrepro.rlsp import mujoco as mujoco_rlsp
 from rlrepro.rlsp.mujoco import (DeepRLSPConfig, SimulatorBatch, Solver, deep_rlsp,
                                 estimate_gradient)
 
@@ -187,24 +188,102 @@ def pendulum_models():
     return vae, dynamics, states
 
 
+def initial_theta(vae, observed):
+    """The observed states' mean VAE feature (posterior mean), normalised: where theta starts."""
+    theta = vae.encode(observed, sample=False).numpy().astype(np.float64).mean(axis=0)
+    return theta / np.linalg.norm(theta)
+
+
 @pytest.mark.parametrize("threshold, horizons", [(float("inf"), [1, 2, 3]),
                                                  (0.0, [1, 1, 2, 2, 3, 3])])
 def test_deep_rlsp_ascends_its_gradient_and_grows_the_horizon_when_it_settles(
         pendulum_models, threshold, horizons):
+    """The loop with the real estimator: the horizon curriculum, theta's start, and steps of at
+    most the learning rate times a max_gradient_norm small enough to bind, taken along the
+    recorded (unclipped, nonzero) gradients."""
     vae, dynamics, states = pendulum_models
     cfg = DeepRLSPConfig(horizons=(1, 2, 3), max_epochs_per_horizon=2, threshold=threshold,
-                         n_trajectories=16, solver_steps=100, episode_steps=30,
-                         inverse_policy_pairs=128)
+                         n_trajectories=16, learning_rate=0.5, max_gradient_norm=1e-3,
+                         solver_steps=100, episode_steps=30, inverse_policy_pairs=128)
     history = deep_rlsp("inverted_pendulum", states[:3], vae, dynamics, states,
                         AgentConfig(algorithm="sac", hidden=(16, 16), transitions_per_batch=32),
                         cfg, InversePolicyConfig(hidden_layers=1, hidden_size=16, lr=1e-3,
                                                  batch_size=32))
     assert [h["horizon"] for h in history] == horizons
-    theta = vae.encode(states[:3], sample=False).numpy().sum(axis=0)
-    theta /= np.linalg.norm(theta)
-    for record in history:  # theta moves by the learning rate times the clipped gradient
-        gradient = np.array(record["gradient"])
-        step = gradient * min(1.0, cfg.max_gradient_norm / np.linalg.norm(gradient))
-        theta = theta + cfg.learning_rate * step
-        assert np.allclose(record["theta"], theta, atol=1e-5)
-        assert np.linalg.norm(gradient) > 0
+    thetas = np.array([initial_theta(vae, states[:3])] + [h["theta"] for h in history])
+    gradients = np.array([h["gradient"] for h in history])
+    norms = np.linalg.norm(gradients, axis=1)
+    np.testing.assert_allclose([h["gradient_norm"] for h in history], norms, rtol=1e-6)
+    # The real gradients are far longer than the bound: every step is clipped to it, and points
+    # along the gradient recorded with it (the unclipped one, not a clipped copy).
+    assert np.all(norms > 10 * cfg.max_gradient_norm), norms
+    moves = np.diff(thetas, axis=0)
+    np.testing.assert_allclose(np.linalg.norm(moves, axis=1),
+                               cfg.learning_rate * cfg.max_gradient_norm, rtol=1e-3)
+    cosines = np.sum(moves * gradients, axis=1) / (np.linalg.norm(moves, axis=1) * norms)
+    np.testing.assert_allclose(cosines, 1.0, atol=1e-4)
+
+
+def test_deep_rlsp_follows_the_estimators_gradients_clipped_and_settles_on_their_mean(
+        pendulum_models, monkeypatch):
+    """Deep RLSP's loop around a stub estimator whose gradients are known: theta starts at the
+    observed states' normalised mean feature and moves by the learning rate times each gradient
+    clipped to max_gradient_norm (a short one unchanged); the estimator is asked for the current
+    horizon's unclipped gradient, with the VAE's features and weights of the walks' ends by
+    their cosine with the initial state; the policy trains on the new theta, resetting to the
+    states the walks reached and the observed states; the horizon grows once the norm of the mean of this
+    horizon's gradients is within the threshold (not the last gradient's norm, and not a mean
+    over earlier horizons), or after max_epochs_per_horizon epochs."""
+    vae, dynamics, states = pendulum_models
+    observed, ends = states[:3], states[10:14]
+    e = np.eye(4)
+    #  horizon 1: norms 3 and 3, mean 0: settles after 2 epochs although the last norm is 3;
+    #  horizon 2: norm 4 three times: moves on after max_epochs_per_horizon = 3;
+    #  horizon 3: norm 0.5 (the mean over all six would be ~2): settles at once.
+    gradients = [3 * e[0], -3 * e[0], 4 * e[1], 4 * e[1], 4 * e[1], 0.5 * e[2]]
+    steps = [e[0], -e[0], e[1], e[1], e[1], 0.5 * e[2]]  # clipped to norm 1 (the last is shorter)
+    calls = []
+
+    def estimator(observed_, horizon, past, simulators, policy, features, rng, max_norm=10.0,
+                  weights=None):
+        calls.append({"observed": np.array(observed_), "horizon": horizon, "max_norm": max_norm,
+                      "dynamics": past.inverse_dynamics, "features": features(ends),
+                      "weights": None if weights is None else weights(ends)})
+        k = len(calls) - 1
+        past.walked.append(ends.copy())  # the states its walks reached (a one-step walk)
+        return (gradients[k] if k < len(gradients) else 10 * e[3]).copy(), ends.copy()
+
+    monkeypatch.setattr(mujoco_rlsp, "estimate_gradient", estimator)
+    trained_on = []
+    cfg = DeepRLSPConfig(horizons=(1, 2, 3), max_epochs_per_horizon=3, threshold=1.0,
+                         n_trajectories=4, learning_rate=0.1, max_gradient_norm=1.0,
+                         solver_steps=5, episode_steps=30, inverse_policy_pairs=32)
+    history = deep_rlsp("inverted_pendulum", observed, vae, dynamics, states,
+                        AgentConfig(algorithm="sac", hidden=(16, 16), transitions_per_batch=32),
+                        cfg, InversePolicyConfig(hidden_layers=1, hidden_size=16, lr=1e-3,
+                                                 batch_size=32),
+                        on_epoch=lambda record, solver: trained_on.append(
+                            (solver.reward.weights.numpy().ravel().copy(),
+                             solver.reset_states.copy())))
+
+    assert [h["horizon"] for h in history] == [1, 1, 2, 2, 2, 3]
+    assert [c["horizon"] for c in calls] == [1, 1, 2, 2, 2, 3]
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5, 6]
+    expected = initial_theta(vae, observed) + cfg.learning_rate * np.cumsum(steps, axis=0)
+    np.testing.assert_allclose([h["theta"] for h in history], expected, atol=1e-6)
+    np.testing.assert_array_equal([h["gradient"] for h in history], gradients)
+    np.testing.assert_allclose([h["gradient_norm"] for h in history], [3, 3, 4, 4, 4, 0.5])
+    np.testing.assert_allclose([h["mean_gradient_norm"] for h in history],
+                               [3, 0, 4, 4, 4, 0.5], atol=1e-12)
+
+    initial = make_env("inverted_pendulum").reset(seed=0)[0].astype(np.float64)
+    cosines = ends @ initial / (np.linalg.norm(ends, axis=1) * np.linalg.norm(initial))
+    for call in calls:
+        np.testing.assert_array_equal(call["observed"], observed)
+        assert call["max_norm"] == float("inf") and call["dynamics"] is dynamics
+        np.testing.assert_allclose(call["features"],
+                                   vae.encode(ends, sample=False).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(call["weights"], cosines, rtol=1e-6)
+    for (weights, reset_states), record in zip(trained_on, history):
+        np.testing.assert_allclose(weights, record["theta"], atol=1e-6)
+        np.testing.assert_array_equal(reset_states, np.concatenate([ends, observed]))
