@@ -12,8 +12,8 @@
 # Lindner, Shah, Abbeel & Dragan, *Learning What To Do by Simulating the Past* (ICLR 2021, Sec.
 # 3.3-3.4, Table 1; code: HumanCompatibleAI/deep-rlsp). An expert has acted in the world; we
 # see n of the states it left (n = 1, 10, 50, each where a uniformly drawn step of a fresh
-# episode of the expert acting stochastically led, from `notebooks/mujoco_experts.ipynb`). Deep RLSP infers a reward linear in learned
-# features, `theta . phi(s)`, by simulating the past that led to those states (backward, with a
+# episode of the expert acting stochastically led, from `notebooks/mujoco_experts.ipynb`).
+# Deep RLSP infers a reward linear in learned features, `theta . phi(s)`, by simulating the past that led to those states (backward, with a
 # learned inverse policy and inverse dynamics) and the future the current policy makes of it
 # (forward, in the simulator). Two ablations use the same features: **AverageFeatures** (theta =
 # the observed states' normalised mean feature, Deep RLSP's starting point) and **Waypoints**

@@ -113,3 +113,31 @@ def test_intervals_are_bootstrap_with_five_seeds_and_ranges_below():
     mean, low, high = seed_interval(values)
     assert mean == pytest.approx(0.6) and 0.1 < low < mean < high < 1.1
     assert seed_interval(values[:3]) == pytest.approx([0.4, 0.1, 0.6])
+
+
+def test_the_robustness_tests_never_replay_the_episodes_that_selected_the_policy(
+        monkeypatch, tmp_path):
+    """keep_best picks each policy by its evaluations; scoring it on those same episodes biases
+    every share's denominator (the nominal return) up. The test episodes must be others."""
+    from rlrepro.evaluation import rollouts
+
+    cfg = params.load("dynamics_robustness", rx.Config, "smoke", {})
+    played = {"evaluate": [], "test": []}
+
+    def record(into):
+        def run_episodes(policy, envs, seeds, *args, **kwargs):
+            played[into].extend(seeds)
+            return np.zeros(len(seeds))
+        return run_episodes
+
+    folders = rx.policy_runs(cfg, "smoke", "td3", tmp_path)
+    for folder in folders:
+        folder.mkdir(parents=True)
+        (folder / rx.POLICY).write_bytes(b"stub")
+    monkeypatch.setattr(rx, "load_members", lambda run_dirs, copies: None)
+    monkeypatch.setattr(rx, "run_episodes", record("test"))
+    rx.returns_on_body(cfg, "smoke", "td3", {}, tmp_path)
+    monkeypatch.setattr(rollouts, "run_episodes", record("evaluate"))
+    rollouts.evaluate(None, [None] * cfg.seeds, cfg.train.eval_episodes, list(range(cfg.seeds)))
+    assert len(played["test"]) == cfg.seeds * cfg.test_episodes and played["evaluate"]
+    assert not set(played["test"]) & set(played["evaluate"])

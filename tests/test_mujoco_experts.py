@@ -74,3 +74,19 @@ def test_a_killed_cheetah_group_resumes_exactly(tmp_path):
     whole = train_seeds(folders("whole"), agent, run, [0, 0], envs=tasks, progress=False)
     for r, w in zip(resumed, whole):
         assert r["curve"] == w["curve"]
+
+
+def test_an_expert_is_scored_on_other_episodes_than_the_evaluations_that_picked_it(monkeypatch):
+    """keep_best picks the expert by its evaluations: its score uses other episode seeds."""
+    from rlrepro.evaluation import rollouts
+
+    cfg = params.load("mujoco_experts", ex.Config, "smoke", {})
+    scored, evaluated = [], []
+    monkeypatch.setattr(ex, "load_policy", lambda folder, copies=1: (None, None))
+    monkeypatch.setattr(ex, "play", lambda policy, task, seeds: scored.extend(seeds))
+    monkeypatch.setattr(rollouts, "run_episodes",
+                        lambda policy, envs, seeds, *a, **k: evaluated.extend(seeds) or
+                        np.zeros(len(seeds)))
+    ex.score(cfg, "smoke", "hopper", seed=0)
+    rollouts.evaluate(None, [None], params.for_task(cfg, "hopper").train.eval_episodes, [0])
+    assert scored and evaluated and not set(scored) & set(evaluated)

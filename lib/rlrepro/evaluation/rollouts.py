@@ -9,6 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 EVALUATION_EPISODE_OFFSET = 10**6  # evaluation seeds never coincide with training episodes'
+# The episodes that score a final policy: never the evaluations that may have selected it
+# (keep_best, early stopping).
+TEST_EPISODE_OFFSET = 2 * EVALUATION_EPISODE_OFFSET
 
 
 def episode_seed(seed: int, episode: int) -> int:

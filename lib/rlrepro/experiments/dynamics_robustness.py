@@ -33,7 +33,7 @@ from rlrepro.agents.training import (POLICY, TRAIN_PER_RUN, TrainConfig, finishe
                                      load_policy, train_seeds)
 from rlrepro.envs.bodies import BASES, NAMED_BODIES, make_body, scale_keys
 from rlrepro.evaluation.adaptation import run_adapting_episodes
-from rlrepro.evaluation.rollouts import EVALUATION_EPISODE_OFFSET, episode_seed, run_episodes
+from rlrepro.evaluation.rollouts import TEST_EPISODE_OFFSET, episode_seed, run_episodes
 from rlrepro.evaluation.statistics import (MIN_RUNS_FOR_INTERVALS, interval_text,
                                            seed_interval, seed_interval_label)
 from rlrepro.params import param
@@ -255,7 +255,7 @@ def _evaluation_file(cfg, profile, method, scales, data_dir, folders) -> pathlib
     key = runs.key(method, cfg.body, scales, cfg.test_episodes,
                    cfg.adapt_batch if method == "td3_ssl_adapt" else None,
                    [runs.file_key(pathlib.Path(r) / POLICY) for r in folders],
-                   runs.code_fingerprint("rlrepro.agents.training",
+                   runs.code_fingerprint(__name__, "rlrepro.agents.training",
                                          "rlrepro.evaluation.adaptation"))
     return (pathlib.Path(data_dir) / "policies" / "dynamics_robustness" / profile / cfg.body
             / "tests" / f"{method}-{key}.json")
@@ -263,15 +263,15 @@ def _evaluation_file(cfg, profile, method, scales, data_dir, folders) -> pathlib
 
 def returns_on_body(cfg, profile, method, scales, data_dir="data", body="") -> np.ndarray:
     """Returns ``(seeds, test_episodes)`` of ``method`` on the body ``scales`` (cached). Every
-    body is tested on the same episode seeds; ``td3_ssl_adapt`` adapts in every episode from
-    the trained weights."""
+    body is tested on the same episode seeds, never those of the evaluations that picked the
+    policy (keep_best); ``td3_ssl_adapt`` adapts in every episode from the trained weights."""
     folders = policy_runs(cfg, profile, method, data_dir, body)
     path = _evaluation_file(cfg, profile, method, scales, data_dir, folders)
     if path.is_file():
         return np.array(json.loads(path.read_text())["returns"])
     agent = load_members(folders, cfg.test_episodes)
     envs = [make_body(cfg.body, scales) for _ in range(len(folders) * cfg.test_episodes)]
-    seeds = [episode_seed(s, EVALUATION_EPISODE_OFFSET + k) for s in range(cfg.seeds)
+    seeds = [episode_seed(s, TEST_EPISODE_OFFSET + k) for s in range(cfg.seeds)
              for k in range(cfg.test_episodes)]
     if method == "td3_ssl_adapt":
         returns, _ = run_adapting_episodes(agent, envs, seeds, batch=cfg.adapt_batch)

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from rlrepro.agents.algorithms import resolve_device
-from rlrepro.evaluation.rollouts import EVALUATION_EPISODE_OFFSET, episode_seed, run_episodes
+from rlrepro.evaluation.rollouts import (EVALUATION_EPISODE_OFFSET, TEST_EPISODE_OFFSET,
+                                         episode_seed, run_episodes)
 from rlrepro.latent import world_model as wm
 from rlrepro.latent.dreamer import Dreamer
 from rlrepro.latent.mb_sac import MBSAC
@@ -122,8 +123,7 @@ def run(cfg, task, condition, loss, agent_name, seed, folder: RunFolder, model_f
                 "optimizer": optimizer.state_dict() if model is not None else None,
                 "replay_rng": replay.rng.bit_generator.state,
                 "torch_rng": torch.get_rng_state()}], iteration + 1)
-    final = evaluate(cfg, task, condition, agent, seed, cfg.final_episodes,
-                     2 * EVALUATION_EPISODE_OFFSET)
+    final = evaluate(cfg, task, condition, agent, seed, cfg.final_episodes, TEST_EPISODE_OFFSET)
     result = {"task": task, "condition": condition, "loss": loss if model is not None else "none",
               "agent": agent_name, "seed": seed, "final_returns": final, "curve": curve,
               "seconds": time.time() - start}
