@@ -436,13 +436,17 @@ def verdict_text(metrics_: dict, cfg: Config) -> str:
         lines.append(f"- **{task}**, linear probe R^2 (clean / distracted): " + "; ".join(
             f"{loss} {v.get('clean', float('nan')):.2f} / {v.get('distracted', float('nan')):.2f}"
             for loss, v in probe.items()) + ".")
-        c = m["claims"]
-        drop = c["probe_drop_reconstruction_minus_contrastive"]
-        if drop is not None:
-            lines.append(f"  Reconstruction loses {drop:+.2f} more R^2 than contrast under the "
-                         "distractors: " + ("the thesis' claim shows in the representation."
-                                            if drop > 0 else "the thesis' claim does not show "
-                                            "in the representation here."))
+        if all(c in probe.get(loss, {}) for loss in LOSSES for c in ("clean", "distracted")):
+            drop = {loss: probe[loss]["clean"] - probe[loss]["distracted"] for loss in LOSSES}
+            margin = drop["reconstruction"] - drop["contrastive"]
+            winner = probe["contrastive"]["distracted"]
+            lines.append(f"  Reconstruction loses {margin:+.2f} more R^2 than contrast under the "
+                         "distractors; " + (
+                             "the contrastive latent then predicts worse than the mean "
+                             f"(R^2 {winner:.2f}), so no representation claim holds."
+                             if winner <= 0 else
+                             "the thesis' claim shows in the representation." if margin > 0
+                             else "the thesis' claim does not show in the representation here."))
         for agent, losses in m["return"].items():
             lines.append(f"  - {agent}: " + "; ".join(
                 f"{loss} " + " / ".join(f"{v:.0f}" for v in conds.values())
