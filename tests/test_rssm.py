@@ -85,7 +85,7 @@ def test_training_improves_the_one_step_prediction():
 
 @pytest.mark.parametrize("contrast", CONTRASTS)
 def test_the_contrastive_loss_learns_to_rank_each_pictures_own_latent_first(contrast):
-    model = tiny("contrastive", contrast)
+    model = tiny("contrastive", contrast, shift=0 if contrast == "embedding" else 2)
     pictures, actions, rewards = squares(8, 6, seed=20_000)
 
     @torch.no_grad()
@@ -104,7 +104,8 @@ def test_the_contrastive_loss_learns_to_rank_each_pictures_own_latent_first(cont
     before = top1()  # chance: 1 in 48
     train(model, steps=300)
     after = top1()
-    assert after > max(0.3, 5 * before), (before, after)
+    # trained on shifted views, the augmented variants rank the unshifted pictures less sharply
+    assert after > max(0.3 if contrast == "embedding" else 0.12, 5 * before), (before, after)
 
 
 def test_augmented_contrasts_see_shifted_views_and_stop_the_gradient_of_their_target():
@@ -117,6 +118,13 @@ def test_augmented_contrasts_see_shifted_views_and_stop_the_gradient_of_their_ta
         assert all(p.grad is not None for p in (model.query.weight, model.key.weight,
                                                  model.encoder.net[0].weight))
         losses[contrast] = loss.item()
+        keys = []
+        similarities = model.similarities
+        model.similarities = lambda features, embeds: (keys.append(embeds),
+                                                       similarities(features, embeds))[1]
+        model.loss(pictures, actions, rewards, torch.Generator().manual_seed(0))
+        # the target of augmented_latent is a constant; the embeddings are trained through it
+        assert keys[0].requires_grad == (contrast != "augmented_latent"), contrast
     # the same weights (seed 0) see other pictures: the latent's views differ from 'embedding'
     assert losses["augmented_embedding"] != losses["embedding"]
     target = tiny("contrastive", "augmented_latent", shift=2)
