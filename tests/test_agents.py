@@ -230,10 +230,27 @@ def test_self_supervised_heads_learn_a_known_dynamics_and_adapt_needs_no_reward(
         actions = rng.uniform(-1, 1, (2, n, 2))
         return obs, actions, obs + actions @ coupling
 
+    def spread(obs):  # how far apart the features of different observations lie
+        with torch.no_grad():
+            obs = torch.as_tensor(obs, dtype=torch.float32)[:, :, None]
+            features = agent.critic.encoders[0](obs)[0]
+        return features[:, :, 0].std(dim=1).mean(-1)
+
+    held_out = batch(256)
+    spread_before = spread(held_out[0])
     first = agent.adapt(*batch())
     for _ in range(300):
         last = agent.adapt(*batch())
     assert torch.all(last < 0.25 * first), (first, last)
+    # Not by collapse (one feature for every observation makes the forward loss trivial): the
+    # features stay apart and the inverse head recovers held-out actions (variance 1/3).
+    assert torch.all(spread(held_out[0]) > 0.5 * spread_before)
+    obs, actions, next_obs = (torch.as_tensor(x, dtype=torch.float32) for x in held_out)
+    with torch.no_grad():
+        features = agent.critic.encoders[0](torch.stack([obs, next_obs], 2))[0]
+        predicted = torch.tanh(agent.ssl_heads["inverse_model"](
+            torch.cat([features[:, :, 0], features[:, :, 1]], -1)))
+    assert ((predicted - actions) ** 2).mean() < 0.25 / 3
     encoder = agent.actor.encoder
     assert encoder is agent.critic.encoders[0], "the actor acts on the adapted features"
     with pytest.raises(ValueError, match="adapt: td3 has no self-supervised encoder"):
