@@ -17,7 +17,8 @@
 # uniformly random policy, and cuts from them what the later stages are given:
 #
 # - **observed states** for Deep RLSP (`notebooks/mujoco_rlsp.ipynb`): sets of n = 1, 10, 50
-#   states, each a uniformly drawn step of a fresh expert episode;
+#   states, each where a uniformly drawn step of a fresh episode of the expert acting
+#   stochastically led (the original's), every set from its own episodes;
 # - **demonstrations** for GAIL (`notebooks/gail_baseline.ipynb`): one expert trajectory of
 #   1, 10, 50 transitions from `env.reset()`.
 #
