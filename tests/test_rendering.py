@@ -51,3 +51,29 @@ def test_a_failing_import_in_envs_is_reported_as_itself(tmp_path):
     assert "cannot import name" not in result.stderr
     assert "registering the tasks failed" in result.stderr, result.stderr
     assert "eglGetError" in result.stderr and "MUJOCO_GL=" in result.stderr
+
+
+def test_a_policy_gif_is_the_same_file_whatever_torchs_random_stream_did_before(tmp_path):
+    """MPC-CEM plans with torch's global random stream: its GIFs differed run to run."""
+    import gymnasium as gym
+    import torch
+
+    from rlrepro.evaluation.videos import record_episode
+
+    class TorchNoisePolicy:  # acts from torch's global random stream, as MPC-CEM's planner
+        def initial_state(self):
+            return None
+
+        def act(self, obs, state=None, deterministic=True):
+            return (torch.rand(len(obs), 1) * 4 - 2).numpy(), None
+
+    paths = []
+    for stream in (1, 2):
+        torch.manual_seed(stream)
+        paths.append(tmp_path / f"{stream}.gif")
+        env = gym.wrappers.TimeLimit(gym.make("Pendulum-v1"), 8)
+        record_episode(TorchNoisePolicy(), env, paths[-1], seed=3, every=1)
+        after = torch.rand(1)
+        torch.manual_seed(stream)
+        assert torch.equal(after, torch.rand(1))  # the caller's stream is left as it was
+    assert paths[0].read_bytes() == paths[1].read_bytes()

@@ -6,6 +6,7 @@ import pathlib
 import imageio.v2 as imageio
 import mujoco
 import numpy as np
+import torch
 
 from rlrepro import rendering
 from rlrepro.evaluation.rollouts import run_episodes
@@ -45,14 +46,19 @@ def render(env) -> np.ndarray:
 
 def record_episode(policy, env, path, seed: int = 0, every: int = 2, fps: int = 25) -> float:
     """Write a GIF of one deterministic episode of a one-member policy (every ``every``-th
-    frame) to ``path``; returns the episode's return."""
+    frame) to ``path``; returns the episode's return. torch's global random stream is seeded
+    by ``seed`` for the episode (and restored after): a policy that samples from it (MPC-CEM's
+    candidate plans, an RSSM's posterior) plays the same episode, so the GIF is the same file,
+    whatever ran before it."""
     frames = []
 
     def keep_frame(t, infos):
         if t % every == 0:
             frames.append(render(env))
 
-    total = float(run_episodes(policy, [env], [seed], on_step=keep_frame)[0])
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        total = float(run_episodes(policy, [env], [seed], on_step=keep_frame)[0])
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
