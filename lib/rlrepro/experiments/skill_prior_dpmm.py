@@ -484,6 +484,41 @@ def allocation_figure(path: dict, dpmm: DPMM):
 
 # --- results ----------------------------------------------------------------------------------
 
+# Design deviations from SPiRL's maze experiment (clvrai/spirl: configs/skill_prior_learning/
+# maze/hierarchical_cl, configs/hrl/maze/spirl_cl, rl/envs/maze.py) that hold for every profile
+# (params.deviations adds them to the table generated from the profile's overlays).
+DEVIATIONS = [
+    {"setting": "success", "original": "d4rl maze2d's reward near the goal, the episode going "
+                                       "on for 2000 steps",
+     "this run": "reaching within 0.45 of the goal pays 1 and ends the episode",
+     "why": "gymnasium-robotics' sparse PointMaze: an episode's return is its success"},
+    {"setting": "target maze", "original": "randMaze0S40: start (10, 24), goal (18, 8)",
+     "this run": "a held-out random layout, from the free cell nearest a corner to the farthest "
+                 "free cell that is not a dead end",
+     "why": "the layout file is not shipped; the rule was changed after failed runs from the "
+            "farthest cell, a dead end in a corner that even prior-driven walks pass by, to a "
+            "goal on a passage, where SPiRL's goal lies"},
+    {"setting": "skill encoder and decoder input", "original": "an encoding of two 32x32 "
+                                                             "top-down images (they show the "
+                                                             "walls)",
+     "this run": "position and velocity (state_dim 4)", "why": "no renderer of SPiRL's "
+                                                               "agent-centric images"},
+    {"setting": "prior input", "original": "two 32x32 agent-centric images",
+     "this run": "velocity and the 5x5 cells around the agent",
+     "why": "the local wall view stands in for the image; without the absolute position, as "
+            "SPiRL's (changed after failed runs in which the prior saw it)"},
+    {"setting": "skill model details", "original": "raw inputs, batch normalisation in the "
+                                                   "decoder and prior; GASP's KL summed over "
+                                                   "the latent dimensions",
+     "this run": "standardised inputs, no batch normalisation; GASP's KL a mean like SPiRL's",
+     "why": "the two models then differ only in the shape of the regulariser"},
+    {"setting": "high-level policy input", "original": "the prior's images only (spirl_cl: "
+                                                       "its network starts from the prior's)",
+     "this run": "position, velocity and the 5x5 wall view", "why": "SAC in skill space on the "
+                                                                    "task's observation"},
+]
+
+
 def curves(rows, cfg: Config, reps: int = 1000) -> tuple:
     """Success rate over environment steps per method: ``(steps, {method: (centre, low,
     high)})`` as ``plots.learning_curves`` takes it (methods evaluated at the same steps)."""

@@ -62,8 +62,9 @@ class SkillModelConfig:
     decoder_layers: int = param("hidden layers of the closed-loop decoder (SPiRL: 5)", default=5,
                                 min=1)
     prior_layers: int = param("hidden layers of the learned prior (SPiRL: 6)", default=6, min=1)
-    state_dim: int = param("leading observation coordinates the encoder and decoder see "
-                           "(SPiRL maze: 4, position and velocity)", default=4, min=1)
+    state_dim: int = param("leading observation coordinates the encoder and decoder see (maze: "
+                           "4, position and velocity; SPiRL's maze model encodes 32x32 "
+                           "top-down images instead, which show the walls)", default=4, min=1)
     prior_skip: int = param("leading observation coordinates the prior does not see (maze: 2, "
                             "the absolute position, which SPiRL's image prior never sees)",
                             default=0, min=0)
