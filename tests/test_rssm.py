@@ -115,7 +115,7 @@ def test_augmented_contrasts_see_shifted_views_and_stop_the_gradient_of_their_ta
         model = tiny("contrastive", contrast, shift=2)
         loss, _ = model.loss(pictures, actions, rewards, torch.Generator().manual_seed(0))
         loss.backward()
-        assert all(p.grad is not None for p in (model.query.weight, model.key.weight,
+        assert all(p.grad is not None for p in (model.query[0].weight, model.key[0].weight,
                                                  model.encoder.net[0].weight))
         losses[contrast] = loss.item()
         keys = []
@@ -128,6 +128,49 @@ def test_augmented_contrasts_see_shifted_views_and_stop_the_gradient_of_their_ta
     # the same weights (seed 0) see other pictures: the latent's views differ from 'embedding'
     assert losses["augmented_embedding"] != losses["embedding"]
     target = tiny("contrastive", "augmented_latent", shift=2)
-    assert target.key.in_features == target.config.feature_dim
+    assert target.key[0].in_features == target.config.feature_dim
     with pytest.raises(ValueError, match="contrast: expected one of"):
         RSSMConfig(contrast="views")
+
+
+def test_the_kl_runs_from_the_prior_to_the_posterior_and_free_nats_clamp_each_sample(monkeypatch):
+    """The thesis: KL(p || q), clamped at the free nats sample by sample, then averaged. With
+    prior N(0, 2^2) and posterior N(0, 1): KL(p || q) = log(1/2) + 4/2 - 1/2 = 0.807, while
+    KL(q || p) = log 2 + 1/8 - 1/2 = 0.318."""
+    from rlrepro.models import rssm
+
+    posterior = {"mean": torch.zeros(1, 1, 1), "std": torch.ones(1, 1, 1)}
+    prior = {"mean": torch.zeros(1, 1, 1), "std": torch.full((1, 1, 1), 2.0)}
+    kl = rssm.kl_per_sample(posterior, prior)
+    assert kl.shape == (1, 1) and float(kl) == pytest.approx(np.log(0.5) + 1.5)
+    model = tiny("reconstruction")  # free nats 0.5
+    pictures, actions, rewards = squares(2, 3, seed=7)
+    known = torch.tensor([[0.1, 2.0]]).expand(3, 2)  # per sample: mean(0.5, 2.0) = 1.25
+    monkeypatch.setattr(rssm, "kl_per_sample", lambda posteriors, priors: known)
+    total, parts = model.loss(pictures, actions, rewards)
+    # a clamp of the batch mean would give max(0.5, 1.05) = 1.05
+    assert float(total) - parts["representation"] - parts["reward"] == pytest.approx(1.25, abs=1e-4)
+    assert parts["kl"] == pytest.approx(1.05)
+
+
+def test_the_reward_and_picture_terms_are_unit_variance_gaussian_log_likelihoods(monkeypatch):
+    """-log N(x; mu, 1) = 0.5 (x - mu)^2 + const: a zero prediction of rewards r costs
+    0.5 mean(r^2), a zero picture 0.5 times its squared pixels summed."""
+    model = tiny("reconstruction")
+    pictures, actions, rewards = squares(2, 3, seed=8)
+    rewards = torch.linspace(-1, 1, rewards.numel()).view_as(rewards)
+
+    class Zeros(torch.nn.Module):  # a prediction of 0 whatever the latent feature
+        def __init__(self, *shape):
+            super().__init__()
+            self.shape = shape
+
+        def forward(self, features):
+            return torch.zeros(*features.shape[:-1], *self.shape)
+
+    monkeypatch.setattr(model, "reward_head", Zeros(1))
+    monkeypatch.setattr(model, "decoder", Zeros(3, SIZE, SIZE))
+    _, parts = model.loss(pictures, actions, rewards)
+    assert parts["reward"] == pytest.approx(0.5 * float((rewards ** 2).mean()), rel=1e-5)
+    squared = (as_input(pictures) ** 2).sum((-3, -2, -1)).mean()
+    assert parts["representation"] == pytest.approx(0.5 * float(squared), rel=1e-5)

@@ -79,10 +79,12 @@ class Config:
                              "its action size the task's, its representation each of `losses`",
                              default=RSSMConfig(),
                              per_run=("image_size", "action_dim", "representation"))
-    model_lr: float = param("Adam step size of the world model (PlaNet: 1e-3)", min=1e-7,
-                            max=1.0)
-    grad_clip: float = param("world model: the gradient's norm is clipped at this (PlaNet: "
-                             "1000)", min=0.0)
+    model_lr: float = param("Adam step size of the world model (PlaNet and the thesis: 1e-3)",
+                            min=1e-7, max=1.0)
+    model_eps: float = param("Adam's epsilon of the world model (the thesis: 1e-4; PlaNet "
+                             "1e-4 too)", default=1e-4, min=1e-12, max=1.0)
+    grad_clip: float = param("world model: the gradient's norm is clipped at this (the "
+                             "thesis: 100; PlaNet: 1000)", min=0.0)
     batch: int = param("sequences per world-model update, and per agent update of MB-SAC and "
                        "Dreamer (PlaNet: 50)", min=1)
     length: int = param("steps per sequence (PlaNet: 50)", min=2)
@@ -157,7 +159,7 @@ def make_random_episodes(cfg, profile, task, condition, seed, data_dir="data") -
 
 def model_folder(cfg, profile, task, condition, loss, seed, data_dir="data") -> pathlib.Path:
     key = runs.key(dataclasses.asdict(warmup.rssm_config(cfg, task, loss)), cfg.model_lr,
-                   cfg.grad_clip, cfg.batch, cfg.length, cfg.model_updates, cfg.seed_episodes,
+                   cfg.model_eps, cfg.grad_clip, cfg.batch, cfg.length, cfg.model_updates, cfg.seed_episodes,
                    cfg.probe_episodes, cfg.camera_jitter, cfg.decoder_updates,
                    cfg.open_loop_context, cfg.open_loop_horizon, runs.code_fingerprint(warmup))
     return _root(data_dir, "models", profile) / f"{task}-{condition}-{loss}-seed{seed}-{key}"
@@ -173,7 +175,7 @@ def warm_model(cfg, profile, task, condition, loss, seed, data_dir="data") -> di
 RUN_KEYS = ("iterations", "model_updates_per_iteration", "agent_updates_per_iteration",
             "eval_every", "eval_episodes", "final_episodes", "sac", "mb_sac", "dreamer",
             "pixel_sac", "mpc_cem",
-            "batch", "length", "model_lr", "grad_clip")
+            "batch", "length", "model_lr", "model_eps", "grad_clip")
 
 
 def run_folder(cfg, profile, task, condition, loss, agent, seed, data_dir="data") -> runs.RunFolder:
@@ -240,6 +242,22 @@ def run_all(cfg: Config, profile: str, data_dir="data") -> tuple[list, list]:
 
 
 # --- analysis -----------------------------------------------------------------------------------
+
+# Design deviations from the thesis (janwithb/thesis: scripts/train_*.py, algos/algo_base.py,
+# utils/misc.py) that hold for every profile (params.deviations adds them to the table
+# generated from the profile's overlays).
+DEVIATIONS = [
+    {"setting": "picture augmentation (contrastive)", "original": "crop jitter: a random crop "
+                                                               "of 4 replicated pixels and "
+                                                               "kornia's ColorJitter(0.2, 0.3, "
+                                                               "0.2, 0.3)",
+     "this run": "the random shift (rssm.shift) only", "why": "the colour jitter is not built "
+                                                              "yet (kornia is not a dependency)"},
+    {"setting": "action repeat", "original": "4 on every task (the scripts' default)",
+     "this run": "PlaNet's per task: cheetah 4, walker 2, cartpole 8",
+     "why": "PlaNet's settings for the tasks the thesis took from it"},
+]
+
 
 def returns_table(runs: list[dict]):
     """One row per (task, agent, loss, condition): the final return, mean over all final

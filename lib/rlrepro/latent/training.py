@@ -79,7 +79,7 @@ def run(cfg, task, condition, loss, agent_name, seed, folder: RunFolder, model_f
     model, optimizer, device = None, None, resolve_device(cfg.device)
     if agent_name != MODEL_FREE:
         model = RSSM(rssm_config(cfg, task, loss)).to(device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.model_lr)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.model_lr, eps=cfg.model_eps)
         warm = torch.load(model_folder / "model.pt", weights_only=True, map_location=device)
         model.load_state_dict(warm["model"])
         optimizer.load_state_dict(warm["optimizer"])

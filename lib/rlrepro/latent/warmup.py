@@ -81,7 +81,7 @@ def warm_model(cfg, task, condition, loss, seed, folder, data) -> dict:
     train, probe = random_episodes(cfg, task, condition, seed, data)
     torch_seed("model", task, condition, loss, seed)
     model = RSSM(rssm_config(cfg, task, loss)).to(resolve_device(cfg.device))
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.model_lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.model_lr, eps=cfg.model_eps)
     replay = SequenceReplay(seed)
     replay.add(train)
     losses = wm.train_model(model, optimizer, replay, cfg.model_updates, cfg.batch, cfg.length,

@@ -16,7 +16,8 @@ def train_model(model: RSSM, optimizer: torch.optim.Optimizer, replay: SequenceR
                 updates: int, batch: int, length: int, grad_clip: float,
                 progress: bool = False) -> list[dict]:
     """``updates`` Adam steps of the world model's loss on sequences from ``replay``, the
-    gradient's norm clipped at ``grad_clip`` (PlaNet: 1000). Returns each step's loss parts."""
+    gradient's norm clipped at ``grad_clip`` (the thesis: 100; PlaNet: 1000). Returns each
+    step's loss parts."""
     history, device = [], model_device(model)
     for _ in tqdm(range(updates), desc="world model", disable=not progress, leave=False):
         data = replay.sample(batch, length, device)

@@ -3,12 +3,15 @@ the two representation losses of the latent-dynamics thesis: reconstruction, or 
 
 The latent state is a deterministic part ``h`` (a GRU over the past) and a stochastic part ``z``
 (a diagonal Gaussian): the prior ``p(z_t | h_t)`` predicts without the picture, the posterior
-``q(z_t | h_t, e_t)`` also sees the embedding ``e_t`` of the picture. Training maximises
+``q(z_t | h_t, e_t)`` also sees the embedding ``e_t`` of the picture. Training maximises, as the
+thesis (its ``algos/algo_base.py``),
 
-    reward log-likelihood + representation term - max(free_nats, KL(q || p))
+    reward log-likelihood + representation term - mean over (t, b) of max(free_nats, KL(p || q))
 
-over sequences. The representation term is either the picture's log-likelihood under a
-deconvolutional decoder (``reconstruction``, unit-variance Gaussian as PlaNet) or an InfoNCE
+over sequences: the KL runs from the prior to the posterior and each sample's is clamped at the
+free nats before the mean (PlaNet: KL(q || p)). The log-likelihoods are of unit-variance
+Gaussians, ``-0.5`` times the squared errors. The representation term is either the picture's
+log-likelihood under a deconvolutional decoder (``reconstruction``) or an InfoNCE
 bound (``contrastive``): the latent feature ``[h, z]`` must pick out *its own* picture among
 those of every other (time, sequence) of the batch, contrasted across batch samples as CURL
 does. What stands for the picture is one of the thesis' three variants (``contrast``): the
@@ -158,6 +161,14 @@ def random_shift(pictures: torch.Tensor, pad: int, generator=None) -> torch.Tens
     return padded[index, channels, rows[:, None, :, None], cols[:, None, None, :]]
 
 
+def kl_per_sample(posteriors: dict, priors: dict) -> torch.Tensor:
+    """The thesis' KL(prior || posterior) of each (time, sequence), summed over the state's
+    dimensions; the loss clamps each at the free nats before averaging."""
+    return torch.distributions.kl_divergence(
+        torch.distributions.Normal(priors["mean"], priors["std"]),
+        torch.distributions.Normal(posteriors["mean"], posteriors["std"])).sum(-1)
+
+
 class RSSM(nn.Module):
     """The world model: encoder, transition (prior), posterior, reward head, and the decoder
     (reconstruction) or the contrastive projection (contrastive)."""
@@ -175,9 +186,10 @@ class RSSM(nn.Module):
         if c.representation == "reconstruction":
             self.decoder = ConvDecoder(c.feature_dim, c.image_size, c.depth)
         else:  # the latent feature and what it is contrasted with, projected to a common space
-            self.query = nn.Linear(c.feature_dim, c.hidden)
+            # by two layers with an ELU between, as the thesis' CURL model
+            self.query = mlp([c.feature_dim, c.hidden, c.hidden], nn.ELU)
             keys = c.feature_dim if c.contrast == "augmented_latent" else self.encoder.embed_dim
-            self.key = nn.Linear(keys, c.hidden)
+            self.key = mlp([keys, c.hidden, c.hidden], nn.ELU)
             self.bilinear = nn.Parameter(torch.eye(c.hidden))
 
     # --- the latent state ------------------------------------------------------------------------
@@ -260,12 +272,10 @@ class RSSM(nn.Module):
         seen = shifted() if augmented else inputs
         posteriors, priors = self.observe(self.encoder(seen), actions)
         features = self.feature(posteriors)
-        kl = torch.distributions.kl_divergence(
-            torch.distributions.Normal(posteriors["mean"], posteriors["std"]),
-            torch.distributions.Normal(priors["mean"], priors["std"])).sum(-1).mean()
-        reward_loss = F.mse_loss(self.reward_head(features).squeeze(-1), rewards)
+        kl = kl_per_sample(posteriors, priors)
+        reward_loss = 0.5 * F.mse_loss(self.reward_head(features).squeeze(-1), rewards)
         if c.representation == "reconstruction":
-            representation = ((self.decoder(features) - inputs) ** 2).sum((-3, -2, -1)).mean()
+            representation = 0.5 * ((self.decoder(features) - inputs) ** 2).sum((-3, -2, -1)).mean()
         else:
             keys = self.encoder(shifted())
             if c.contrast == "augmented_latent":
@@ -274,6 +284,6 @@ class RSSM(nn.Module):
             logits = self.similarities(features.flatten(0, 1), keys.flatten(0, 1))
             representation = F.cross_entropy(logits, torch.arange(len(logits),
                                                                   device=logits.device))
-        total = representation + reward_loss + torch.clamp(kl, min=c.free_nats)
-        parts = {"representation": representation, "reward": reward_loss, "kl": kl}
+        total = representation + reward_loss + kl.clamp(min=c.free_nats).mean()
+        parts = {"representation": representation, "reward": reward_loss, "kl": kl.mean()}
         return total, {name: float(value.detach()) for name, value in parts.items()}
