@@ -4,15 +4,17 @@
 (``make repro`` runs it first). ``run`` executes a notebook's tracked source
 (``notebooks/<name>.py``) with papermill, as the DVC stages do, and ends a failure with the
 notebook's error message (which names the bad file or key and the fix) instead of a long
-traceback. ``stages`` writes ``dvc.yaml`` from the experiments (``rlrepro.pipeline``);
-``stages --check`` says whether it is current.
+traceback; the processes it starts (the kernel, the training workers) end with it, and it
+with its parent (``rlrepro.lifetime``). ``stages`` writes ``dvc.yaml`` from the experiments
+(``rlrepro.pipeline``); ``stages --check`` says whether it is current.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from rlrepro import params
+from rlrepro import lifetime, params
 
 
 def check(args) -> int:
@@ -41,6 +43,8 @@ def run(args) -> int:
     from papermill.exceptions import PapermillExecutionError
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # papermill logs cell output
+    os.environ[lifetime.STAGE_VARIABLE] = "1"  # the kernel and its workers end with this run
+    lifetime.die_with_parent()  # and this run with whatever started it (dvc)
 
     root = params.find_params_file().parent
     source = root / "notebooks" / f"{args.notebook}.py"
