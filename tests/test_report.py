@@ -15,6 +15,16 @@ def test_verdicts():
     assert claims.verdict({"paper": 1.0, "tolerance": 0.01}, None)[1] == "not run"
 
 
+
+def test_every_references_file_of_the_repository_is_well_formed():
+    """The report stage reads them all; a YAML slip (a ': ' in an unquoted claim) stops it."""
+    import pathlib
+
+    files = sorted((pathlib.Path(__file__).parents[1] / "references").glob("*.yaml"))
+    assert len(files) >= 8
+    for path in files:
+        assert claims.load_references(path), path
+
 def test_scorecard_reads_metrics_against_references(tmp_path):
     (tmp_path / "refs").mkdir()
     (tmp_path / "metrics").mkdir()
