@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -136,3 +137,31 @@ def test_an_unreadable_policy_of_a_finished_run_says_to_delete_the_run_folder(tm
 def test_no_module_keeps_a_list_of_source_files():
     for path in LIB.rglob("*.py"):
         assert not re.search(r"^[A-Z_]*SOURCES\s*=", path.read_text(), re.M), path
+
+
+def test_a_finished_runs_damaged_file_is_named_with_a_fix_that_works(tmp_path):
+    """A trained file truncated after the run finished is not used: the error names it and
+    says to delete the run folder, after which the run trains again."""
+    run = runs.RunFolder(tmp_path / "run", {"seed": 0}, [])
+    run.finish({"return": 1.0}, **{runs.POLICY: {"weights": torch.ones(3)}})
+    assert run.result()["return"] == 1.0
+    policy = run.path / runs.POLICY
+    policy.write_bytes(policy.read_bytes()[:40])
+    with pytest.raises(runs.CheckpointError, match=f"{policy}: not the file that was written.*"
+                                                   f"delete the run folder {run.path}"):
+        run.result()
+    policy.unlink()
+    with pytest.raises(runs.CheckpointError, match="missing"):
+        run.result()
+    shutil.rmtree(run.path)  # the fix the message gives
+    assert run.result() is None
+
+
+def test_a_damaged_cache_is_made_again_with_a_warning(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez(path, x=np.arange(3))
+    assert runs.read_cache(path, runs.read_npz)["x"].tolist() == [0, 1, 2]
+    path.write_bytes(path.read_bytes()[:30])
+    with pytest.warns(UserWarning, match=f"{path}: unreadable .*making it again"):
+        assert runs.read_cache(path, runs.read_npz) is None
+    assert runs.read_cache(tmp_path / "missing.npz", runs.read_npz) is None

@@ -17,7 +17,9 @@ import hashlib
 import json
 import os
 import pathlib
+import warnings
 
+import numpy as np
 import torch
 
 CHECKPOINT, POLICY, RESULT = "checkpoint.pt", "policy.pt", "result.json"
@@ -39,6 +41,44 @@ def key(*parts) -> str:
 def file_key(path) -> str:
     """A short hash of a file's content."""
     return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()[:16]
+
+
+def read_cache(path, read):
+    """``read(path)`` of a cached file (data or a model, keyed by what made it), or None where
+    it is missing or unreadable: a truncated cache is made again, with a warning naming it."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return read(path)
+    except Exception as error:  # numpy and torch raise several types for damaged files
+        warnings.warn(f"{path}: unreadable ({type(error).__name__}: {error}); making it again",
+                      stacklevel=2)
+        return None
+
+
+def read_npz(path) -> dict:
+    """Every array of an ``.npz`` file, read whole (the file closed)."""
+    with np.load(path) as saved:
+        return dict(saved)
+
+
+def file_keys(folder, names) -> dict:
+    """``{name: file_key}`` of files in ``folder``: recorded when they are written, so that a
+    file damaged or replaced later is noticed (``check_file_keys``) instead of being used."""
+    return {name: file_key(pathlib.Path(folder) / name) for name in names}
+
+
+def check_file_keys(folder, keys: dict, fix: str):
+    """A CheckpointError naming the first of ``keys``' files in ``folder`` that is missing or
+    differs from the file written (``file_keys``), and ``fix``."""
+    for name, recorded in keys.items():
+        path = pathlib.Path(folder) / name
+        if not path.is_file():
+            raise CheckpointError(f"{path}: missing, though {folder} says it was written; {fix}")
+        if file_key(path) != recorded:
+            raise CheckpointError(f"{path}: not the file that was written (its content "
+                                  f"changed: truncated or replaced?); {fix}")
 
 
 def code_fingerprint(*modules) -> str:
@@ -197,12 +237,17 @@ class RunFolder:
         self.fingerprint = json.loads(json.dumps({**config, "code": code_fingerprint(*modules)}))
 
     def result(self) -> dict | None:
-        """``result.json`` if the run finished with this fingerprint, else None."""
+        """``result.json`` if the run finished with this fingerprint, else None; a
+        CheckpointError naming a trained file that is missing or changed since."""
         path = self.path / RESULT
         if not path.exists():
             return None
         result = json.loads(path.read_text())
-        return result if result.get("fingerprint") == self.fingerprint else None
+        if result.get("fingerprint") != self.fingerprint:
+            return None
+        check_file_keys(self.path, result.get("files", {}),
+                        f"delete the run folder {self.path} to train this run again")
+        return result
 
     def checkpoint(self, map_location="cpu") -> dict | None:
         """The run's checkpoint to resume from (None: start afresh); an error if it is unreadable
@@ -215,7 +260,8 @@ class RunFolder:
         once it exists), then drop the checkpoint; the result with its fingerprint."""
         for name, state in files.items():
             save({"fingerprint": self.fingerprint, **state}, self.path / name)
-        result = {"fingerprint": self.fingerprint, **result}
+        result = {"fingerprint": self.fingerprint, **result,
+                  "files": file_keys(self.path, files)}
         write_json(result, self.path / RESULT)
         (self.path / CHECKPOINT).unlink(missing_ok=True)
         return result

@@ -163,10 +163,9 @@ def feature_data(cfg: Config, profile: str, task: str, data_dir="data") -> dict:
                    runs.file_key(expert_file) if cfg.expert_episodes else None,
                    runs.code_fingerprint(demonstrations, "rlrepro.agents.training",
                                          "rlrepro.evaluation.rollouts"))
-    if path.is_file():
-        with np.load(path) as saved:
-            if str(saved["key"]) == key:
-                return {name: saved[name] for name in ("states", "actions", "next_states")}
+    saved = runs.read_cache(path, runs.read_npz)
+    if saved is not None and str(saved["key"]) == key:
+        return {name: saved[name] for name in ("states", "actions", "next_states")}
     act_dim = spaces(task)[1][0]
     policies = [(UniformPolicy(act_dim, 0), cfg.feature_episodes)]
     if cfg.expert_episodes:
@@ -202,12 +201,11 @@ def feature_models(cfg: Config, profile: str, task: str, data_dir="data"):
                    runs.code_fingerprint(state_vae, dynamics_model))
     vae = state_vae.StateVAE(obs_dim, cfg.vae)
     dynamics = dynamics_model.InverseDynamics(obs_dim, act_dim, cfg.dynamics)
-    if path.is_file():
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        if saved["key"] == key:
-            vae.load_state_dict(saved["vae"])
-            dynamics.load_state_dict(saved["dynamics"])
-            return vae, dynamics, None
+    saved = runs.read_cache(path, lambda p: torch.load(p, map_location="cpu", weights_only=True))
+    if saved is not None and saved["key"] == key:
+        vae.load_state_dict(saved["vae"])
+        dynamics.load_state_dict(saved["dynamics"])
+        return vae, dynamics, None
     losses = {"vae": state_vae.fit(vae, data["states"], cfg.vae),
               "inverse_dynamics": dynamics_model.fit(dynamics, data["states"], data["actions"],
                                                      data["next_states"], cfg.dynamics)}

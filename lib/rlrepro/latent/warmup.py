@@ -76,7 +76,10 @@ def warm_model(cfg, task, condition, loss, seed, folder, data) -> dict:
     episode)."""
     torch.set_num_threads(1)
     if (folder / "measures.json").is_file():
-        return json.loads((folder / "measures.json").read_text())
+        measures = json.loads((folder / "measures.json").read_text())
+        runs.check_file_keys(folder, measures.get("files", {}),
+                             f"delete {folder} to fit this world model again")
+        return measures
     start = time.time()
     train, probe = random_episodes(cfg, task, condition, seed, data)
     torch_seed("model", task, condition, loss, seed)
@@ -96,5 +99,6 @@ def warm_model(cfg, task, condition, loss, seed, folder, data) -> dict:
     runs.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()},
               folder / "model.pt")
     np.savez_compressed(folder / "open_loop.npz", truth=truth, predicted=predicted)
+    measures["files"] = runs.file_keys(folder, ["model.pt", "open_loop.npz"])
     runs.write_json(measures, folder / "measures.json")  # last: the model is made
     return measures
