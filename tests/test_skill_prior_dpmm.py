@@ -60,3 +60,18 @@ def test_a_damaged_data_set_is_named(tmp_path):
     path.with_suffix(".key").write_text(sx.data_key(cfg))
     with pytest.raises(ValueError, match=re.escape(str(path))):
         sx.demonstrations(cfg, "smoke", tmp_path)
+
+
+def test_a_truncated_demonstration_file_is_generated_again(tmp_path, monkeypatch):
+    cfg = params.load("skill_prior_dpmm", sx.Config, "smoke", {})
+    made = []
+    real_generate = sx.maze_data.generate
+    monkeypatch.setattr(sx.maze_data, "generate",
+                        lambda data_cfg: made.append(1) or real_generate(data_cfg, progress=False))
+    first = sx.demonstrations(cfg, "smoke", tmp_path)
+    path = sx.data_file(tmp_path, "smoke")
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.warns(UserWarning, match=f"{path}: unreadable"):
+        again = sx.demonstrations(cfg, "smoke", tmp_path)
+    assert len(made) == 2
+    assert (again[0].actions == first[0].actions).all()

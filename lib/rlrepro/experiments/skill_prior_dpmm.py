@@ -139,9 +139,9 @@ def demonstrations(cfg: Config, profile: str, data_dir="data"):
     path = data_file(data_dir, profile)
     key_file = path.with_suffix(".key")
     key = data_key(cfg)
-    if path.is_file() and key_file.is_file() and key_file.read_text() == key:
-        demos = skill_data.load(path)
-    else:
+    demos = (runs.read_cache(path, skill_data.load)
+             if key_file.is_file() and key_file.read_text() == key else None)
+    if demos is None:
         demos = maze_data.generate(cfg.data)
         demos.save(path)
         key_file.write_text(key)
