@@ -3,6 +3,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import papermill as pm
 import pytest
 
@@ -82,3 +83,19 @@ def test_every_reward_and_the_control_train_their_own_runs_beside_the_faithful_o
     with pytest.raises(params.ParamsError, match="'rewards' of inverted_pendulum: must include"):
         params.load("gail_baseline", gx.Config, "cpu",
                     {"task_settings": {"inverted_pendulum": {"rewards": ["airl"]}}})
+
+
+def test_the_single_transition_claim_leaves_out_tasks_where_the_control_scores_as_high():
+    """Where GAIL on an uninformative demonstration reaches the task's score (the pendulum's
+    survival bias), that score says nothing about learning from one transition."""
+    rows = [("inverted_pendulum", "1", "gail", 1.0), ("inverted_pendulum", gx.CONTROL, "gail", 1.0),
+            ("inverted_pendulum", "1", "gail_airl", 0.0), ("cheetah_fw", "1", "gail", 0.08)]
+    frame = pd.DataFrame([dict(task=t, demonstration=d, method=m, n=1, normalised=v)
+                          for t, d, m, v in rows])
+    claims = gx.claims(frame, None, {})
+    assert claims["gail_single_transition_best"] == pytest.approx(0.08)
+    assert claims["gail_single_transition_best_all_tasks"] == pytest.approx(1.0)
+    assert claims["tasks_where_gail_scores_survival"] == ["inverted_pendulum"]
+    assert claims["gail_control_fails"] == pytest.approx(0.0)
+    low_control = frame.assign(normalised=[1.0, 0.1, 0.0, 0.08])
+    assert gx.claims(low_control, None, {})["gail_single_transition_best"] == pytest.approx(1.0)

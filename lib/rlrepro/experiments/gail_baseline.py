@@ -253,13 +253,17 @@ def metrics(frame, experts_: dict, rlsp: dict | None) -> dict:
 
 def claims(frame, rlsp: dict | None, experts_: dict) -> dict:
     """The paper's pattern: GAIL from a single transition does not recover the task (its best
-    normalised return over tasks at n = 1), and the largest normalised margin of Deep RLSP over
-    GAIL at the smallest n both ran; and the control: GAIL on the uninformative demonstration
-    stays low (None where not run)."""
+    normalised return at n = 1 over the tasks where a score means imitation: those whose
+    control, if run, stays below 0.5), and the largest normalised margin of Deep RLSP over GAIL
+    at the smallest n both ran; and the control: GAIL on the uninformative demonstration stays
+    low (None where not run)."""
     faithful = frame[frame.method == FAITHFUL]
     sizes = faithful[faithful.demonstration != CONTROL]
+    control = faithful[faithful.demonstration == CONTROL]
+    uninformative = set(control[control.normalised >= 0.5].task)
     single = sizes[sizes.demonstration == "1"]
-    gail_one = float(single.normalised.max()) if len(single) else None
+    informative = single[~single.task.isin(uninformative)]
+    gail_one = float(informative.normalised.max()) if len(informative) else None
     margins = []
     smallest = str(min(sizes.n)) if len(sizes) else None
     if rlsp:
@@ -269,9 +273,11 @@ def claims(frame, rlsp: dict | None, experts_: dict) -> dict:
                 expert = experts_["expert_return"][row["task"]]
                 random = experts_["random_return"][row["task"]]
                 margins.append((value - random) / (expert - random) - row["normalised"])
-    control = faithful[faithful.demonstration == CONTROL]
     control_best = float(control.normalised.max()) if len(control) else None
     return {"gail_single_transition_best": gail_one,
+            "gail_single_transition_best_all_tasks": (float(single.normalised.max())
+                                                      if len(single) else None),
+            "tasks_where_gail_scores_survival": sorted(uninformative),
             "gail_single_transition_fails": None if gail_one is None else 1.0 - gail_one,
             "deep_rlsp_over_gail_smallest_n_max": max(margins) if margins else None,
             "gail_control_best": control_best,
@@ -292,8 +298,14 @@ def verdict_text(metrics_: dict, rlsp: dict | None) -> str:
         best = claims_["gail_single_transition_best"]
         outcome = ("it does not recover the task" if best < 0.5 else
                    "it recovers the task somewhere")
+        excluded = claims_["tasks_where_gail_scores_survival"]
         lines.append(f"- From one transition GAIL reaches at best {best:.2f} of the expert's "
-                     f"normalised return ({outcome}).")
+                     f"normalised return ({outcome})" + (
+                         f", over the tasks where its control stays low; left out: "
+                         f"{', '.join(excluded)}, where the uninformative demonstration scores "
+                         "as high (all tasks: "
+                         f"{claims_['gail_single_transition_best_all_tasks']:.2f})"
+                         if excluded else "") + ".")
     if claims_["gail_control_best"] is not None:
         control = claims_["gail_control_best"]
         lines.append(f"- On the uninformative demonstration (the control) GAIL reaches "
