@@ -52,14 +52,18 @@ def test_skill_prior_notebook_rejects_bad_parameters_before_any_work(tmp_path, o
     assert not (tmp_path / "data").exists()
 
 
-def test_a_damaged_data_set_is_named(tmp_path):
+def test_a_data_set_missing_arrays_is_named_and_made_again(tmp_path, monkeypatch):
     cfg = params.load("skill_prior_dpmm", sx.Config, "smoke", {})
     path = sx.data_file(tmp_path, "smoke")
     path.parent.mkdir(parents=True)
     np.savez(path, observations=np.zeros((3, 29)))
     path.with_suffix(".key").write_text(sx.data_key(cfg))
-    with pytest.raises(ValueError, match=re.escape(str(path))):
-        sx.demonstrations(cfg, "smoke", tmp_path)
+    real_generate = sx.maze_data.generate
+    monkeypatch.setattr(sx.maze_data, "generate",
+                        lambda data_cfg: real_generate(data_cfg, progress=False))
+    with pytest.warns(UserWarning, match=re.escape(str(path)) + ".*missing"):
+        train, held_out = sx.demonstrations(cfg, "smoke", tmp_path)
+    assert len(train.actions) and len(held_out.actions)
 
 
 def test_a_truncated_demonstration_file_is_generated_again(tmp_path, monkeypatch):
