@@ -329,12 +329,9 @@ def probe_table(cfg: Config, profile: str, probe: dict, data_dir="data",
     observed states' mean): at the observed angle, the mean over fallen angles (|angle| >
     ``upright``), the share of fallen angles paid more than the observed one, and where it
     peaks. Deep RLSP reproduces on the pendulum when the observed angle becomes the peak."""
-    coordinate, _, (low, high) = REWARD_SLICES[PROBE_TASK]
     observed = observed_states(profile, PROBE_TASK, max(cfg.n_states), 0, data_dir)
     vae, _, _ = feature_models(cfg, profile, PROBE_TASK, data_dir)
-    states = np.repeat(observed.mean(0, keepdims=True), 121, 0)
-    angles = np.linspace(low, high, 121)
-    states[:, coordinate] = angles
+    angles, states = slice_states(PROBE_TASK, observed, 121)
     at_observed = observed.mean(0, keepdims=True)
     fallen = np.abs(angles) > upright
     rows = []
@@ -509,6 +506,16 @@ def check_inputs(cfg: Config, profile: str, data_dir="data"):
 REWARD_SLICES = {"inverted_pendulum": (1, "pole angle (rad)", (-np.pi / 2, np.pi / 2))}
 
 
+def slice_states(task: str, observed, points: int):
+    """``points`` values of the task's ``REWARD_SLICES`` coordinate over its range, and states
+    that have them there and the observed states' mean elsewhere: ``(values, states)``."""
+    coordinate, _, (low, high) = REWARD_SLICES[task]
+    values = np.linspace(low, high, points)
+    states = np.repeat(np.asarray(observed).mean(0, keepdims=True), points, 0)
+    states[:, coordinate] = values
+    return values, states
+
+
 def reward_slices(cfg: Config, profile: str, data_dir="data", points=61):
     """Each method's inferred reward (as the evaluation uses it: normalised) along the task's
     coordinate of ``REWARD_SLICES``, the other coordinates at the mean observed state of the
@@ -517,15 +524,14 @@ def reward_slices(cfg: Config, profile: str, data_dir="data", points=61):
     out = []
     n = max(cfg.n_states)
     for task in [t for t in cfg.tasks if t in REWARD_SLICES]:
-        coordinate, name, (low, high) = REWARD_SLICES[task]
+        coordinate, name, _ = REWARD_SLICES[task]
         observed = observed_states(profile, task, n, 0, data_dir)
-        states = np.repeat(observed.mean(0, keepdims=True), points, 0)
-        states[:, coordinate] = np.linspace(low, high, points)
+        values, states = slice_states(task, observed, points)
         for method in cfg.methods:
             reward = load_reward(runs_dir(data_dir, profile, task, n, 0) / method / "reward.pt")
             out += [{"task": task, "method": method, "coordinate": name, "value": v,
                      "reward": r, "observed": float(observed[:, coordinate].mean())}
-                    for v, r in zip(states[:, coordinate], reward(states).tolist())]
+                    for v, r in zip(values, reward(states).tolist())]
     return pd.DataFrame(out)
 
 
