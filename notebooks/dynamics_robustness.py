@@ -9,24 +9,32 @@
 # %% [markdown]
 # # Robustness of TD3 to perturbed bodies, with and without self-supervised representations
 #
-# The SpatioTemporal-Predictions experiment: train TD3 on the nominal Hopper, test it on Hoppers
-# whose torso, thigh, leg and foot are shorter or longer (factors 0.5 to 1.5), and ask whether a
-# policy whose encoder also learns to predict the dynamics is more robust. The self-supervised
-# encoder is PAD's (Hansen et al. 2021, *Self-Supervised Policy Adaptation during Deployment*):
-# a shared encoder under the critic with an inverse dynamics head (s, s' -> a) and a forward
-# head (s, a -> s'), trained with the critic; at test time PAD keeps following the
-# self-supervised loss on the test episode's own transitions, without any reward
-# (`td3_ssl_adapt`). Fine-tuning each TD3 policy with reward on a perturbed body is the upper
+# The SpatioTemporal-Predictions experiment: train TD3 on the nominal Hopper, test it on
+# perturbed Hoppers, and ask whether a policy whose encoder also learns the dynamics is more
+# robust. The self-supervised method is PAD's (Hansen et al. 2021, *Self-Supervised Policy
+# Adaptation during Deployment*, nicklashansen/policy-adaptation-during-deployment) on states:
+# beside the critic's encoder, a branch that shares all but its last layer with it and an
+# inverse dynamics head (s, s' -> a) on it, trained every other update by its own optimizer
+# (`td3_pad`); at test time the shared layers and the branch keep following the inverse
+# dynamics loss on the latest transition, without any reward (`td3_pad_adapt`). Our ablation
+# (`td3_ssl`, at `paper`) puts forward and inverse heads on the critic's own features and adapts
+# the whole encoder. Fine-tuning each TD3 policy with reward on a perturbed body is the upper
 # line a reward-free method could reach.
 #
-# We report as Packer et al. 2019 (*Assessing Generalization in Deep Reinforcement Learning*)
-# do: trained on the default body (D), tested on moderate (R) and extreme (E) perturbations.
-# The SpatioTemporal-Predictions repository publishes no numbers; the claims below are the
-# hypothesis itself and Packer et al.'s finding that extrapolation is harder.
+# We test as Packer et al. 2019 (*Assessing Generalization in Deep Reinforcement Learning*,
+# sunblaze-ucb/rl-generalization) do: trained on the default body (D), tested on bodies whose
+# torso density, friction and motor power are drawn from their moderate range (R) or from
+# their extreme range outside it (E), one body per episode. Our extension scales the limbs:
+# each of the torso, thigh, leg and foot shorter or longer (factors 0.5 to 1.5). The
+# SpatioTemporal-Predictions repository publishes no numbers; the claims below are the
+# hypothesis itself and Packer et al.'s finding that extrapolation is harder, judged on
+# Packer's perturbations.
 #
-# Bodies (`rlrepro.envs.bodies`): each limb's capsule is scaled about its joint with MuJoCo's
-# `MjSpec`, the limbs below it move with it, masses follow the geometry, the start height keeps
-# the feet on the floor and the healthy height range follows the standing height.
+# Bodies (`rlrepro.envs.bodies`): Packer's parameters as factors of their defaults on every
+# geom's friction, the torso's density and every motor's gear; each limb's capsule scaled about
+# its joint with MuJoCo's `MjSpec`, the limbs below it moved with it, masses following the
+# geometry, the start height keeping the feet on the floor and the healthy height range
+# following the standing height.
 
 # %% tags=["parameters"]
 profile = None    # smoke | cpu | paper; None takes `profile:` from params.yaml
@@ -82,10 +90,12 @@ plots.save(fig, figures, "learning_curves")
 # %% [markdown]
 # ## Tests on perturbed bodies
 #
-# Each method plays `test_episodes` deterministic episodes per seed on every body: each swept
-# factor alone, the two `heatmap` factors together, and the fine-tuning bodies. Every body
-# uses the same episode seeds. Returns are cached under `.../tests/`, named by the policies'
-# content, the body and the code.
+# Each method plays `packer_episodes` deterministic episodes per seed on each of Packer et
+# al.'s ranges, each episode on its own drawn body (the same bodies for every seed and method),
+# and `test_episodes` on every body of the limb sweep: each swept factor alone, the two
+# `heatmap` factors together, and the fine-tuning bodies. Every test uses the same episode
+# seeds, never those of the evaluations that picked the policy. Returns are cached under
+# `.../tests/`, named by the policies' content, the bodies and the code.
 
 # %%
 tests = rx.evaluate_all(cfg, profile, data)
@@ -105,14 +115,21 @@ if cfg.heatmap:
 # %% [markdown]
 # ### Packer et al.'s ranges
 #
-# Each seed's mean normalised return (the share of its nominal return it keeps) over the
-# single-factor bodies of the moderate range (factors in `moderate`, nominal excluded) and of the
-# extreme range (the others), and the same in plain return; then the mean over seeds with its
-# interval. Fine-tuning: the TD3 policy on its test body before and after.
+# Each seed's mean normalised return (the share of its nominal return it keeps) over its
+# episodes on the drawn bodies of the moderate (R) and the extreme (E) range, and the same in
+# plain return; then the mean over seeds with its interval. The claims are judged here.
 
 # %%
-table = rx.range_table(metrics)
-display(table)
+if metrics["packer"]:
+    display(rx.range_table(metrics, "packer"))
+
+# %% [markdown]
+# The limb sweep read the same way: the single-factor bodies of the moderate range (factors in
+# `moderate`, nominal excluded) and of the extreme range (the others). Fine-tuning: the TD3
+# policy on its test body before and after.
+
+# %%
+display(rx.range_table(metrics, "limbs"))
 if metrics["finetune"]:
     display(pd.DataFrame({body: {m: rx.interval_text(v) for m, v in values.items()}
                           for body, values in metrics["finetune"].items()}))
@@ -137,13 +154,14 @@ for name in [rx.nominal_env(cfg), *cfg.gif_bodies]:
 # %% [markdown]
 # ## Metrics and verdict
 #
-# `data/metrics/dynamics_robustness.json`: `normalised_return[method][factor name][factor]`
-# (mean over seeds; `normalised_return_ci` its interval), the ranges, the fine-tuning line and
-# the claims; every test episode's return is in `data/results/dynamics_robustness.json`.
+# `data/metrics/dynamics_robustness.json`: `packer[method][range]` (Packer et al.'s ranges),
+# `normalised_return[method][factor name][factor]` (the limb sweep: mean over seeds;
+# `normalised_return_ci` its interval), its ranges, the fine-tuning line and the claims; every
+# test's returns are in `data/results/dynamics_robustness.json`.
 
 # %%
-shared = ("normalised_return", "normalised_return_ci", "nominal_return", "ranges",
-          "range_returns", "heatmap", "finetune")
+shared = ("packer", "packer_returns", "normalised_return", "normalised_return_ci",
+          "nominal_return", "ranges", "range_returns", "limb_claims", "heatmap", "finetune")
 details = metrics | {"profile": profile, "runs": runs.to_dict("records"), "tests": tests}
 card = claims.write_experiment(details, experiment, shared=shared)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))

@@ -110,7 +110,8 @@ TASK = "rlrepro-test/PointMass-v0"
 # On the CPU even with CUDA present: the tests that compare runs bit for bit test a CPU property
 # (a GPU's kernels round differently, and some are not deterministic: README).
 SMALL = dict(hidden=(32, 32), summary_size=32, summary_layers=1, lr=3e-3,
-             transitions_per_batch=64, sequences_per_batch=8, device="cpu")
+             transitions_per_batch=64, sequences_per_batch=8, feature_dim=16,
+             encoder_hidden=(32,), ssl_hidden=(32, 32), device="cpu")
 
 
 def small_run(algorithm, steps=1500, **train_kwargs):

@@ -84,7 +84,7 @@ def test_same_seed_same_numbers(tmp_path):
     assert a["curve"] == b["curve"]
 
 
-@pytest.mark.parametrize("algorithm", ["td3", "rsac", "td3_ssl"])
+@pytest.mark.parametrize("algorithm", ["td3", "rsac", "td3_ssl", "td3_pad"])
 def test_a_stopped_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_one(tmp_path, algorithm):
     agent, run = small_run(algorithm, steps=1000)
     whole = train(tmp_path / "whole", agent, run, progress=False)
@@ -215,46 +215,71 @@ def test_unknown_algorithm_is_a_clear_error():
         AgentConfig(algorithm="ppo")
 
 
-def test_self_supervised_heads_learn_a_known_dynamics_and_adapt_needs_no_reward():
-    """s' = s + B a: the inverse head can recover a from (s, s'), the forward head s' from
-    (s, a). ``adapt`` alone (no reward, no critic) must cut the self-supervised loss."""
+@pytest.mark.parametrize("algorithm", ["td3_pad", "td3_ssl"])
+def test_self_supervised_heads_learn_a_known_dynamics_and_adapt_needs_no_reward(algorithm):
+    """s' = s + B a: the inverse head can recover a from (s, s') (and td3_ssl's forward head s'
+    from (s, a)). ``adapt`` alone (no reward, no critic) must cut the self-supervised loss."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     coupling = rng.normal(size=(2, 4))
-    agent = make_agent(4, 2, AgentConfig(algorithm="td3_ssl", feature_dim=16,
-                                         encoder_hidden=(64,), ssl_hidden=(64,), adapt_lr=3e-3),
-                       seeds=[0, 1])
+    agent = make_agent(4, 2, AgentConfig(algorithm=algorithm, feature_dim=16,
+                                         encoder_hidden=(64,), ssl_hidden=(64, 64),
+                                         adapt_lr=3e-3), seeds=[0, 1])
 
     def batch(n=64):
         obs = rng.normal(size=(2, n, 4))
         actions = rng.uniform(-1, 1, (2, n, 2))
         return obs, actions, obs + actions @ coupling
 
-    def spread(obs):  # how far apart the features of different observations lie
+    def features(*obs):  # the heads' features of each observation, (members, n, len(obs), F)
         with torch.no_grad():
-            obs = torch.as_tensor(obs, dtype=torch.float32)[:, :, None]
-            features = agent.critic.encoders[0](obs)[0]
-        return features[:, :, 0].std(dim=1).mean(-1)
+            return agent.ssl_features(torch.stack([torch.as_tensor(o, dtype=torch.float32)
+                                                   for o in obs], 2))
 
     held_out = batch(256)
-    spread_before = spread(held_out[0])
+    spread_before = features(held_out[0])[:, :, 0].std(dim=1).mean(-1)
     first = agent.adapt(*batch())
     for _ in range(300):
         last = agent.adapt(*batch())
     assert torch.all(last < 0.25 * first), (first, last)
     # Not by collapse (one feature for every observation makes the forward loss trivial): the
-    # features stay apart and the inverse head recovers held-out actions (variance 1/3).
-    assert torch.all(spread(held_out[0]) > 0.5 * spread_before)
-    obs, actions, next_obs = (torch.as_tensor(x, dtype=torch.float32) for x in held_out)
+    # features stay apart (they narrow as they drop what the action does not need) and the
+    # inverse head recovers held-out actions (variance 1/3).
+    assert torch.all(features(held_out[0])[:, :, 0].std(dim=1).mean(-1) > 0.3 * spread_before)
+    pair = features(held_out[0], held_out[2])
     with torch.no_grad():
-        features = agent.critic.encoders[0](torch.stack([obs, next_obs], 2))[0]
-        predicted = torch.tanh(agent.ssl_heads["inverse_model"](
-            torch.cat([features[:, :, 0], features[:, :, 1]], -1)))
-    assert ((predicted - actions) ** 2).mean() < 0.25 / 3
+        predicted = agent.ssl_heads["inverse_model"](torch.cat([pair[:, :, 0], pair[:, :, 1]],
+                                                               -1))
+    if algorithm == "td3_ssl":
+        predicted = torch.tanh(predicted)
+    assert ((predicted - torch.as_tensor(held_out[1], dtype=torch.float32)) ** 2).mean() < 0.25 / 3
     encoder = agent.actor.encoder
     assert encoder is agent.critic.encoders[0], "the actor acts on the adapted features"
     with pytest.raises(ValueError, match="adapt: td3 has no self-supervised encoder"):
         make_agent(4, 2, AgentConfig(algorithm="td3")).adapt(*batch())
+
+
+def test_pads_branch_trains_every_other_update_by_its_own_optimizer():
+    """PAD's branch steps every ``ssl_update_every`` updates (its ss_update_freq): its own
+    encoder layer moves only then; the critic encoder's last layer is the critic's alone."""
+    agent = make_agent(3, 2, AgentConfig(algorithm="td3_pad", **SMALL), seed=0)
+    buffer = ReplayBuffer(200, 3, 2, seed=0)
+    rng = np.random.default_rng(0)
+    for t in range(100):
+        buffer.add(rng.normal(size=3), rng.uniform(-1, 1, 2), rng.normal(), rng.normal(size=3),
+                   False, t % 20 == 19)
+    head = agent.ssl_heads["encoder_head"].weights[0]
+    for update in range(1, 5):
+        before = head.detach().clone()
+        info = agent.update(sample_members([buffer], 8))
+        assert ("ssl_loss" in info) == (update % 2 == 0)
+        assert torch.equal(head, before) == (update % 2 == 1)
+    for parameter in agent.modules.parameters():
+        parameter.grad = None
+    loss = agent.ssl_loss(agent.ssl_features(torch.randn(1, 8, 2, 3)), torch.rand(1, 8, 1, 2))
+    loss.sum().backward()
+    shared, critics_own = agent.critic.encoders[0].net.weights
+    assert shared.grad is not None and critics_own.grad is None  # the branch has its own
 
 
 def test_fine_tuning_starts_from_the_given_policy_and_names_a_mismatch(tmp_path):

@@ -76,6 +76,35 @@ def test_factor_one_is_the_nominal_hopper_step_for_step(scales):
         a, b = ours.step(action)[0], nominal.step(action)[0]
 
 
+def test_packers_parameters_scale_the_torso_mass_every_contact_s_friction_and_the_motors():
+    nominal = bodies._compile(bodies.scaled_spec("hopper", {})[0])
+    model = bodies._compile(bodies.scaled_spec("hopper", {"torso_density": 1.5, "friction": 0.5,
+                                                          "power": 1.2})[0])
+    torso = model.body("torso").id
+    others = [b for b in range(1, model.nbody) if b != torso]
+    assert model.body_mass[torso] == pytest.approx(1.5 * nominal.body_mass[torso])
+    np.testing.assert_array_equal(model.body_mass[others], nominal.body_mass[others])
+    np.testing.assert_allclose(model.geom_friction[:, 0], 0.5 * nominal.geom_friction[:, 0])
+    np.testing.assert_allclose(model.actuator_gear[:, 0], 1.2 * nominal.actuator_gear[:, 0])
+    np.testing.assert_array_equal(model.geom_size, nominal.geom_size)  # the geometry stays
+
+
+def test_packer_bodies_fall_in_their_range_and_extreme_ones_outside_the_moderate_range():
+    rng = np.random.default_rng(0)
+    ranges = bodies.PACKER_RANGES["hopper"]
+    moderate = [bodies.packer_body("hopper", False, rng) for _ in range(300)]
+    extreme = [bodies.packer_body("hopper", True, rng) for _ in range(300)]
+    for key, (default, (low, high), (out_low, out_high)) in ranges.items():
+        inside = np.array([b[key] * default for b in moderate])
+        outside = np.array([b[key] * default for b in extreme])
+        assert np.all((low <= inside) & (inside < high))
+        assert np.all((out_low <= outside) & (outside < out_high))
+        assert not np.any((low <= outside) & (outside < high))
+        assert np.any(outside < low) and np.any(outside >= high)  # both sides of R
+    with pytest.raises(ValueError, match="Packer et al.'s ranges exist for"):
+        bodies.packer_body("walker2d", False, rng)
+
+
 def test_bad_factors_are_named():
     with pytest.raises(ValueError, match=r"'shin_length': unknown limb factor.*'thigh_width': "
                                          r"expected a factor > 0, got 0"):

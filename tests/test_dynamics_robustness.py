@@ -1,5 +1,6 @@
 """The robustness stage: the smoke notebook end to end, its parameter checks, and the analysis
 on returns whose normalised values are known."""
+import dataclasses
 import json
 import re
 
@@ -39,7 +40,12 @@ def test_robustness_notebook_writes_curves_heatmap_gifs_and_trains_and_tests_onc
             *(f"{b}.gif" for b in cfg.gif_bodies)} <= figures
     results = json.loads((data / "results/dynamics_robustness.json").read_text())
     assert len(results["tests"]) == cfg.seeds * (
-        len(cfg.methods) * len(rx.bodies_tested(cfg)) + len(cfg.finetune_bodies))
+        len(cfg.methods) * (len(rx.bodies_tested(cfg)) + len(rx.PACKER_RANGES_TESTED))
+        + len(cfg.finetune_bodies))
+    assert set(metrics["packer"]) == set(cfg.methods)
+    for method, ranges in metrics["packer"].items():
+        assert set(ranges) == {"moderate", "extreme"}
+        assert all(low <= mean <= high for mean, low, high in ranges.values())
 
     # The policies of several runs as one agent's members act as each run's own policy.
     runs = rx.policy_runs(cfg, "smoke", "td3", data)
@@ -91,19 +97,27 @@ def test_summary_normalises_by_each_seeds_nominal_return():
                        finetune_bodies=["hopper_short_legs"], methods=["td3"], seeds=2)
     nominal = {0: 100.0, 1: 200.0}
     kept = {0.5: 0.2, 1.25: 0.9, 1.5: 0.4}  # the share of its nominal return a seed keeps
-    rows = [{"method": "td3", "scales": {}, "seed": s, "return": r} for s, r in nominal.items()]
-    rows += [{"method": "td3", "scales": {"leg_length": f}, "seed": s, "return": k * nominal[s]}
-             for f, k in kept.items() for s in nominal]
-    short = {"leg_length": 0.5, "thigh_length": 0.5}
-    rows += [{"method": m, "scales": short, "seed": s, "return": k * nominal[s]}
+    rows = [{"method": "td3", "body": "{}", "seed": s, "return": r} for s, r in nominal.items()]
+    rows += [{"method": "td3", "body": rx.body_label({"leg_length": f}), "seed": s,
+              "return": k * nominal[s]} for f, k in kept.items() for s in nominal]
+    short = rx.body_label({"leg_length": 0.5, "thigh_length": 0.5})
+    rows += [{"method": m, "body": short, "seed": s, "return": k * nominal[s]}
              for m, k in (("td3", 0.1), (rx.FINETUNE, 0.8)) for s in nominal]
+    frame, metrics = rx.summarize(rows, dataclasses.replace(cfg, packer_episodes=0))
+    assert metrics["packer"] == {} and metrics["claims"] == metrics["limb_claims"]
+    packer = {"moderate": 0.7, "extreme": 0.45}  # Packer's drawn bodies: the claims' ranges
+    rows += [{"method": "td3", "body": rx.packer_label(r), "seed": s, "return": k * nominal[s]}
+             for r, k in packer.items() for s in nominal]
     frame, metrics = rx.summarize(rows, cfg)
+    assert metrics["packer"]["td3"]["extreme"] == pytest.approx([0.45] * 3)
+    assert metrics["packer_returns"]["td3"]["moderate"] == pytest.approx([105.0, 70.0, 140.0])
+    assert metrics["claims"]["td3_moderate_minus_extreme"] == pytest.approx(0.25)
+    assert metrics["limb_claims"]["td3_moderate_minus_extreme"] == pytest.approx(0.6)
     curve = metrics["normalised_return"]["td3"]["leg_length"]
     assert curve == pytest.approx({"0.5": 0.2, "1.0": 1.0, "1.25": 0.9, "1.5": 0.4})
     assert metrics["ranges"]["td3"]["moderate"] == pytest.approx([0.9] * 3)
     assert metrics["ranges"]["td3"]["extreme"] == pytest.approx([0.3] * 3)
     assert metrics["range_returns"]["td3"]["moderate"] == pytest.approx([135.0, 90.0, 180.0])
-    assert metrics["claims"]["td3_moderate_minus_extreme"] == pytest.approx(0.6)
     assert metrics["finetune"]["hopper_short_legs"][rx.FINETUNE] == pytest.approx([0.8] * 3)
     assert metrics["nominal_return"]["td3"] == pytest.approx([150.0, 100.0, 200.0])
 
@@ -141,3 +155,35 @@ def test_the_robustness_tests_never_replay_the_episodes_that_selected_the_policy
     rollouts.evaluate(None, [None] * cfg.seeds, cfg.train.eval_episodes, list(range(cfg.seeds)))
     assert len(played["test"]) == cfg.seeds * cfg.test_episodes and played["evaluate"]
     assert not set(played["test"]) & set(played["evaluate"])
+
+
+def test_packer_bodies_are_drawn_once_each_test_episode_on_its_own():
+    """Every seed and method meets the same drawn bodies (a paired comparison), one per test
+    episode, and an extreme body lies outside the moderate range."""
+    cfg = smoke_config()
+    extreme = rx.packer_bodies(cfg, "extreme")
+    assert extreme == rx.packer_bodies(cfg, "extreme") != rx.packer_bodies(cfg, "moderate")
+    assert len(extreme) == cfg.packer_episodes and len({json.dumps(b) for b in extreme}) == len(
+        extreme)
+    default, (low, high), _ = rx.PACKER_RANGES[cfg.body]["power"]
+    assert all(not low <= b["power"] * default < high for b in extreme)
+
+
+def test_each_packer_episode_plays_on_its_own_body(monkeypatch, tmp_path):
+    cfg = smoke_config()
+    bodies = rx.packer_bodies(cfg, "moderate")
+    built = []
+    monkeypatch.setattr(rx, "load_members", lambda run_dirs, copies: None)
+    monkeypatch.setattr(rx, "run_episodes", lambda policy, envs, seeds: np.zeros(len(seeds)))
+    for folder in rx.policy_runs(cfg, "smoke", "td3", tmp_path):
+        folder.mkdir(parents=True)
+        (folder / rx.POLICY).write_bytes(b"stub")
+    monkeypatch.setattr(rx, "make_body", lambda base, scales: built.append(scales) or _Closable())
+    returns = rx.returns_on_body(cfg, "smoke", "td3", bodies, tmp_path)
+    assert returns.shape == (cfg.seeds, cfg.packer_episodes)
+    assert built == bodies * cfg.seeds  # seed after seed, episode k on body k
+
+
+class _Closable:
+    def close(self):
+        pass

@@ -23,7 +23,7 @@ def filled_buffer(seed):
     return buffer
 
 
-@pytest.mark.parametrize("algorithm", ["sac", "td3", "ddpg", "td3_ssl"])
+@pytest.mark.parametrize("algorithm", ["sac", "td3", "ddpg", "td3_ssl", "td3_pad"])
 def test_each_members_update_equals_its_single_seed_update_on_the_same_batches(algorithm):
     config = AgentConfig(algorithm=algorithm, **SMALL)
     seeds = [3, 7, 11]

@@ -27,6 +27,27 @@ def test_random_layouts_have_their_wall_share_and_depend_only_on_the_seed():
     assert point_maze.target_cells(corridor) == ((0, 0), (2, 1))
 
 
+@pytest.mark.parametrize("task, near, at_goal, ends", [
+    ("point_maze_10", 0.0, 1.0, True),  # ours: within 0.45 pays 1 and ends the episode
+    ("point_maze_10_spirl", 1.0, 1.0, False)])  # SPiRL's: within 2.0 pays 1, it goes on
+def test_the_target_maze_pays_as_its_measure_says(task, near, at_goal, ends):
+    env = make_env(task)
+    env.reset(seed=0)
+    goal, point = env.unwrapped.goal, env.unwrapped.point_env
+    rewards = []
+    for offset in (1.5, 0.0):  # 1.5 from the goal, then on it
+        point.set_state(np.array([goal[0] + offset, goal[1]]), np.zeros(2))
+        _, reward, terminated, _, _ = env.step(np.zeros(2, np.float32))
+        rewards.append(reward)
+    assert rewards == [near, at_goal] and terminated == ends
+    limit = point_maze.SPIRL_STEPS if task.endswith("_spirl") else point_maze.TARGET_SIZES[10]
+    steps = 1
+    env.reset(seed=1)
+    while not env.step(np.zeros(2, np.float32))[3]:
+        steps += 1
+    assert steps == limit
+
+
 def test_shortest_path_walks_free_neighbouring_cells_to_the_goal():
     layout = np.array([[0, 0, 0], [1, 1, 0], [0, 0, 0]])
     path = point_maze.shortest_path(layout, (0, 0), (2, 0))
@@ -78,6 +99,19 @@ def test_the_dpmm_recovers_the_components_of_a_mixture():
     torch.testing.assert_close(loaded.responsibilities(z[:50]), dpmm.responsibilities(z[:50]))
 
 
+def test_each_refit_can_add_and_drop_components():
+    """GASP's mixture follows the latent (bnpy's birth and merge moves): fit to 2 clusters, then
+    to 5, then to 3, it finds 2, 5, 3 (a warm-started refit keeps the 2 it began with)."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[-6, 0], [6, 0], [0, 6], [0, -6], [6, 6]])
+    dpmm = DPMM(max_components=10, concentration=1.0, seed=0)
+    found = []
+    for k in (2, 5, 3):
+        dpmm.fit(np.concatenate([c + 0.5 * rng.normal(size=(300, 2)) for c in centres[:k]]))
+        found.append(len(dpmm.active))
+    assert found == [2, 5, 3]
+
+
 def test_gasps_fit_schedule_is_dense_early():
     epochs = fit_epochs(100)
     assert len(epochs) == 33 and epochs[:5] == [0, 1, 2, 3, 4]
@@ -108,22 +142,31 @@ def test_the_skill_model_reconstructs_held_out_actions(small_demos, regulariser)
 
 
 def _prior_at(mean, std):
-    """A learned prior stand-in: the log-density of actions under N(mean, std^2) everywhere."""
-    return lambda obs, actions: torch.distributions.Normal(mean, std).log_prob(actions).sum(-1)
+    """A learned prior stand-in, N(mean, std^2) everywhere: the KL of the policy's Gaussian
+    before the tanh to it, as ``SkillSpace.divergence``."""
+    prior = torch.distributions.Normal(mean, std)
+    return lambda obs, mu, log_std: torch.distributions.kl_divergence(
+        torch.distributions.Normal(mu, log_std.exp()), prior).sum(-1)
+
+
+def _buffer_paying(reward, size=500):
+    """Transitions of random actions on random states, each paid ``reward(action)``."""
+    buffer = ReplayBuffer(size, 2, 1, seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(size):
+        action = rng.uniform(-1, 1, 1)
+        buffer.add(rng.normal(size=2), action, reward(action), rng.normal(size=2), False, False)
+    return buffer
 
 
 def test_kl_regularised_sac_follows_its_prior_where_rewards_are_equal():
     torch.manual_seed(0)
-    buffer = ReplayBuffer(500, 2, 1, seed=0)
-    rng = np.random.default_rng(0)
-    for _ in range(500):  # no reward anywhere: only the regulariser shapes the policy
-        buffer.add(rng.normal(size=2), rng.uniform(-1, 1, 1), 0.0, rng.normal(size=2), False,
-                   False)
+    buffer = _buffer_paying(lambda action: 0.0)  # only the regulariser shapes the policy
     means = {}
     for algorithm in ("sac_prior", "sac"):
         config = AgentConfig(algorithm=algorithm, hidden=(32, 32), lr=3e-3, init_alpha=1.0,
                              tune_alpha=False, transitions_per_batch=64)
-        agent = make_agent(2, 1, config, seed=0, prior=_prior_at(0.5, 0.1))
+        agent = make_agent(2, 1, config, seed=0, prior=_prior_at(np.arctanh(0.5), 0.1))
         for _ in range(400):
             agent.update(sample_members([buffer], 64))
         means[algorithm] = float(agent.act(np.zeros((1, 2)), deterministic=True)[0][0, 0])
@@ -132,6 +175,25 @@ def test_kl_regularised_sac_follows_its_prior_where_rewards_are_equal():
     with pytest.raises(ValueError, match="prior"):
         make_agent(2, 1, AgentConfig(algorithm="sac_prior", transitions_per_batch=8)).update(
             sample_members([buffer], 8))
+
+
+@pytest.mark.parametrize("target", [0.5, 2.0])
+def test_the_temperature_holds_the_divergence_at_its_target(target):
+    """A reward for large actions pulls the policy away from a prior at 0; the tuned temperature
+    settles where the divergence is ``target_divergence`` (SPiRL's automatic tuning)."""
+    torch.manual_seed(0)
+    buffer = _buffer_paying(lambda action: 5.0 * float(action[0]))
+    config = AgentConfig(algorithm="sac_prior", hidden=(32, 32), lr=3e-3, init_alpha=1.0,
+                         transitions_per_batch=64, target_divergence=target)
+    agent = make_agent(2, 1, config, seed=0, prior=_prior_at(0.0, 0.3))
+    divergences, alphas = [], []
+    for _ in range(600):
+        info = agent.update(sample_members([buffer], 64))
+        if "divergence" in info:
+            divergences.append(float(info["divergence"][0]))
+            alphas.append(float(info["alpha"][0]))
+    settled = np.mean(divergences[-100:])
+    assert settled == pytest.approx(target, rel=0.3), (settled, alphas[-1])
 
 
 class _Repeat:
@@ -157,7 +219,7 @@ def test_a_skill_runs_its_horizon_and_sums_the_rewards():
     assert reward == pytest.approx(sum(rewards))
 
 
-def test_prior_coordinates_start_at_the_prior_and_keep_its_density():
+def test_prior_coordinates_start_at_the_prior_and_the_divergence_is_spirls():
     torch.manual_seed(0)
     model = SkillModel(6, 2, SkillModelConfig(latent_dim=3, hidden_size=16, prior_layers=1))
     box, relative = skill_prior.SkillSpace(model), skill_prior.SkillSpace(model, "prior")
@@ -165,10 +227,15 @@ def test_prior_coordinates_start_at_the_prior_and_keep_its_density():
     prior = model.prior(obs)
     assert np.allclose(relative.skill(obs, torch.zeros(5, 3)), prior.mean.detach().numpy())
     assert np.allclose(box.skill(obs, action), 2 * action.numpy())
-    # Measured from the prior, an action's density under it is the same at every observation.
-    standard = torch.distributions.Normal(0.0, 1.0).log_prob(2 * action).sum(-1) + 3 * np.log(2)
-    assert torch.allclose(relative.action_log_prior(obs, action), standard, atol=1e-5)
-    assert not torch.allclose(box.action_log_prior(obs, action), standard, atol=1e-2)
+    # SPiRL's KL: the policy's Gaussian before the tanh against the prior's (box), or against
+    # N(0, I) in the prior's own coordinates, where a unit Gaussian policy is the prior.
+    mean, log_std = torch.randn(5, 3), 0.3 * torch.randn(5, 3)
+    expected = torch.distributions.kl_divergence(
+        torch.distributions.Normal(mean, log_std.exp()), prior).sum(-1)
+    assert torch.allclose(box.divergence(obs, mean, log_std), expected, atol=1e-5)
+    zero = torch.zeros(5, 3)
+    assert torch.allclose(relative.divergence(obs, zero, zero), torch.zeros(5), atol=1e-6)
+    assert relative.divergence(obs, mean, log_std).min() > 0
     with pytest.raises(ValueError, match="skill_coordinates"):
         skill_prior.SkillSpace(model, "polar")
 

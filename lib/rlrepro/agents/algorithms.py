@@ -5,12 +5,15 @@ length 1, see ``buffers``); a recurrent agent (RDPG, RTD3, RSAC; Yang & Nguyen 2
 LSTM/GRU summarizer in front of each network and trains on episodes or segments with masked
 losses. ``rsac_s`` shares one summarizer between the actor and the critics, trained only through
 the critic loss (the actor sees its features detached). ``sac_prior`` is SAC whose entropy
-bonus is replaced by the divergence from a learned prior over actions,
-``KL(pi(.|s) || prior(.|s))`` (SPiRL's high level, Pertsch et al. 2020), the temperature tuned
-towards a target divergence. ``td3_ssl`` is TD3 whose actor and critics share a learned encoder,
-trained by the critic loss and by self-supervised forward and inverse dynamics heads (as PAD,
-Hansen et al. 2021); ``adapt`` steps the encoder by that loss alone, without reward (PAD's
-test-time adaptation).
+bonus is replaced by the divergence from a learned prior, SPiRL's ``KL(pi(.|s) || prior(.|s))``
+between the policy's Gaussian before its tanh and the prior's (its high level, Pertsch et al.
+2020), the temperature tuned towards a target divergence. ``td3_pad`` is TD3 whose actor and critics share a learned encoder
+trained by the critic loss, with PAD's self-supervised branch beside it (Hansen et al. 2021):
+an encoder that shares all but the last layer with the critic's and an inverse dynamics head
+(f(s), f(s')) -> a on it, trained every other update by its own optimizer; ``adapt`` steps the
+shared layers and the branch by the inverse dynamics loss alone, without reward (PAD's
+test-time adaptation). ``td3_ssl`` is our ablation of it: forward and inverse dynamics heads on
+the critic encoder's own features, trained with the critic loss, and the whole encoder adapts.
 
 An agent holds one or several *members*: independent runs of one configuration, one per seed,
 trained together (every weight has a leading member axis, see ``networks``). Each member has its
@@ -34,7 +37,8 @@ import numpy as np
 import torch
 
 from rlrepro.agents.buffers import EpisodeBuffer, ReplayBuffer
-from rlrepro.agents.networks import Actor, Critics, Identity, MLPEncoder, Summarizer
+from rlrepro.agents.networks import (Actor, Critics, Identity, MLPEncoder, Summarizer,
+                                     squash_features)
 from rlrepro.models.mlp import EnsembleMLP
 from rlrepro.agents.optim import FusedAdam
 from rlrepro.params import param
@@ -48,7 +52,8 @@ class Algorithm:
     shared_summarizer: bool  # one summarizer for actor and critics, trained by the critic loss
     critics: int  # Q-functions; the target is the minimum over them
     prior: bool = False  # SAC regularised towards a learned prior instead of by its entropy
-    ssl: bool = False  # a learned encoder, also trained by self-supervised dynamics heads
+    ssl: str = ""  # self-supervised dynamics heads on a learned encoder: "pad" (PAD's branch)
+    # or "dynamics" (forward and inverse heads on the critic's features); "" none
 
 
 ALGORITHMS = {
@@ -61,7 +66,9 @@ ALGORITHMS = {
     "rsac_s": Algorithm("sac", recurrent=True, shared_summarizer=True, critics=2),
     "sac_prior": Algorithm("sac", recurrent=False, shared_summarizer=False, critics=2,
                            prior=True),
-    "td3_ssl": Algorithm("td3", recurrent=False, shared_summarizer=True, critics=2, ssl=True),
+    "td3_pad": Algorithm("td3", recurrent=False, shared_summarizer=True, critics=2, ssl="pad"),
+    "td3_ssl": Algorithm("td3", recurrent=False, shared_summarizer=True, critics=2,
+                         ssl="dynamics"),
 }
 
 
@@ -102,16 +109,21 @@ class AgentConfig:
     summary_layers: int = param("recurrent agents: stacked recurrent layers", default=2, min=1)
     segment_len: int = param("recurrent agents: replay segments of this length (0: whole "
                              "episodes, as the paper)", default=0, min=0)
-    feature_dim: int = param("td3_ssl: features of the shared encoder (PAD: 50)", default=50,
-                             min=1)
-    encoder_hidden: tuple[int, ...] = param("td3_ssl: hidden layers of the encoder MLP",
+    feature_dim: int = param("td3_pad, td3_ssl: features of the shared encoder (PAD: 100)",
+                             default=100, min=1)
+    encoder_hidden: tuple[int, ...] = param("td3_pad, td3_ssl: hidden layers of the encoder MLP "
+                                            "(td3_pad: all are shared with the self-supervised "
+                                            "branch, as PAD's first conv layers)",
                                             default=(256,), min=1)
-    ssl_hidden: tuple[int, ...] = param("td3_ssl: hidden layers of the forward and inverse "
-                                        "dynamics heads", default=(256,), min=1)
+    ssl_hidden: tuple[int, ...] = param("td3_pad, td3_ssl: hidden layers of the dynamics heads "
+                                        "(PAD's inverse head: two of the networks' width)",
+                                        default=(256, 256), min=1)
     ssl_weight: float = param("td3_ssl: weight of the self-supervised loss beside the critic "
-                              "loss (PAD: 1)", default=1.0, min=0.0)
-    adapt_lr: float = param("td3_ssl: Adam step size of test-time adaptation (adapt)",
-                            default=1e-4, min=1e-8, max=1.0)
+                              "loss", default=1.0, min=0.0)
+    ssl_update_every: int = param("td3_pad: updates per step of the self-supervised branch "
+                                  "(PAD's ss_update_freq: 2)", default=2, min=1)
+    adapt_lr: float = param("td3_pad, td3_ssl: Adam step size of test-time adaptation (adapt; "
+                            "PAD's encoder_lr and ss_lr: 1e-3)", default=1e-3, min=1e-8, max=1.0)
     device: str = param("auto picks CUDA when present", default="auto", operational=True)
 
     def __post_init__(self):
@@ -207,9 +219,11 @@ class Agent:
         self.modules.to(self.device)
         actor_parameters = self.actor.net.parameters() if self.shared else self.actor.parameters()
         critic_parameters = [*self.critic.parameters(),
-                             *(self.ssl_heads.parameters() if self.ssl else ())]
+                             *(self.ssl_heads.parameters() if self.ssl == "dynamics" else ())]
         self.optimizers = {"actor": self._adam(actor_parameters),
                            "critic": self._adam(critic_parameters)}
+        if self.ssl == "pad":  # PAD's own optimizers for its branch, the shared layers in both
+            self.optimizers["ssl"] = self._adam(self._ssl_parameters())
         self._adapt_optimizer = None  # made by the first adapt()
 
     def _networks(self, members):
@@ -233,14 +247,25 @@ class Agent:
         return actor, critic
 
     def _ssl_heads(self, members):
-        """td3_ssl's self-supervised heads on the encoder's features: inverse dynamics
-        (f(s), f(s')) -> a and forward dynamics (f(s), a) -> f(s')."""
+        """The self-supervised heads: inverse dynamics (f(s), f(s')) -> a, on PAD's branch
+        (its own last encoder layer, ``encoder_head``) or on the critic's features with forward
+        dynamics (f(s), a) -> f(s') beside it (``td3_ssl``)."""
         config, features = self.config, self.config.feature_dim
-        return torch.nn.ModuleDict({
-            "inverse_model": EnsembleMLP([2 * features, *config.ssl_hidden, self.act_dim],
-                                         (members,)),
-            "forward_model": EnsembleMLP([features + self.act_dim, *config.ssl_hidden, features],
-                                   (members,))})
+        heads = {"inverse_model": EnsembleMLP([2 * features, *config.ssl_hidden, self.act_dim],
+                                              (members,))}
+        if self.ssl == "pad":
+            heads["encoder_head"] = EnsembleMLP([config.encoder_hidden[-1], features], (members,))
+        else:
+            heads["forward_model"] = EnsembleMLP([features + self.act_dim, *config.ssl_hidden,
+                                                  features], (members,))
+        return torch.nn.ModuleDict(heads)
+
+    def _ssl_parameters(self) -> list:
+        """What the self-supervised loss trains in PAD's branch and what adapts at test time:
+        the shared layers and the branch (PAD), or the whole encoder and the heads."""
+        encoder = self.critic.encoders[0]
+        shared = encoder.trunk_parameters() if self.ssl == "pad" else [*encoder.parameters()]
+        return [*shared, *self.ssl_heads.parameters()]
 
     def _adam(self, parameters):
         return FusedAdam(parameters, lr=self.config.lr)
@@ -320,7 +345,7 @@ class Agent:
         critic_loss = member_mean(((q - target.unsqueeze(1)) ** 2).sum(1), mask)
         info = {"critic_loss": critic_loss.detach(), "q": member_mean(q[:, 0].detach(), mask)}
         loss = critic_loss.sum()  # members' losses share no parameters
-        if self.ssl:
+        if self.ssl == "dynamics":
             ssl_loss = self.ssl_loss(critic_features[:, 0], actions)
             loss = loss + self.config.ssl_weight * ssl_loss.sum()
             info["ssl_loss"] = ssl_loss.detach()
@@ -332,35 +357,51 @@ class Agent:
                 info |= self.improve_actor(actor_features[:, :, :-1],
                                            critic_features[..., :-1, :].detach(), mask)
             self.update_targets()
+        if self.ssl == "pad" and self.updates % self.config.ssl_update_every == 0:
+            ssl_loss = self.ssl_loss(self.ssl_features(obs), actions)
+            self._step("ssl", ssl_loss.sum())
+            info["ssl_loss"] = ssl_loss.detach()
         return info
+
+    def ssl_features(self, obs):
+        """The features the self-supervised heads see, ``(members, B, T, F)`` for observations
+        ``(members, B, T, obs_dim)``: PAD's branch on the shared layers, or the critic's."""
+        encoder = self.critic.encoders[0]
+        if self.ssl != "pad":
+            return encoder(obs)[0]
+        members, batch, time, _ = obs.shape
+        hidden = encoder.trunk(obs.reshape(members, batch * time, -1))
+        return squash_features(self.ssl_heads["encoder_head"](hidden)).view(
+            members, batch, time, -1)
 
     def ssl_loss(self, features, actions):
         """Each member's self-supervised loss on transitions ``(s, s')``: features
         ``(members, B, 2, F)``, actions ``(members, B, 1, act_dim)``. The inverse head predicts
-        the action from both features, the forward head f(s') (held fixed: it is the target)
-        from f(s) and the action; both mean squared errors, summed."""
-        members, batch = features.shape[:2]
+        the action from both features (PAD: linear; ``td3_ssl``: squashed into the action box),
+        ``td3_ssl``'s forward head f(s') (held fixed: it is the target) from f(s) and the
+        action; mean squared errors, summed."""
         now, later = features[:, :, 0], features[:, :, 1]
         actions = actions[:, :, 0]
-        inverse = torch.tanh(self.ssl_heads["inverse_model"](torch.cat([now, later], -1)))
+        inverse = self.ssl_heads["inverse_model"](torch.cat([now, later], -1))
+        if self.ssl == "pad":
+            return ((inverse - actions) ** 2).mean((1, 2))
         forward = self.ssl_heads["forward_model"](torch.cat([now, actions], -1))
-        return (((inverse - actions) ** 2).mean((1, 2))
+        return (((torch.tanh(inverse) - actions) ** 2).mean((1, 2))
                 + ((forward - later.detach()) ** 2).mean((1, 2)))
 
     def adapt(self, obs, actions, next_obs) -> torch.Tensor:
-        """One step of test-time adaptation (td3_ssl): the encoder and the self-supervised heads
-        follow the self-supervised loss alone on transitions ``(members, B, dim)`` of the
-        environment at hand, no reward needed. Returns each member's loss before the step."""
+        """One step of test-time adaptation: the self-supervised loss alone, on transitions
+        ``(members, B, dim)`` of the environment at hand, no reward needed, steps what
+        ``_ssl_parameters`` names (PAD: the layers shared with the policy and the branch, never
+        the actor's or the critics' heads). Returns each member's loss before the step."""
         if not self.ssl:
             raise ValueError(f"adapt: {self.config.algorithm} has no self-supervised encoder; "
-                             f"expected td3_ssl")
+                             f"expected td3_pad or td3_ssl")
         if self._adapt_optimizer is None:
-            self._adapt_optimizer = FusedAdam([*self.critic.encoders.parameters(),
-                                               *self.ssl_heads.parameters()],
-                                              lr=self.config.adapt_lr)
+            self._adapt_optimizer = FusedAdam(self._ssl_parameters(), lr=self.config.adapt_lr)
         as_tensor = lambda x: torch.as_tensor(x, dtype=torch.float32, device=self.device)  # noqa: E731
         obs = torch.stack([as_tensor(obs), as_tensor(next_obs)], dim=2)  # (members, B, 2, dim)
-        loss = self.ssl_loss(self.critic.encoders[0](obs)[0], as_tensor(actions)[:, :, None])
+        loss = self.ssl_loss(self.ssl_features(obs), as_tensor(actions)[:, :, None])
         self._adapt_optimizer.zero_grad()
         loss.sum().backward()
         self._adapt_optimizer.step()
@@ -482,8 +523,9 @@ class SAC(Agent):
     with a learned ``prior`` (``sac_prior``) the KL-regularised SAC of SPiRL's high level.
 
     The temperature weighs a *regulariser*: ``log pi(a|s)`` (minus the entropy), tuned towards
-    ``|A|`` (an entropy of ``-|A|``); or ``log pi(a|s) - prior(s, a)``, the single-sample estimate
-    of ``KL(pi || prior)``, tuned towards ``target_divergence``.
+    ``|A|`` (an entropy of ``-|A|``); or ``prior(s, mean, log_std)``, the divergence of the
+    policy's Gaussian before the tanh from the learned prior (SPiRL's, see ``SkillSpace``),
+    tuned towards ``target_divergence``.
     """
 
     stochastic = True
@@ -492,7 +534,7 @@ class SAC(Agent):
         super().__init__(obs_dim, act_dim, config, seeds)
         self.log_alpha = torch.full((self.members,), math.log(config.init_alpha),
                                     device=self.device, requires_grad=config.tune_alpha)
-        self.prior = prior  # log-density of actions under the prior, (obs, actions) -> (...)
+        self.prior = prior  # KL of the policy's Gaussian to the prior, (obs, mean, log_std) -> (...)
         self.target_regulariser = (config.target_divergence if config.spec.prior
                                    else float(act_dim))
         # The temperature steps with the actor: one backward pass and one Adam step for both
@@ -504,7 +546,7 @@ class SAC(Agent):
         """Each member's temperature, shaped to scale ``(members, B, L)``."""
         return self.log_alpha.exp().view(-1, 1, 1)
 
-    def _regulariser(self, features, actions, log_prob):
+    def _regulariser(self, features, log_prob):
         """What the temperature weighs (see the class docstring), ``(members, B, L)``; the
         features of a memoryless agent are its observations."""
         if not self.config.spec.prior:
@@ -512,19 +554,19 @@ class SAC(Agent):
         if self.prior is None:
             raise ValueError(f"{self.config.algorithm}: training needs the learned prior "
                              f"(make_agent(..., prior=...))")
-        return log_prob - self.prior(features, actions)
+        return self.prior(features, *self.actor.gaussian(features))
 
     def next_value(self, obs, next_actor_features):
         next_actions, log_prob = self.actor(next_actor_features, noise=self.noise)
         target_features = self.critic_target.encode(obs)[..., 1:, :]
         q = self.critic_target(target_features, next_actions).min(1).values
-        return q - self._alpha() * self._regulariser(next_actor_features, next_actions, log_prob)
+        return q - self._alpha() * self._regulariser(next_actor_features, log_prob)
 
     def improve_actor(self, actor_features, critic_features, mask):
         actions, log_prob = self.actor(actor_features, noise=self.noise)
         q = self.critic(critic_features, actions).min(1).values
         alpha = self._alpha().detach()
-        regulariser = self._regulariser(actor_features, actions, log_prob)
+        regulariser = self._regulariser(actor_features, log_prob)
         actor_loss = member_mean(alpha * regulariser - q, mask)
         loss = actor_loss.sum()
         if self.config.tune_alpha:
@@ -583,8 +625,8 @@ class TD3(Agent):
 def make_agent(obs_dim: int, act_dim: int, config: AgentConfig, seed: int = 0, *,
                seeds: Sequence[int] | None = None, prior=None) -> Agent:
     """The agent ``config.algorithm`` names: one run seeded ``seed``, or one member per seed of
-    ``seeds`` trained together. ``sac_prior`` trains with ``prior(obs, actions)``, the
-    log-density of actions in [-1, 1] under a learned prior (it acts without one)."""
+    ``seeds`` trained together. ``sac_prior`` trains with ``prior(obs, mean, log_std)``, the
+    divergence of its Gaussian before the tanh from a learned prior (it acts without one)."""
     seeds = [seed] if seeds is None else list(seeds)
     if config.family == "sac":
         return SAC(obs_dim, act_dim, config, seeds, prior=prior)

@@ -9,7 +9,8 @@ A memoryless agent sees a transition as a sequence of two observations ``(o, o')
 agent sees a whole episode or a segment of it. The *encoder* turns observations into features:
 the identity for a memoryless agent, a recurrent summarizer (LSTM or GRU over the observation
 history) for a recurrent one, a learned MLP encoder for an agent whose representation is also
-trained by a self-supervised loss (``td3_ssl``). Everything after the encoder is shared.
+trained by a self-supervised loss (``td3_ssl``, ``td3_pad``). Everything after the encoder is
+shared.
 """
 from __future__ import annotations
 
@@ -35,10 +36,15 @@ class Identity(nn.Module):
         return obs, None
 
 
+def squash_features(x):
+    """Features layer-normalised and squashed by tanh (as SAC-AE's and PAD's encoders), so that
+    they cannot grow without bound to please one loss."""
+    return torch.tanh(F.layer_norm(x, x.shape[-1:]))
+
+
 class MLPEncoder(nn.Module):
     """A learned memoryless encoder: an MLP per member from the observation to ``feature_dim``
-    features, layer-normalised and squashed by tanh (as SAC-AE's and PAD's encoders), so that
-    the features cannot grow without bound to please one loss."""
+    features (``squash_features``)."""
 
     def __init__(self, obs_dim: int, feature_dim: int, hidden: list[int], members: int = 1):
         super().__init__()
@@ -47,9 +53,16 @@ class MLPEncoder(nn.Module):
 
     def forward(self, obs, state=None):  # (members, B, T, obs_dim) -> (members, B, T, F)
         members, batch, time, _ = obs.shape
-        x = self.net(obs.reshape(members, batch * time, -1))
-        features = torch.tanh(F.layer_norm(x, (self.out_dim,)))
+        features = squash_features(self.net(obs.reshape(members, batch * time, -1)))
         return features.view(members, batch, time, -1), None
+
+    def trunk(self, obs):  # (members, N, obs_dim) -> (members, N, hidden[-1])
+        """The activations that feed the last layer: the layers PAD's self-supervised branch
+        shares with this encoder (``trunk_parameters``)."""
+        return torch.relu(self.net(obs, layers=len(self.net.weights) - 1))
+
+    def trunk_parameters(self) -> list:
+        return [*self.net.weights[:-1], *self.net.biases[:-1]]
 
 
 class Summarizer(nn.Module):
@@ -121,17 +134,25 @@ class Actor(nn.Module):
         ``noise(shape)`` draws the standard normal sample of each member from its own generator
         (``Agent.noise``), so a member's actions do not depend on the others.
         """
-        members, batch, time, _ = features.shape
-        out = self.net(features.reshape(members, batch * time, -1)).view(members, batch, time, -1)
         if not self.stochastic:
-            return torch.tanh(out), None
-        mean, log_std = out.chunk(2, dim=-1)
+            return torch.tanh(self._out(features)), None
+        mean, log_std = self.gaussian(features)
         if deterministic:
             return torch.tanh(mean), None
-        log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
         eps = noise(mean.shape)
         u = mean + log_std.exp() * eps
         return torch.tanh(u), squashed_gaussian_log_prob(u, eps, log_std) if with_log_prob else None
+
+
+    def _out(self, features):
+        members, batch, time, _ = features.shape
+        return self.net(features.reshape(members, batch * time, -1)).view(members, batch, time, -1)
+
+    def gaussian(self, features):
+        """A stochastic actor's Gaussian before the tanh: ``(mean, log_std)``, each
+        ``(members, B, T, act_dim)``, the log std clamped."""
+        mean, log_std = self._out(features).chunk(2, dim=-1)
+        return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 
 
 def squashed_gaussian_log_prob(u, eps, log_std):

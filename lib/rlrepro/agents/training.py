@@ -235,7 +235,7 @@ def _train_group(members: list[_Member], states: list, agent_config, train_confi
     obs_dim = members[0].env.observation_space.shape[0]
     act_dim = members[0].env.action_space.shape[0]
     agent = make_agent(obs_dim, act_dim, agent_config, seeds=[m.seed for m in members],
-                       prior=skills.action_log_prior if skills is not None else None)
+                       prior=skills.divergence if skills is not None else None)
     if train_config.initial_policy and states[0] is None:
         start = load(train_config.initial_policy)
         if (start["obs_dim"], start["act_dim"]) != (obs_dim, act_dim):

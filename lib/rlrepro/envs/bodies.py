@@ -14,6 +14,12 @@ Hopper is not "fallen" at 0.7).
 The model is edited with ``mujoco.MjSpec`` and compiled in memory: with every factor 1.0 the
 model, and so every step, is exactly the nominal one.
 
+Packer et al. 2019's perturbations are factors too: ``torso_density`` (the density of the
+torso's geoms, as their ``worldbody/body/geom`` edit), ``friction`` (the sliding friction of
+every geom, the floor's too: MuJoCo takes the larger of a pair's, so every contact's scales) and
+``power`` (every motor's gear). ``PACKER_RANGES`` holds their ranges and ``packer_body`` draws a
+test body as they do.
+
 Registered tasks (``make_env``): ``<base>_body`` for each base below, whose ``scales`` option
 is the dict of factors (``make_env("hopper_body", scales={"leg_length": 1.5})``), and
 ``hopper_short_legs`` / ``hopper_long_legs`` (thigh and leg lengths x0.5 / x1.5).
@@ -56,11 +62,40 @@ BASES = {
                          None),
 }
 DIMENSIONS = ("length", "width")
+PHYSICS = ("torso_density", "friction", "power")  # Packer et al.'s parameters, as factors
+
+# Packer et al.'s parameters (sunblaze-ucb/rl-generalization, sunblaze_envs/README.md) on
+# Roboschool: {parameter: (default D, moderate range R, extreme range E)} in their units; a
+# test body of range E draws each parameter from E outside R. As factors here: value / D.
+PACKER_RANGES = {
+    "hopper": {"power": (0.75, (0.6, 0.9), (0.4, 1.1)),
+               "torso_density": (1000.0, (750.0, 1250.0), (500.0, 1500.0)),
+               "friction": (0.8, (0.5, 1.1), (0.2, 1.4))},
+    "half_cheetah": {"power": (0.9, (0.7, 1.1), (0.5, 1.3)),
+                     "torso_density": (1000.0, (750.0, 1250.0), (500.0, 1500.0)),
+                     "friction": (0.8, (0.5, 1.1), (0.2, 1.4))},
+}
 
 
 def scale_keys(base: str) -> list[str]:
-    """The factors a base accepts: ``<limb>_length`` and ``<limb>_width``."""
-    return [f"{limb}_{d}" for limb in BASES[base].limbs for d in DIMENSIONS]
+    """The factors a base accepts: ``<limb>_length``, ``<limb>_width`` and ``PHYSICS``."""
+    return [f"{limb}_{d}" for limb in BASES[base].limbs for d in DIMENSIONS] + list(PHYSICS)
+
+
+def packer_body(base: str, extreme: bool, rng: np.random.Generator) -> dict:
+    """A test body of Packer et al.'s moderate (R) or extreme (E) range: each parameter drawn
+    uniformly from R, or from E outside R (their ``uniform_exclude_inner``), as a factor of
+    its default."""
+    if base not in PACKER_RANGES:
+        raise ValueError(f"body: Packer et al.'s ranges exist for {list(PACKER_RANGES)}, not "
+                         f"{base!r}")
+    body = {}
+    for key, (default, (low, high), (out_low, out_high)) in PACKER_RANGES[base].items():
+        value = rng.uniform(*((out_low, out_high) if extreme else (low, high)))
+        while extreme and low <= value < high:
+            value = rng.uniform(out_low, out_high)
+        body[key] = value / default
+    return body
 
 
 def check_scales(base: str, scales: dict) -> dict:
@@ -156,9 +191,15 @@ def scaled_spec(base: str, scales: dict) -> tuple[mujoco.MjSpec, float]:
                 attached = attached + matrix.reshape(3, 3) @ np.asarray(joint.pos, float)
             child.pos = np.asarray(child.pos) + (length - 1.0) * np.dot(attached - pivot,
                                                                          axis) * axis
+    root = spec.body(BASES[base].limbs[0])
+    for geom in root.geoms:
+        geom.density = geom.density * scales.get("torso_density", 1.0)
+    for geom in spec.geoms:
+        geom.friction = [geom.friction[0] * scales.get("friction", 1.0), *geom.friction[1:]]
+    for actuator in spec.actuators:
+        actuator.gear = [actuator.gear[0] * scales.get("power", 1.0), *actuator.gear[1:]]
     nominal_low, nominal_height = _lowest_point(nominal), nominal.body(BASES[base].limbs[0]).pos[2]
     raise_by = nominal_low - _lowest_point(_compile(spec))
-    root = spec.body(BASES[base].limbs[0])
     root.pos = np.asarray(root.pos) + [0.0, 0.0, raise_by]
     for joint in root.joints:  # the height joint's initial value follows the body
         if joint.type == mujoco.mjtJoint.mjJNT_SLIDE and abs(joint.axis[2]) == 1.0:

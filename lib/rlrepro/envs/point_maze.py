@@ -13,6 +13,9 @@
   cell nearest a corner to the free cell farthest from it along the maze that is not a dead end
   (``target_cells``); reward 1 and the end of the episode on reaching the goal (within 0.45,
   gymnasium-robotics' sparse reward).
+- **SPiRL's measure** ``point_maze_<size>_spirl``: the same maze as SPiRL's D4RL fork scores it:
+  reward 1 at every step within 2.0 of the goal, the episode going on for 2000 steps (its
+  ``maze_model.py``; clvrai/spirl issue #32: an episode succeeds when it earns any reward).
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from scipy.signal import convolve2d
 from rlrepro.envs.registry import register
 
 VIEW = 5  # cells on a side of the local wall view
+SPIRL_RADIUS, SPIRL_STEPS = 2.0, 2000  # SPiRL's maze reward: within 2.0 of the goal; episodes
 POSITION_DIMS = 2  # an observation starts with the absolute (x, y)
 TARGET_SEED = 1_000_003  # the held-out target layout's seed (data layouts use seeds < 1e6)
 TARGET_SIZES = {10: 1000, 20: 1500, 40: 2000}  # registered target mazes: size -> episode steps
@@ -130,17 +134,19 @@ class MazeObservation(gym.ObservationWrapper):
         return np.concatenate([state, view.ravel()]).astype(np.float32)
 
 
-def make_maze(layout: np.ndarray, start, goal, max_episode_steps: int, **options) -> gym.Env:
+def make_maze(layout: np.ndarray, start, goal, max_episode_steps: int,
+              continuing_task: bool = False, **options) -> gym.Env:
     """PointMaze on ``layout`` (1 = wall; a wall border is added) starting in cell ``start``,
-    reward 1 and the end of the episode within 0.45 of cell ``goal``'s centre."""
+    reward 1 and the end of the episode within 0.45 of cell ``goal``'s centre (with
+    ``continuing_task``, reward 1 at every such step, the episode going on)."""
     with contextlib.redirect_stderr(io.StringIO()):  # its import prints a notice on Adroit
         from gymnasium_robotics.envs.maze.point_maze import PointMazeEnv
 
     layout = np.asarray(layout)
     grid = np.pad(layout, 1, constant_values=1).astype(object)
     grid[start[0] + 1, start[1] + 1], grid[goal[0] + 1, goal[1] + 1] = "r", "g"
-    env = PointMazeEnv(maze_map=grid.tolist(), reward_type="sparse", continuing_task=False,
-                       **options)
+    env = PointMazeEnv(maze_map=grid.tolist(), reward_type="sparse",
+                       continuing_task=continuing_task, **options)
     env = gym.wrappers.TimeLimit(env, max_episode_steps)
     return MazeObservation(env, np.pad(layout, 1, constant_values=1))
 
@@ -153,6 +159,22 @@ def target_layout(size: int) -> np.ndarray:
 def make_target(size: int, **options) -> gym.Env:
     layout = target_layout(size)
     return make_maze(layout, *target_cells(layout), TARGET_SIZES[size], **options)
+
+
+class NearGoalReward(gym.Wrapper):
+    """SPiRL's maze reward: 1 at every step within ``SPIRL_RADIUS`` of the goal, else 0."""
+
+    def step(self, action):
+        obs, _, terminated, truncated, info = self.env.step(action)
+        near = np.linalg.norm(obs[:2] - self.env.unwrapped.goal[:2]) <= SPIRL_RADIUS
+        return obs, float(near), terminated, truncated, info
+
+
+def make_spirl_target(size: int, **options) -> gym.Env:
+    """The held-out maze of ``make_target`` scored as SPiRL scores its maze."""
+    layout = target_layout(size)
+    return NearGoalReward(make_maze(layout, *target_cells(layout), SPIRL_STEPS,
+                                    continuing_task=True, **options))
 
 
 def cell_centre(env, cell) -> np.ndarray:
@@ -184,3 +206,6 @@ for _size, _steps in TARGET_SIZES.items():
     register(f"point_maze_{_size}", functools.partial(make_target, _size),
              f"PointMaze: the held-out {_size}x{_size} layout, sparse reward at the far goal, "
              f"{_steps} steps")
+    register(f"point_maze_{_size}_spirl", functools.partial(make_spirl_target, _size),
+             f"PointMaze: the held-out {_size}x{_size} layout scored as SPiRL's maze: reward 1 "
+             f"at every step within {SPIRL_RADIUS} of the goal, {SPIRL_STEPS} steps")

@@ -1,21 +1,28 @@
 """Robustness to perturbed bodies (the SpatioTemporal-Predictions experiment, reported with
 Packer et al. 2019's protocol): TD3 policies trained on the nominal body are tested on bodies
-whose limbs are shorter, longer, thinner or thicker (``rlrepro.envs.bodies``).
+whose torso density, friction and motor power are drawn from Packer et al.'s ranges, and on
+bodies whose limbs are shorter, longer, thinner or thicker (our extension;
+``rlrepro.envs.bodies``).
 
 Methods:
 
 - ``td3``: TD3 on the state, as trained on the nominal body;
-- ``td3_ssl``: TD3 whose critic encoder is also trained by PAD's self-supervised forward and
-  inverse dynamics heads (Hansen et al. 2021), the actor acting on its features;
-- ``td3_ssl_adapt``: the same policies, their encoder following the self-supervised loss alone
-  during each test episode (no reward on the test body; ``evaluation.adaptation``);
+- ``td3_pad``: TD3 with PAD's self-supervised branch (Hansen et al. 2021): an encoder sharing
+  all but its last layer with the critic's, an inverse dynamics head on it
+  (``agents.algorithms``), the actor acting on the critic encoder's features;
+- ``td3_pad_adapt``: the same policies, the shared layers and the branch following the inverse
+  dynamics loss on the latest transition during each test episode (no reward on the test body;
+  ``evaluation.adaptation``);
+- ``td3_ssl``, ``td3_ssl_adapt`` (our ablation): forward and inverse dynamics heads on the
+  critic encoder's own features; the whole encoder adapts, on transitions drawn from the episode;
 - ``td3_finetune`` (optional, the upper line): each TD3 policy trained on with reward on a named
   test body (``envs.bodies.NAMED_BODIES``).
 
 Every score is normalised per seed by that seed's return on the nominal body (1.0 = no loss).
 Packer et al. train on the default parameters (D) and test on a moderate range (R) and an
-extreme one (E); here the moderate range is the factors within ``moderate`` and the extreme one
-those outside it.
+extreme one (E): each test episode on its own body, every parameter drawn from R, or from E
+outside R (``packer_episodes``). The limb sweep reads the same way: the factors within
+``moderate`` and those outside it.
 """
 from __future__ import annotations
 
@@ -31,7 +38,8 @@ from rlrepro import runs
 from rlrepro.agents.algorithms import AgentConfig, concat_members, config_from_dict, make_agent
 from rlrepro.agents.training import (POLICY, TRAIN_PER_RUN, TrainConfig, finished_result,
                                      load_policy, train_seeds)
-from rlrepro.envs.bodies import BASES, NAMED_BODIES, make_body, scale_keys
+from rlrepro.envs.bodies import (BASES, NAMED_BODIES, PACKER_RANGES, make_body, packer_body,
+                                 scale_keys)
 from rlrepro.evaluation.adaptation import run_adapting_episodes
 from rlrepro.evaluation.rollouts import TEST_EPISODE_OFFSET, episode_seed, run_episodes
 from rlrepro.evaluation.statistics import (MIN_RUNS_FOR_INTERVALS, interval_text,
@@ -39,9 +47,12 @@ from rlrepro.evaluation.statistics import (MIN_RUNS_FOR_INTERVALS, interval_text
 from rlrepro.params import param
 from rlrepro.runner import Launcher, run_parallel
 
-METHODS = ("td3", "td3_ssl", "td3_ssl_adapt")
-TRAINED = {"td3": "td3", "td3_ssl": "td3_ssl", "td3_ssl_adapt": "td3_ssl"}  # whose policies
+METHODS = ("td3", "td3_pad", "td3_pad_adapt", "td3_ssl", "td3_ssl_adapt")
+TRAINED = {"td3": "td3", "td3_pad": "td3_pad", "td3_pad_adapt": "td3_pad",
+           "td3_ssl": "td3_ssl", "td3_ssl_adapt": "td3_ssl"}  # whose policies each method plays
+ADAPTING = ("td3_pad_adapt", "td3_ssl_adapt")
 FINETUNE = "td3_finetune"
+PACKER_RANGES_TESTED = ("moderate", "extreme")
 
 
 # The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
@@ -65,12 +76,17 @@ class Config:
                                "default), evaluations, checkpoints; fine-tuning keeps all but "
                                "the steps and starts from the policy", default=TrainConfig(),
                                per_run=TRAIN_PER_RUN)
-    agent: AgentConfig = param("TD3's settings, and td3_ssl's encoder and self-supervised heads "
-                               "(TD3: 400, 300 units, step 1e-3; PAD: 50 features, weight 1); "
-                               "the algorithm is each method's", default=AgentConfig(),
-                               per_run=("algorithm",))
-    adapt_batch: int = param("td3_ssl_adapt: transitions of the episode so far per adaptation "
-                             "step (PAD: 32)", min=1)
+    agent: AgentConfig = param("TD3's settings, and the encoder and self-supervised heads of "
+                               "td3_pad and td3_ssl (TD3: 400, 300 units, step 1e-3; PAD: 100 "
+                               "features, an inverse head of two hidden layers, adaptation "
+                               "step 1e-3); the algorithm is each method's",
+                               default=AgentConfig(), per_run=("algorithm",))
+    adapt_batch: int = param("td3_ssl_adapt: transitions drawn from the episode so far per "
+                             "adaptation step (td3_pad_adapt adapts on the latest, as PAD)",
+                             min=1)
+    packer_episodes: int = param("test episodes per seed on each of Packer et al.'s moderate and "
+                                 "extreme ranges, each on its own drawn body (the same bodies "
+                                 "for every seed and method); 0 for none", min=0)
     limbs: list[str] = param("factors swept one at a time: <limb>_length or <limb>_width of "
                              "the body (rlrepro.envs.bodies.scale_keys)")
     factors: list[float] = param("scale factors tested; must include 1.0, the nominal body",
@@ -107,6 +123,9 @@ class Config:
         errors += [f"'{key}': {name!r} is a body of {NAMED_BODIES[name][0]}, not of {self.body}"
                    for key in ("finetune_bodies", "gif_bodies") for name in getattr(self, key)
                    if NAMED_BODIES[name][0] != self.body]
+        if self.packer_episodes and self.body not in PACKER_RANGES:
+            errors.append(f"'packer_episodes': Packer et al.'s ranges exist for "
+                          f"{list(PACKER_RANGES)}, not {self.body}; set 0")
         if self.train.eval_every > self.train.total_steps:
             errors.append(f"'train.eval_every': {self.train.eval_every} is more than the "
                           f"{self.train.total_steps} steps of training: no evaluation would run")
@@ -213,9 +232,32 @@ def canonical(scales: dict) -> dict:
     return {key: float(value) for key, value in sorted(scales.items()) if value != 1.0}
 
 
+def body_label(scales: dict) -> str:
+    """The name of a body of the limb sweep in the tables: its canonical factors as JSON ("{}"
+    is the nominal body)."""
+    return json.dumps(canonical(scales), sort_keys=True)
+
+
+def packer_label(range_name: str) -> str:
+    return f"packer {range_name}"
+
+
+def packer_bodies(cfg: Config, range_name: str) -> list[dict]:
+    """The ``packer_episodes`` test bodies of Packer et al.'s ``moderate`` or ``extreme`` range,
+    one per test episode, drawn from a stream of their own: the same bodies for every seed and
+    method."""
+    rng = np.random.default_rng([PACKER_DRAWS, PACKER_RANGES_TESTED.index(range_name)])
+    return [packer_body(cfg.body, range_name == "extreme", rng)
+            for _ in range(cfg.packer_episodes)]
+
+
+PACKER_DRAWS = 2019  # the random stream of Packer bodies (any constant: the draws are fixed)
+
+
 def bodies_tested(cfg: Config) -> list[dict]:
-    """The bodies every method is tested on: the nominal one, each of ``limbs`` at each factor,
-    the ``heatmap`` grid, and the named fine-tuning and GIF bodies; each once."""
+    """The bodies of the limb sweep every method is tested on: the nominal one, each of
+    ``limbs`` at each factor, the ``heatmap`` grid, and the named fine-tuning and GIF bodies;
+    each once."""
     bodies = [{}]
     bodies += [{key: f} for key in cfg.limbs for f in cfg.factors]
     if cfg.heatmap:
@@ -224,7 +266,7 @@ def bodies_tested(cfg: Config) -> list[dict]:
     bodies += [NAMED_BODIES[name][1] for name in (*cfg.finetune_bodies, *cfg.gif_bodies)]
     unique = {}
     for scales in bodies:
-        unique.setdefault(json.dumps(canonical(scales)), canonical(scales))
+        unique.setdefault(body_label(scales), canonical(scales))
     return list(unique.values())
 
 
@@ -248,69 +290,84 @@ def policy_runs(cfg, profile, method, data_dir="data", body="") -> list[pathlib.
     return [run_dir(data_dir, profile, cfg.body, TRAINED[method], s) for s in range(cfg.seeds)]
 
 
-def _evaluation_file(cfg, profile, method, scales, data_dir, folders) -> pathlib.Path:
+def _episode_batch(cfg: Config, method: str) -> int:
+    """What an adapting method adapts on (``run_adapting_episodes``): PAD the latest
+    transition (0), our ablation ``adapt_batch`` transitions of the episode."""
+    return cfg.adapt_batch if method == "td3_ssl_adapt" else 0
+
+
+def _evaluation_file(cfg, profile, method, bodies, data_dir, folders) -> pathlib.Path:
     """Where a test's returns are kept, named by everything they depend on: the policies (by
-    content), the body, the episodes, the adaptation settings and the code that loads and
+    content), the bodies, the episodes, the adaptation settings and the code that loads and
     plays them (the loading, rollouts, bodies and adaptation)."""
-    key = runs.key(method, cfg.body, scales, cfg.test_episodes,
-                   cfg.adapt_batch if method == "td3_ssl_adapt" else None,
+    key = runs.key(method, cfg.body, bodies,
+                   _episode_batch(cfg, method) if method in ADAPTING else None,
                    [runs.file_key(pathlib.Path(r) / POLICY) for r in folders],
                    runs.code_fingerprint(__name__, "rlrepro.agents.training",
-                                         "rlrepro.evaluation.adaptation"))
+                                         "rlrepro.evaluation.adaptation", "rlrepro.envs.bodies"))
     return (pathlib.Path(data_dir) / "policies" / "dynamics_robustness" / profile / cfg.body
             / "tests" / f"{method}-{key}.json")
 
 
 def returns_on_body(cfg, profile, method, scales, data_dir="data", body="") -> np.ndarray:
-    """Returns ``(seeds, test_episodes)`` of ``method`` on the body ``scales`` (cached). Every
-    body is tested on the same episode seeds, never those of the evaluations that picked the
-    policy (keep_best); ``td3_ssl_adapt`` adapts in every episode from the trained weights."""
+    """Returns ``(seeds, episodes)`` of ``method`` on the body ``scales`` (``test_episodes``
+    episodes) or on one body per episode (``scales`` a list), cached. Every test uses the same
+    episode seeds, never those of the evaluations that picked the policy (keep_best); an
+    adapting method adapts in every episode from the trained weights."""
     folders = policy_runs(cfg, profile, method, data_dir, body)
-    path = _evaluation_file(cfg, profile, method, scales, data_dir, folders)
+    bodies = scales if isinstance(scales, list) else [scales] * cfg.test_episodes
+    path = _evaluation_file(cfg, profile, method, bodies, data_dir, folders)
     if path.is_file():
         return np.array(json.loads(path.read_text())["returns"])
-    agent = load_members(folders, cfg.test_episodes)
-    envs = [make_body(cfg.body, scales) for _ in range(len(folders) * cfg.test_episodes)]
+    agent = load_members(folders, len(bodies))
+    envs = [make_body(cfg.body, b) for _ in folders for b in bodies]
     seeds = [episode_seed(s, TEST_EPISODE_OFFSET + k) for s in range(cfg.seeds)
-             for k in range(cfg.test_episodes)]
-    if method == "td3_ssl_adapt":
-        returns, _ = run_adapting_episodes(agent, envs, seeds, batch=cfg.adapt_batch)
+             for k in range(len(bodies))]
+    if method in ADAPTING:
+        returns, _ = run_adapting_episodes(agent, envs, seeds,
+                                           episode_batch=_episode_batch(cfg, method))
     else:
         returns = run_episodes(agent, envs, seeds)
     for env in envs:
         env.close()
-    returns = returns.reshape(cfg.seeds, cfg.test_episodes)
-    runs.write_json({"method": method, "body": cfg.body, "scales": scales,
+    returns = returns.reshape(cfg.seeds, len(bodies))
+    runs.write_json({"method": method, "body": cfg.body, "bodies": bodies,
                      "returns": returns.tolist()}, path)
     return returns
 
 
 def _evaluation_job(tests, cfg, profile, data_dir, report):
-    """The returns of a chunk of (method, body, fine-tuning body) tests, in one process;
-    ``report(1)`` after each (the progress bar counts bodies)."""
+    """The returns of a chunk of (method, bodies, fine-tuning body, label) tests, in one
+    process; ``report(1)`` after each (the progress bar counts tests)."""
     out = []
-    for method, scales, body in tests:
+    for method, scales, body, _ in tests:
         out.append(returns_on_body(cfg, profile, method, scales, data_dir, body))
         report(1)
     return out
 
 
 def evaluate_all(cfg: Config, profile: str, data_dir="data") -> list[dict]:
-    """Every method on every test body (fine-tuned policies on their own body only), in
-    ``cfg.workers`` processes; one row per (method, body, seed) with its mean return."""
-    tests = [(m, scales, "") for m in cfg.methods for scales in bodies_tested(cfg)]
-    tests += [(FINETUNE, canonical(NAMED_BODIES[b][1]), b) for b in cfg.finetune_bodies]
+    """Every method on Packer et al.'s two ranges and on every body of the limb sweep
+    (fine-tuned policies on their own body only), in ``cfg.workers`` processes; one row per
+    (method, body, seed) with its mean return, the body named by ``body_label`` or
+    ``packer_label``."""
+    tests = [(m, packer_bodies(cfg, r), "", packer_label(r)) for m in cfg.methods
+             for r in PACKER_RANGES_TESTED if cfg.packer_episodes]
+    tests += [(m, scales, "", body_label(scales)) for m in cfg.methods
+              for scales in bodies_tested(cfg)]
+    tests += [(FINETUNE, canonical(NAMED_BODIES[b][1]), b, body_label(NAMED_BODIES[b][1]))
+              for b in cfg.finetune_bodies]
     if cfg.finetune_bodies and "td3" not in cfg.methods:  # the line fine-tuning starts from
-        tests += [("td3", scales, "") for scales in
+        tests += [("td3", scales, "", body_label(scales)) for scales in
                   ({}, *(canonical(NAMED_BODIES[b][1]) for b in cfg.finetune_bodies))]
     chunks = [tests[i::cfg.workers * 4] for i in range(min(len(tests), cfg.workers * 4))]
     jobs = [dict(tests=chunk, cfg=cfg, profile=profile, data_dir=data_dir) for chunk in chunks]
     results = run_parallel(_evaluation_job, jobs, workers=cfg.workers, desc="testing",
-                           total=len(tests), unit="body")
+                           total=len(tests), unit="test")
     rows = []
     for chunk, returns_of_chunk in zip(chunks, results):
-        for (method, scales, _), returns in zip(chunk, returns_of_chunk):
-            rows += [{"method": method, "scales": scales, "seed": seed,
+        for (method, _, _, label), returns in zip(chunk, returns_of_chunk):
+            rows += [{"method": method, "body": label, "seed": seed,
                       "return": float(r.mean())} for seed, r in enumerate(returns)]
     return rows
 
@@ -330,7 +387,6 @@ def normalised_table(rows: list[dict]):
     import pandas as pd
 
     frame = pd.DataFrame(rows)
-    frame["body"] = frame["scales"].map(lambda s: json.dumps(s, sort_keys=True))
     nominal = frame[frame.body == "{}"].set_index(["method", "seed"])["return"]
     reference = frame["method"].replace(FINETUNE, "td3")
     frame["normalised"] = [r / nominal[m, s] if nominal[m, s] > 0 else np.nan for r, m, s in
@@ -338,27 +394,36 @@ def normalised_table(rows: list[dict]):
     return frame
 
 
-def _per_seed(frame, method, scales, column="normalised") -> np.ndarray:
-    rows = frame[(frame.method == method) & (frame.body == json.dumps(canonical(scales),
-                                                                      sort_keys=True))]
+def _per_seed(frame, method, body: str, column="normalised") -> np.ndarray:
+    rows = frame[(frame.method == method) & (frame.body == body)]
     return rows.sort_values("seed")[column].to_numpy()
 
 
 def summarize(rows: list[dict], cfg: Config) -> tuple:
     """``(frame, metrics)``: every test normalised by its seed's nominal return, and the
-    numbers of the figures and claims. ``metrics["normalised_return"][method][limb][factor]``
-    is the mean over seeds (``..._ci`` its 95% interval); ``ranges`` Packer et al.'s moderate
-    and extreme ranges, each seed's mean over the single-factor bodies in that range
-    (``range_returns`` the same in return, not normalised)."""
+    numbers of the figures and claims. ``metrics["packer"][method][range]`` is Packer et al.'s
+    protocol: each seed's mean normalised return over its episodes on the range's drawn bodies,
+    as [mean, low, high] over seeds (``packer_returns`` the same in return).
+    ``metrics["normalised_return"][method][limb][factor]`` is the limb sweep's mean over seeds
+    (``..._ci`` its 95% interval); ``ranges`` its moderate and extreme factors, each seed's mean
+    over the single-factor bodies in that range (``range_returns`` in return). The claims are
+    judged on Packer et al.'s ranges when they were tested (``limb_claims``: the same on the
+    limb sweep)."""
     frame = normalised_table(rows)
     low, high = cfg.moderate
     curves, intervals, ranges, range_returns, nominal = {}, {}, {}, {}, {}
+    packer, packer_returns = {}, {}
     for method in cfg.methods:
-        nominal[method] = seed_interval(frame[(frame.method == method) & (frame.body == "{}")]
-                                    .sort_values("seed")["return"])
+        nominal[method] = seed_interval(_per_seed(frame, method, "{}", "return"))
+        if cfg.packer_episodes:
+            for column, table in (("normalised", packer), ("return", packer_returns)):
+                table[method] = {r: seed_interval(_per_seed(frame, method, packer_label(r),
+                                                            column))
+                                 for r in PACKER_RANGES_TESTED}
         curves[method], intervals[method] = {}, {}
         for key in cfg.limbs:
-            points = {factor_name(f): seed_interval(_per_seed(frame, method, {key: f}))
+            points = {factor_name(f): seed_interval(_per_seed(frame, method,
+                                                              body_label({key: f})))
                       for f in sorted(cfg.factors)}
             curves[method][key] = {f: v[0] for f, v in points.items()}
             intervals[method][key] = {f: v[1:] for f, v in points.items()}
@@ -367,13 +432,15 @@ def summarize(rows: list[dict], cfg: Config) -> tuple:
             if f != 1.0:
                 bodies["moderate" if low <= f <= high else "extreme"].append({key: f})
         for column, table in (("normalised", ranges), ("return", range_returns)):
-            table[method] = {name: seed_interval(np.mean([_per_seed(frame, method, b, column)
-                                                      for b in scales], axis=0))
+            table[method] = {name: seed_interval(np.mean(
+                [_per_seed(frame, method, body_label(b), column) for b in scales], axis=0))
                              for name, scales in bodies.items() if scales}
-    metrics = {"normalised_return": curves, "normalised_return_ci": intervals,
+    metrics = {"packer": packer, "packer_returns": packer_returns,
+               "normalised_return": curves, "normalised_return_ci": intervals,
                "nominal_return": nominal, "ranges": ranges, "range_returns": range_returns,
                "heatmap": heatmap_values(frame, cfg), "finetune": _finetune(frame, cfg)}
-    metrics["claims"] = _claims(ranges)
+    metrics["claims"] = _claims(packer or ranges)
+    metrics["limb_claims"] = _claims(ranges)
     return frame, metrics
 
 
@@ -384,7 +451,7 @@ def heatmap_values(frame, cfg) -> dict:
         return {}
     first, second = cfg.heatmap
     factors = sorted(cfg.factors)
-    return {method: [[float(np.mean(_per_seed(frame, method, {first: a, second: b})))
+    return {method: [[float(np.mean(_per_seed(frame, method, body_label({first: a, second: b}))))
                       for b in factors] for a in factors] for method in cfg.methods}
 
 
@@ -394,8 +461,8 @@ def _finetune(frame, cfg) -> dict:
     out = {}
     for name in cfg.finetune_bodies:
         scales = NAMED_BODIES[name][1]
-        out[name] = {"td3": seed_interval(_per_seed(frame, "td3", scales)),
-                     FINETUNE: seed_interval(_per_seed(frame, FINETUNE, scales))}
+        out[name] = {"td3": seed_interval(_per_seed(frame, "td3", body_label(scales))),
+                     FINETUNE: seed_interval(_per_seed(frame, FINETUNE, body_label(scales)))}
     return out
 
 
@@ -408,10 +475,10 @@ def _claims(ranges) -> dict:
     if "td3" in ranges and {"moderate", "extreme"} <= set(ranges["td3"]):
         claims["td3_moderate_minus_extreme"] = ranges["td3"]["moderate"][0] - extreme["td3"]
         claims["td3_extreme"] = extreme["td3"]
-    if {"td3", "td3_ssl"} <= set(extreme):
-        claims["ssl_minus_td3_extreme"] = extreme["td3_ssl"] - extreme["td3"]
-    if {"td3_ssl", "td3_ssl_adapt"} <= set(extreme):
-        claims["adapt_minus_ssl_extreme"] = extreme["td3_ssl_adapt"] - extreme["td3_ssl"]
+    if {"td3", "td3_pad"} <= set(extreme):
+        claims["ssl_minus_td3_extreme"] = extreme["td3_pad"] - extreme["td3"]
+    if {"td3_pad", "td3_pad_adapt"} <= set(extreme):
+        claims["adapt_minus_ssl_extreme"] = extreme["td3_pad_adapt"] - extreme["td3_pad"]
     return claims
 
 
@@ -465,17 +532,25 @@ def heatmap_figure(metrics: dict, cfg: Config):
     return fig
 
 
-def range_table(metrics: dict):
-    """Per method: the nominal return, and on each range the share of it kept and the return
-    ("mean [low, high]" over seeds)."""
+def _ranges_of(metrics: dict, sweep: str) -> tuple[dict, dict]:
+    """(share kept, return) per method and range of ``sweep``: "packer" (Packer et al.'s drawn
+    bodies) or "limbs" (the limb sweep's factors)."""
+    if sweep == "packer":
+        return metrics["packer"], metrics["packer_returns"]
+    return metrics["ranges"], metrics["range_returns"]
+
+
+def range_table(metrics: dict, sweep: str):
+    """Per method: the nominal return, and on each range of ``sweep`` the share of it kept and
+    the return ("mean [low, high]" over seeds)."""
     import pandas as pd
 
+    shares, returns = _ranges_of(metrics, sweep)
     return pd.DataFrame({method: {
         "nominal return": interval_text(metrics["nominal_return"][method], 0),
-        **{f"{name}, share kept": interval_text(v) for name, v in shares.items()},
-        **{f"{name}, return": interval_text(v, 0)
-           for name, v in metrics["range_returns"][method].items()}}
-        for method, shares in metrics["ranges"].items()}).T
+        **{f"{name}, share kept": interval_text(v) for name, v in shares[method].items()},
+        **{f"{name}, return": interval_text(v, 0) for name, v in returns[method].items()}}
+        for method in shares}).T
 
 
 def _relation(first, second) -> str:
@@ -485,43 +560,82 @@ def _relation(first, second) -> str:
     return f"{'above' if first[0] > second[0] else 'below'}, the intervals apart"
 
 
-def _compare(metrics, a, b, name) -> str:
-    """Sentences comparing methods ``a`` and ``b`` on the extreme range, in the share of the
-    nominal return kept and in return."""
-    share = [metrics["ranges"][m]["extreme"] for m in (a, b)]
-    returns = [metrics["range_returns"][m]["extreme"] for m in (a, b)]
+def _compare(metrics, sweep, a, b, name) -> str:
+    """Sentences comparing methods ``a`` and ``b`` on the extreme range of ``sweep``, in the
+    share of the nominal return kept and in return."""
+    shares, returns = _ranges_of(metrics, sweep)
+    share = [shares[m]["extreme"] for m in (a, b)]
+    ret = [returns[m]["extreme"] for m in (a, b)]
     return (f"- {name}: on extreme bodies {a} keeps {share[0][0]:.2f} of its nominal return, "
-            f"{b} {share[1][0]:.2f} ({_relation(*share)}); in return {returns[0][0]:.0f} "
-            f"against {returns[1][0]:.0f} ({_relation(*returns)}).")
+            f"{b} {share[1][0]:.2f} ({_relation(*share)}); in return {ret[0][0]:.0f} "
+            f"against {ret[1][0]:.0f} ({_relation(*ret)}).")
 
 
-def verdict_text(metrics: dict, cfg: Config) -> str:
-    """The notebook's analysis, written from this run's numbers (Markdown)."""
-    ranges, lines = metrics["ranges"], []
-    lines.append(f"Returns are divided by each seed's return on the nominal {cfg.body} "
-                 f"(1.0 = no loss); {seed_interval_label(cfg.seeds)}. "
-                 f"Moderate: factors in [{cfg.moderate[0]:g}, {cfg.moderate[1]:g}]; extreme: "
-                 "the others (Packer et al.'s R and E ranges, trained on D).")
-    for method, r in ranges.items():
-        nominal = metrics["nominal_return"][method]
-        lines.append(f"- **{method}**: nominal return {interval_text(nominal, 0)}; "
+def _range_lines(metrics: dict, sweep: str, claims: dict) -> list[str]:
+    """The verdict's lines on one sweep: each method's shares, then the three claims."""
+    shares, lines = _ranges_of(metrics, sweep)[0], []
+    for method, r in shares.items():
+        lines.append(f"- **{method}**: "
                      + "; ".join(f"{name} {interval_text(v)}" for name, v in r.items()) + ".")
-    claims = metrics["claims"]
     if "td3_moderate_minus_extreme" in claims:
         drop = claims["td3_moderate_minus_extreme"]
         lines.append(f"- TD3 keeps {drop:+.2f} more of its return on moderate than on extreme "
                      "bodies: " + ("the degradation grows with the perturbation, as in Packer "
                                    "et al." if drop > 0 else "no degradation with distance."))
     if "ssl_minus_td3_extreme" in claims:
-        lines.append(_compare(metrics, "td3_ssl", "td3", "**Hypothesis: self-supervised "
-                                                        "representations improve robustness**"))
+        lines.append(_compare(metrics, sweep, "td3_pad", "td3", "**Hypothesis: self-supervised "
+                                                               "representations improve "
+                                                               "robustness**"))
     if "adapt_minus_ssl_extreme" in claims:
-        lines.append(_compare(metrics, "td3_ssl_adapt", "td3_ssl", "Test-time adaptation (PAD)"))
+        lines.append(_compare(metrics, sweep, "td3_pad_adapt", "td3_pad",
+                              "Test-time adaptation (PAD)"))
+    if {"td3_ssl", "td3_pad"} <= set(shares):
+        lines.append(_compare(metrics, sweep, "td3_ssl", "td3_pad", "Our ablation (forward and "
+                                                                   "inverse heads on the "
+                                                                   "critic's features)"))
+    return lines
+
+
+def verdict_text(metrics: dict, cfg: Config) -> str:
+    """The notebook's analysis, written from this run's numbers (Markdown)."""
+    lines = [f"Returns are divided by each seed's return on the nominal {cfg.body} "
+             f"(1.0 = no loss); {seed_interval_label(cfg.seeds)}. Nominal returns: "
+             + "; ".join(f"{m} {interval_text(v, 0)}"
+                         for m, v in metrics["nominal_return"].items()) + "."]
+    if metrics["packer"]:
+        lines.append(f"\n**Packer et al.'s perturbations** (torso density, friction, motor "
+                     f"power; {cfg.packer_episodes} drawn bodies per range; the claims):")
+        lines += _range_lines(metrics, "packer", metrics["claims"])
+    lines.append(f"\n**Limb lengths** (our extension; moderate: factors in "
+                 f"[{cfg.moderate[0]:g}, {cfg.moderate[1]:g}], extreme: the others):")
+    lines += _range_lines(metrics, "limbs", metrics["limb_claims"])
     for name, v in metrics["finetune"].items():
         lines.append(f"- Fine-tuned with reward on {name} for {cfg.finetune_steps} steps: "
                      f"{interval_text(v[FINETUNE])}, against {interval_text(v['td3'])} without "
                      "(the upper line a reward-free method could reach).")
     if cfg.seeds < MIN_RUNS_FOR_INTERVALS:
-        lines.append(f"With {cfg.seeds} seeds the brackets are the seeds' range, not confidence "
-                     "intervals: differences of a few hundredths are noise.")
+        lines.append(f"\nWith {cfg.seeds} seeds the brackets are the seeds' range, not "
+                     "confidence intervals: differences of a few hundredths are noise.")
     return "\n".join(lines)
+
+
+# Design deviations from PAD and Packer et al. that no setting expresses (the notebook's table).
+DEVIATIONS = [
+    {"setting": "observations", "original": "PAD: pixels (84x84 crops, 3 stacked frames)",
+     "this run": "the state", "why": "the SpatioTemporal-Predictions experiment is on states; "
+     "PAD's conv layers become an MLP encoder, its shared layers the encoder's hidden layers"},
+    {"setting": "td3_pad_adapt: adaptation batch", "original": "32 randomly cropped copies of "
+     "the latest transition", "this run": "the latest transition", "why": "a state has no "
+     "crop; identical copies give one transition's gradient"},
+    {"setting": "td3_pad: the agent", "original": "PAD: SAC", "this run": "TD3",
+     "why": "the SpatioTemporal-Predictions experiment compares TD3 policies"},
+    {"setting": "Packer et al.'s bodies", "original": "Roboschool Hopper (Bullet); friction "
+     "and density set in the XML, power Roboschool's torque factor",
+     "this run": "gymnasium Hopper-v5 (MuJoCo): each parameter a factor of Packer's default "
+                 "(value / D), on every geom's friction, the torso's density and every gear",
+     "why": "Roboschool is unmaintained; the factors keep Packer's ranges relative to their "
+            "defaults"},
+    {"setting": "Packer et al.'s test protocol", "original": "success rates over episodes "
+     "(Hopper: a distance reached)", "this run": "the share of the nominal return kept",
+     "why": "the SpatioTemporal-Predictions experiment reports returns"},
+]

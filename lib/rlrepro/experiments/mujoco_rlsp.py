@@ -297,13 +297,13 @@ def run_probe(name: str, cfg: Config, profile: str, data_dir="data") -> dict:
     folder = runs_dir(data_dir, profile, PROBE_TASK, n, 0) / "probes" / name
     observed = observed_states(profile, PROBE_TASK, n, 0, data_dir)
     rlsp = probe_config(cfg, name)
+    vae, dynamics, _ = feature_models(cfg, profile, PROBE_TASK, data_dir)  # trained if missing
     key = runs.key("probe", observed.tolist(), _model_key(data_dir, profile, PROBE_TASK),
                    dataclasses.asdict(rlsp), dataclasses.asdict(settings.sac),
                    dataclasses.asdict(settings.inverse_policy),
                    runs.code_fingerprint("rlrepro.rlsp.mujoco"))
     history_file, done = folder / "history.json", folder / "key.txt"
     if not (history_file.is_file() and done.is_file() and done.read_text() == key):
-        vae, dynamics, _ = feature_models(cfg, profile, PROBE_TASK, data_dir)
         history = deep_rlsp(PROBE_TASK, observed, vae, dynamics,
                             feature_data(cfg, profile, PROBE_TASK, data_dir)["states"],
                             settings.sac, rlsp, settings.inverse_policy, seed=0,

@@ -207,8 +207,10 @@ def train_skill_models(cfg: Config, profile: str, data_dir="data") -> dict:
 
 # --- reinforcement learning -------------------------------------------------------------------
 
-def target(cfg: Config) -> str:
-    return f"point_maze_{cfg.target_size}"
+def target(cfg: Config, measure: str = "ours") -> str:
+    """The target maze's task: ``ours`` (reaching within 0.45 pays 1 and ends the episode) or
+    ``spirl`` (SPiRL's: 1 at every step within 2.0, 2000 steps; ``envs.point_maze``)."""
+    return f"point_maze_{cfg.target_size}" + ("_spirl" if measure == "spirl" else "")
 
 
 def run_configs(cfg: Config, method: str, models: dict):
@@ -260,13 +262,14 @@ def run_all(cfg: Config, profile: str, models: dict, data_dir="data") -> list[di
     return [row for method_rows in rows for row in method_rows]
 
 
-def policy_env(cfg: Config, method: str, models: dict, copies: int | None = None):
-    """The target maze as the method's policy sees it (in its skill space, if it has one);
-    with ``copies``, a list of that many sharing one skill model."""
+def policy_env(cfg: Config, method: str, models: dict, copies: int | None = None,
+               measure: str = "ours"):
+    """The target maze (``target``) as the method's policy sees it (in its skill space, if it
+    has one); with ``copies``, a list of that many sharing one skill model."""
     skills = SKILLS_OF[method]
     space = (skill_prior.load_space(models[skills]["path"], coordinates(cfg, method)) if skills
              else None)
-    envs = [make_env(target(cfg), skills=space) for _ in range(copies or 1)]
+    envs = [make_env(target(cfg, measure), skills=space) for _ in range(copies or 1)]
     return envs if copies else envs[0]
 
 
@@ -322,16 +325,18 @@ def exploration_figure(farthest: dict, cfg: Config):
     return fig
 
 
-def final_success(cfg: Config, profile: str, models: dict, data_dir="data") -> dict:
+def final_success(cfg: Config, profile: str, models: dict, data_dir="data",
+                  measure: str = "ours") -> dict:
     """``{method: (seeds,)}``: each final policy's success rate over ``final_episodes``
-    deterministic episodes."""
+    deterministic episodes, by our measure or SPiRL's (``target``: an episode succeeds when it
+    earns any reward)."""
     out = {}
     for method in cfg.methods:
         rates = []
         for seed in range(cfg.seeds):
             policy, _ = load_policy(run_dir(data_dir, profile, method, seed),
                                     copies=cfg.final_episodes)
-            envs = policy_env(cfg, method, models, copies=cfg.final_episodes)
+            envs = policy_env(cfg, method, models, copies=cfg.final_episodes, measure=measure)
             seeds = [episode_seed(seed, FINAL_OFFSET + k) for k in range(cfg.final_episodes)]
             rates.append(float(np.mean(run_episodes(policy, envs, seeds) > 0)))
         out[method] = np.array(rates)
@@ -488,10 +493,28 @@ def allocation_figure(path: dict, dpmm: DPMM):
 # maze/hierarchical_cl, configs/hrl/maze/spirl_cl, rl/envs/maze.py) that hold for every profile
 # (params.deviations adds them to the table generated from the profile's overlays).
 DEVIATIONS = [
-    {"setting": "success", "original": "d4rl maze2d's reward near the goal, the episode going "
-                                       "on for 2000 steps",
-     "this run": "reaching within 0.45 of the goal pays 1 and ends the episode",
+    {"setting": "success", "original": "SPiRL's D4RL fork: reward 1 at every step within 2.0 "
+                                       "of the goal, the episode going on for 2000 steps",
+     "this run": "reaching within 0.45 of the goal pays 1 and ends the episode (training and "
+                 "the claims); SPiRL's measure reported beside it (final_success_spirl)",
      "why": "gymnasium-robotics' sparse PointMaze: an episode's return is its success"},
+    {"setting": "KL to the prior", "original": "a 10-sample Monte-Carlo estimate of KL(policy "
+                                               "Gaussian before the tanh || prior)",
+     "this run": "the same KL in closed form; in prior coordinates (skill_coordinates: prior) "
+                 "against N(0, I), the prior in its own coordinates",
+     "why": "the same expectation without the sampling noise"},
+    {"setting": "GASP's DPMM", "original": "bnpy memoVB, warm-started, with birth and merge "
+                                           "moves",
+     "this run": "scikit-learn's truncated variational DP mixture (at most dpmm_components), "
+                 "fit afresh at every refit",
+     "why": "bnpy does not install on Python 3.11; a warm-started scikit-learn fit never adds a "
+            "component, a fresh one can add or drop them as bnpy's moves do"},
+    {"setting": "high-level policy initialisation", "original": "the prior network's weights "
+                                                                "(spirl_cl)",
+     "this run": "fresh weights; with skill_coordinates: prior it acts in the prior's "
+                 "coordinates (skill = prior mean + 2 a prior standard deviations)",
+     "why": "its architecture differs from the prior's; the prior's coordinates start it near "
+            "the prior just as well"},
     {"setting": "target maze", "original": "randMaze0S40: start (10, 24), goal (18, 8)",
      "this run": "a held-out random layout, from the free cell nearest a corner to the farthest "
                  "free cell that is not a dead end",
@@ -528,11 +551,16 @@ def curves(rows, cfg: Config, reps: int = 1000) -> tuple:
     return steps, aggregate(scores, reps=reps)
 
 
-def metrics(success: dict, models: dict, reconstruction: dict, dpmm: DPMM) -> dict:
-    summary = aggregate(success)
+def metrics(success: dict, models: dict, reconstruction: dict, dpmm: DPMM,
+            spirl_success: dict | None = None) -> dict:
+    """The run's numbers: final success by our measure (the claims') and by SPiRL's
+    (``final_success_spirl``), GASP's mixture and the skill models' reconstruction."""
+    summary, spirl = aggregate(success), aggregate(spirl_success or {})
     out = {"final_success": {m: v[0] for m, v in summary.items()},
            "final_success_ci": {m: [v[1], v[2]] for m, v in summary.items()},
            "final_success_per_seed": {m: v.tolist() for m, v in success.items()},
+           "final_success_spirl": {m: v[0] for m, v in spirl.items()},
+           "final_success_spirl_ci": {m: [v[1], v[2]] for m, v in spirl.items()},
            "dpmm_components": int(len(dpmm.active)),
            "dpmm_components_over_training": [
                [r["epoch"], r["dpmm_components"]] for r in models.get("gasp", {}).get(
@@ -553,8 +581,10 @@ def claims(final: dict) -> dict:
 
 def verdict_text(metrics_: dict, cfg: Config) -> str:
     final, ci = metrics_["final_success"], metrics_["final_success_ci"]
+    spirl, spirl_ci = metrics_["final_success_spirl"], metrics_["final_success_spirl_ci"]
     lines = [f"- **{m}**: final success {final[m]:.2f} [{ci[m][0]:.2f}, {ci[m][1]:.2f}]"
-             for m in cfg.methods]
+             + (f"; by SPiRL's measure {spirl[m]:.2f} [{spirl_ci[m][0]:.2f}, "
+                f"{spirl_ci[m][1]:.2f}]" if m in spirl else "") for m in cfg.methods]
     c = metrics_["claims"]
     if c["spirl_over_flat_sac"] is not None:
         held = "holds" if c["spirl_over_flat_sac"] >= 0.5 else "does not hold"

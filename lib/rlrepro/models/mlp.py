@@ -33,10 +33,11 @@ class EnsembleMLP(nn.Module):
             self.weights.append(nn.Parameter(torch.empty(count, n_in, n_out).uniform_(-bound, bound)))
             self.biases.append(nn.Parameter(torch.empty(count, 1, n_out).uniform_(-bound, bound)))
 
-    def forward(self, x, first: int | None = None):
+    def forward(self, x, first: int | None = None, layers: int | None = None):
         """All MLPs, or with ``first`` only the first ones along the last axis of ``shape``
-        (TD3's actor is trained on its first critic alone): then ``x`` holds only those."""
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+        (TD3's actor is trained on its first critic alone): then ``x`` holds only those. With
+        ``layers``, only the first ``layers`` layers (the output before their activation)."""
+        for i, (weight, bias) in enumerate(zip(self.weights[:layers], self.biases[:layers])):
             if first is not None:
                 weight, bias = (t.unflatten(0, self.shape)[..., :first, :, :].flatten(0, -3)
                                 for t in (weight, bias))

@@ -229,13 +229,13 @@ def fit(model: SkillModel, sample_windows, observations, seed: int = 0, dpmm=Non
 class SkillSpace:
     """The skill space a high-level policy acts in: what its action ``a`` in [-1, 1]^d means at
     the skill's first observation ``o``, how the frozen decoder runs that skill, and the
-    action's log-density under the learned prior (``registry.SkillActions``, ``sac_prior``).
+    policy's divergence from the learned prior (``registry.SkillActions``, ``sac_prior``).
 
     ``box``: ``z = SKILL_RANGE * a``, SPiRL's action space. ``prior``: the prior's own
     coordinates, ``z = mu_p(o) + SKILL_RANGE * sigma_p(o) * a``, in which a fresh policy (``a`` a
     squashed unit Gaussian) already acts much like the prior. SPiRL starts its policy from the
     prior's weights for that; our actor has another architecture than the prior, so its skills
-    are measured from the prior instead. The KL to the prior is the same in both coordinates.
+    are measured from the prior instead. ``divergence`` is SPiRL's KL in both.
     """
 
     def __init__(self, model: SkillModel, coordinates: str = "box"):
@@ -251,21 +251,16 @@ class SkillSpace:
                           after.negative_slope if isinstance(after, nn.LeakyReLU) else None)
                          for linear, after in zip(layers[::2], layers[1::2] + [None])]
 
-    def _skill(self, prior: Normal | None, actions):
-        """The skill ``z`` of ``actions`` and ``log |dz / da|`` (``prior`` unused in box)."""
-        if self.coordinates == "box":
-            return SKILL_RANGE * actions, actions.shape[-1] * math.log(SKILL_RANGE)
-        scale = SKILL_RANGE * prior.stddev
-        return prior.mean + scale * actions, scale.log().sum(-1)
-
     @torch.no_grad()
     def skill(self, observation, action) -> np.ndarray:
         """The skill ``z`` the high-level ``action`` names at the skill's first
         ``observation``; it is run unchanged for the skill's ``horizon`` steps."""
         device = device_of(self.model)
         observation, action = as_tensor(observation, device), as_tensor(action, device)
-        prior = self.model.prior(observation) if self.coordinates == "prior" else None
-        return self._skill(prior, action)[0].cpu().numpy()
+        if self.coordinates == "box":
+            return (SKILL_RANGE * action).cpu().numpy()
+        prior = self.model.prior(observation)
+        return (prior.mean + SKILL_RANGE * prior.stddev * action).cpu().numpy()
 
     def act(self, observation, skill) -> np.ndarray:
         """The low level: the task's action at ``observation`` for the skill ``z``, clipped to
@@ -279,14 +274,21 @@ class SkillSpace:
                 x = np.where(x > 0, x, slope * x)
         return np.clip(x, -1.0, 1.0).astype(np.float32)
 
-    def action_log_prior(self, observations, actions) -> torch.Tensor:
-        """The log-density of high-level ``actions (..., d)`` at ``observations (..., obs_dim)``
-        under the learned prior: the prior's density of their skill times the change of
-        variables, ``(...)``. No gradient reaches the (frozen) model."""
-        with torch.no_grad():
-            prior = self.model.prior(observations)
-        z, log_det = self._skill(prior, actions)
-        return prior.log_prob(z).sum(-1) + log_det
+    def divergence(self, observations, mean, log_std) -> torch.Tensor:
+        """SPiRL's ``KL(pi || prior)`` for a high-level policy whose action is ``tanh(u)``,
+        ``u ~ N(mean, exp(log_std))`` ``(..., d)``, at ``observations (..., obs_dim)``: between
+        the Gaussian of ``u`` and the prior's, summed over ``d``, in closed form (SPiRL's maze:
+        a 10-sample estimate of the same KL). As SPiRL, the Gaussian before the squashing is
+        compared (box: ``u`` with the prior over ``z``, the skill run being ``2 tanh(u)``); in
+        prior coordinates ``u`` counts the prior's standard deviations from its mean, where the
+        prior is N(0, I). No gradient reaches the (frozen) model."""
+        policy = Normal(mean, log_std.exp())
+        if self.coordinates == "prior":
+            prior = Normal(torch.zeros_like(mean), torch.ones_like(mean))
+        else:
+            with torch.no_grad():
+                prior = self.model.prior(observations)
+        return kl_divergence(policy, prior).sum(-1)
 
 
 def load(path) -> SkillModel:

@@ -5,7 +5,11 @@ birth/merge moves) to the posterior samples of the skill latent at scheduled epo
 warm-started from the last, and regularises the skill posterior towards the mixture. Here the
 backend is scikit-learn's truncated variational ``BayesianGaussianMixture`` with a
 Dirichlet-process weight prior (bnpy does not install on Python 3.11): at most
-``max_components`` components, unused ones get a weight near 0.
+``max_components`` components, unused ones get a weight near 0. scikit-learn has no birth
+moves, and a warm-started refit never revives a component it has emptied (fit to 2 clusters,
+then to 5, it keeps 2: ``tests/test_skill_prior.py``), so each refit starts afresh (k-means
+initialised, the same seed) with the whole truncation: the number of components can grow, or
+shrink, with the latent, as bnpy's birth and merge moves allow.
 
 After each fit the mixture is kept as plain arrays (weights, means, variances), and the
 responsibilities are computed from them: ``r_k(z) ~ w_k N(z; mu_k, diag(var_k))``, the point
@@ -26,15 +30,14 @@ ACTIVE_WEIGHT = 0.01  # a component counts as found when it holds at least this 
 
 
 class DPMM:
-    """A Dirichlet-process Gaussian mixture on ``(N, d)`` points; ``fit`` refits it (warm-started
-    from the last fit of this object), ``responsibilities`` assigns points to components."""
+    """A Dirichlet-process Gaussian mixture on ``(N, d)`` points; ``fit`` refits it (afresh, with
+    up to ``max_components`` components), ``responsibilities`` assigns points to components."""
 
     def __init__(self, max_components: int = 20, concentration: float = 5.0, seed: int = 0,
                  max_iter: int = 200):
         self.max_components, self.concentration, self.seed = max_components, concentration, seed
         self.max_iter = max_iter
         self.weights = self.means = self.variances = None
-        self._backend = None
 
     @property
     def fitted(self) -> bool:
@@ -42,18 +45,17 @@ class DPMM:
 
     def fit(self, z) -> "DPMM":
         z = np.asarray(z, dtype=np.float64)
-        if self._backend is None:
-            self._backend = BayesianGaussianMixture(
-                n_components=min(self.max_components, len(z)), covariance_type="diag",
-                weight_concentration_prior_type="dirichlet_process",
-                weight_concentration_prior=self.concentration, max_iter=self.max_iter,
-                random_state=self.seed, warm_start=True)
-        with warnings.catch_warnings():  # a warm-started refit may stop at max_iter: fine
+        mixture = BayesianGaussianMixture(
+            n_components=min(self.max_components, len(z)), covariance_type="diag",
+            weight_concentration_prior_type="dirichlet_process",
+            weight_concentration_prior=self.concentration, max_iter=self.max_iter,
+            random_state=self.seed)
+        with warnings.catch_warnings():  # a fit stopped at max_iter is still a mixture
             warnings.simplefilter("ignore", ConvergenceWarning)
-            self._backend.fit(z)
-        self.weights = self._backend.weights_.astype(np.float32)
-        self.means = self._backend.means_.astype(np.float32)
-        self.variances = self._backend.covariances_.astype(np.float32)
+            mixture.fit(z)
+        self.weights = mixture.weights_.astype(np.float32)
+        self.means = mixture.means_.astype(np.float32)
+        self.variances = mixture.covariances_.astype(np.float32)
         return self
 
     @property
