@@ -94,6 +94,11 @@ for path in lx.open_loop_gifs(cfg, profile, figures, data):
 
 # %% [markdown]
 # ## Returns
+#
+# Each run's final policy plays `final_episodes` deterministic episodes (the paper's protocol,
+# `return`), and the same episodes sampling its actions (`sampled_return`): where an agent has
+# not learned a mean action yet the two part (SAC from pixels at `cpu`: its mean action is near
+# 0, which leaves the cartpole's pole hanging, while its samples swing it like random actions).
 
 # %%
 returns = lx.returns_table(runs)

@@ -185,7 +185,7 @@ details = metrics | {"profile": profile,
                      "runs": [{k: v for k, v in r.items() if k != "curve"} for r in rows]}
 card = claims.write_experiment(details, experiment, shared=(
     "final_success", "final_success_ci", "final_success_spirl", "final_success_spirl_ci",
-    "dpmm_components", "reconstruction_mse"))
+    "claims_our_measure", "dpmm_components", "reconstruction_mse"))
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]

@@ -1,6 +1,7 @@
 """Helpers the tests share (the fixtures are in conftest.py): running a notebook as its stage
 does, a copy of the repository as a fresh clone has it, dvc and git kept off the user's setup,
 and a small off-policy run on a point mass."""
+import hashlib
 import os
 import pathlib
 import shutil
@@ -78,6 +79,17 @@ def file_stamps(*folders) -> dict:
     that must not write there."""
     return {p: p.stat().st_mtime_ns for folder in folders for p in pathlib.Path(folder).rglob("*")
             if p.is_file()}
+
+
+def stage_outputs(data, name) -> dict:
+    """The sha256 of every file a stage writes but its executed notebook (which holds cell
+    timings): figures and GIFs, metrics, results. The same seed on the same machine must give
+    the same bytes, or a notebook re-run would leave `dvc status` dirty."""
+    data = pathlib.Path(data)
+    files = [*sorted((data / "figures" / name).rglob("*")), data / "metrics" / f"{name}.json",
+             data / "results" / f"{name}.json"]
+    return {f.relative_to(data).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in files if f.is_file()}
 
 
 def copy_of(pipeline_data, tmp_path):

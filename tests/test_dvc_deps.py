@@ -34,7 +34,10 @@ def test_one_name_per_experiment_in_every_place(derived):
     for name in experiments():
         assert name in params, f"params.yaml has no section {name!r}"
         assert (ROOT / "references" / f"{name}.yaml").is_file()
-        assert f"data/metrics/{name}.json" in derived["stages"][name]["metrics"]
+        metrics = derived["stages"][name]["metrics"]
+        assert metrics == [{f"data/metrics/{name}.json": {"persist": True}}]
+        assert all(list(out.values()) == [{"persist": True}]  # kept until the stage rewrites it
+                   for out in derived["stages"][name]["outs"])
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from rlrepro.agents.training import load_policy
 from rlrepro.evaluation.statistics import seed_interval
 from rlrepro.experiments import dynamics_robustness as rx
 
-from helpers import copy_of, run_notebook
+from helpers import copy_of, run_notebook, stage_outputs
 
 
 def smoke_config(**overrides):
@@ -60,7 +60,9 @@ def test_robustness_notebook_writes_curves_heatmap_gifs_and_trains_and_tests_onc
     stamps = {p: p.stat().st_mtime_ns for p in data.glob("policies/dynamics_robustness/**/*.*")}
     assert len(list(data.glob("policies/dynamics_robustness/smoke/hopper/tests/*.json"))) >= (
         len(cfg.methods) * len(rx.bodies_tested(cfg)))
+    outputs = stage_outputs(data, "dynamics_robustness")
     run_notebook("dynamics_robustness", tmp_path, profile="smoke", data_dir=str(data))
+    assert stage_outputs(data, "dynamics_robustness") == outputs  # byte for byte the same
     assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
 
 

@@ -11,7 +11,7 @@ from rlrepro import params
 from rlrepro.demonstrations import demonstration_file
 from rlrepro.experiments import gail_baseline as gx
 
-from helpers import copy_of, file_stamps, run_notebook
+from helpers import copy_of, file_stamps, run_notebook, stage_outputs
 
 
 def test_gail_notebook_writes_table_metrics_and_gifs_and_trains_once(pipeline_data, tmp_path):
@@ -39,7 +39,9 @@ def test_gail_notebook_writes_table_metrics_and_gifs_and_trains_once(pipeline_da
                for run in results["runs"])
     stamps = {p: p.stat().st_mtime_ns for p in data.glob("policies/gail_baseline/smoke/**/*.*")}
     assert len(stamps) >= 2 * len(cfg.tasks) * len(cfg.n_transitions)
+    outputs = stage_outputs(data, "gail_baseline")
     run_notebook("gail_baseline", tmp_path, profile="smoke", data_dir=str(data))
+    assert stage_outputs(data, "gail_baseline") == outputs  # byte for byte the same
     assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
 
 

@@ -9,7 +9,7 @@ import torch
 from rlrepro import params
 from rlrepro.experiments import latent_dynamics as lx
 
-from helpers import copy_of, run_notebook
+from helpers import copy_of, run_notebook, stage_outputs
 
 
 def test_latent_notebook_writes_every_measure_figure_and_gif_and_trains_once(
@@ -38,7 +38,7 @@ def test_latent_notebook_writes_every_measure_figure_and_gif_and_trains_once(
                                      winner))
     for run in results["runs"]:  # an evaluation every round, and the final episodes
         assert len(run["curve"]) == cfg.iterations // cfg.eval_every
-        assert len(run["final_returns"]) == cfg.final_episodes
+        assert len(run["final_returns"]) == len(run["final_returns_sampled"]) == cfg.final_episodes
     figures = {p.name for p in (data / "figures/latent_dynamics").iterdir()}
     assert {"representation.png", "open_loop.png", "returns.png", "learning_curves.png"} <= figures
     policy_gifs = [f for f in figures if f.endswith(".gif") and not f.startswith("open_loop")]
@@ -46,7 +46,9 @@ def test_latent_notebook_writes_every_measure_figure_and_gif_and_trains_once(
     assert {f"open_loop_{c}_{loss}.gif" for c in cfg.conditions for loss in cfg.losses} <= figures
     stamps = {p: p.stat().st_mtime_ns for p in data.glob("*/latent_dynamics/smoke/**/*")
               if p.is_file()}
+    outputs = stage_outputs(data, "latent_dynamics")
     run_notebook("latent_dynamics", tmp_path, profile="smoke", data_dir=str(data))
+    assert stage_outputs(data, "latent_dynamics") == outputs  # byte for byte the same
     assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
 
 

@@ -11,7 +11,7 @@ from rlrepro.experiments import mujoco_experts as ex
 from rlrepro.agents.training import train_seeds
 from rlrepro.demonstrations import demonstration_file, load, observed_states_file
 
-from helpers import copy_of, run_notebook
+from helpers import copy_of, run_notebook, stage_outputs
 
 
 def test_experts_notebook_writes_metrics_data_and_gifs_and_trains_once(
@@ -40,7 +40,9 @@ def test_experts_notebook_writes_metrics_data_and_gifs_and_trains_once(
     assert {r["task"]: r["seeds_in_process"] for r in results["curves"]}["cheetah_bw"] == 4
     stamps = {p: p.stat().st_mtime_ns for p in data.glob("policies/mujoco_experts/smoke/*/*/result.json")}
     assert len(stamps) == len(ex.TASKS)
+    outputs = stage_outputs(data, "mujoco_experts")
     run_notebook("mujoco_experts", tmp_path, profile="smoke", data_dir=str(data))
+    assert stage_outputs(data, "mujoco_experts") == outputs  # byte for byte the same
     assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
 
 

@@ -11,7 +11,7 @@ from rlrepro import params
 from rlrepro.experiments import mujoco_rlsp as mx
 from rlrepro.models.learned_reward import load as load_reward
 
-from helpers import copy_of, file_stamps, run_notebook
+from helpers import copy_of, file_stamps, run_notebook, stage_outputs
 
 
 def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(pipeline_data,
@@ -69,7 +69,9 @@ def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(pipeline_da
     stamps = {p: p.stat().st_mtime_ns for p in data.glob("policies/mujoco_rlsp/smoke/**/*.json")}
     stamps |= {p: p.stat().st_mtime_ns for p in data.glob("models/mujoco_rlsp/smoke/*/*.pt")}
     assert len(stamps) > len(cfg.tasks) * len(cfg.n_states) * len(cfg.methods)
+    outputs = stage_outputs(data, "mujoco_rlsp")
     run_notebook("mujoco_rlsp", tmp_path, profile="smoke", data_dir=str(data))
+    assert stage_outputs(data, "mujoco_rlsp") == outputs  # byte for byte the same
     assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
 
 

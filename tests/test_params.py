@@ -233,9 +233,32 @@ def test_a_stage_with_a_bad_value_ends_with_the_named_problem(tmp_path):
     params_file.write_text(params_file.read_text().replace("    seeds: 2\n", "    seeds: 0\n", 1))
     stage = run_stage(folder, "gridworld_rlsp", "smoke")
     assert stage.returncode == 1
-    last = stage.stderr.strip().splitlines()[-3:]
-    assert last[1].startswith("ParamsError: invalid parameters") and "[gridworld_rlsp.smoke]" in last[1]
-    assert last[2].strip() == "'seeds': expected a value >= 1, got 0"
+    assert "[gridworld_rlsp.smoke]:\n  'seeds': expected a value >= 1, got 0" in stage.stderr
+    assert stage.stderr.strip().endswith("gridworld_rlsp did not run; nothing was removed.")
+    assert not (folder / "data" / "notebooks" / "gridworld_rlsp.ipynb").exists()
+
+
+@pytest.mark.parametrize("section, key, value, message", [
+    ("mujoco_rlsp", "n_states", "[1, 2]", "'n_states': 2 is not in "
+                                         "mujoco_experts.observed_states [1, 3]"),
+    ("gail_baseline", "seeds", "9", "'seeds': 9, more than mujoco_experts.demonstration_seeds: 2"),
+])
+def test_a_value_another_stage_cannot_serve_is_named_by_check(tmp_path, section, key, value,
+                                                              message):
+    """check validates across sections: a value that needs a file another stage does not make
+    fails there, not in the stage after its outputs are gone."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    text = (root / "params.yaml").read_text()
+    start = text.index("\n  smoke:\n", text.index(f"\n{section}:"))
+    end = text.index("\n\n", start)
+    smoke = re.sub(rf"\n    {key}: [^\n]*", "", text[start:end])  # the overlay without the key
+    smoke = smoke.replace("\n  smoke:", f"\n  smoke:\n    {key}: {value}", 1)
+    bad = text[:start] + smoke + text[end:]
+    (tmp_path / "params.yaml").write_text(bad.replace("\nprofile: cpu\n", "\nprofile: smoke\n"))
+    checked = subprocess.run([sys.executable, "-m", "rlrepro", "check"], cwd=tmp_path,
+                             capture_output=True, text=True)
+    assert checked.returncode == 1, checked.stdout
+    assert f"[{section}.smoke]:\n  {message}" in checked.stderr
 
 
 def test_a_corrupt_checkpoint_met_inside_a_stage_ends_with_the_file_and_the_fix(tmp_path):

@@ -1,14 +1,17 @@
 """The notebooks under papermill and the whole DVC pipeline, with the smoke profile."""
+import hashlib
 import json
 import math
 import re
+import shutil
+import subprocess
 
 import papermill as pm
 import pytest
 
 from rlrepro.experiments.gridworld_rlsp import METHODS
 
-from helpers import copy_of, run_notebook
+from helpers import BIN, copy_of, run_notebook
 
 PROBLEMS = ["room", "room_bad", "train", "apples", "batteries", "batteries_easy"]
 
@@ -84,3 +87,31 @@ def test_dvc_repro_runs_the_pipeline_end_to_end(smoke_repro, shell):
     assert "RSAC is near-optimal on the POMDPs" in scorecard
     again = shell.dvc("repro", cwd=repo)
     assert "didn't change" in again and "Running stage" not in again
+
+
+@pytest.mark.parametrize("command", [("repro",), ("repro", "-s", "gridworld_rlsp")])
+def test_a_bad_value_stops_dvc_before_any_output_is_removed(smoke_repro, shell, tmp_path,
+                                                            command):
+    """Outputs persist and each stage's command validates params.yaml first: whichever way DVC
+    reaches a stage with a bad value, every earlier output stays as it was."""
+    repo = tmp_path / "repo"
+    shutil.copytree(smoke_repro, repo, symlinks=True)
+    params = repo / "params.yaml"
+    text = params.read_text()
+    start = text.index("\n  smoke:\n", text.index("\ngridworld_rlsp:"))
+    smoke = text[start:text.index("\n\n", start)]  # the section's smoke overlay
+    assert "\n    seeds: 2\n" in smoke
+    bad = text.replace(smoke, smoke.replace("\n    seeds: 2\n", "\n    seeds: -1\n"), 1)
+    params.write_text(bad)
+
+    def outputs():
+        return {p: hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted((repo / "data").rglob("*")) if p.is_file()}
+
+    before = outputs()
+    done = subprocess.run([str(BIN / "dvc"), *command], cwd=repo, env=shell.env,
+                          capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "gridworld_rlsp.smoke" in done.stderr + done.stdout and "'seeds'" in (
+        done.stderr + done.stdout)
+    assert outputs() == before

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rlrepro.models.rssm import (CONTRASTS, RSSM, ConvDecoder, ConvEncoder, RSSMConfig, as_input,
-                                 random_shift)
+                                 color_jitter, hsv_to_rgb, random_shift, rgb_to_hsv)
 
 SIZE = 16
 
@@ -28,11 +28,12 @@ def squares(sequences: int, steps: int, seed: int):
     return torch.tensor(pictures), torch.tensor(actions), torch.tensor(rewards)
 
 
-def tiny(representation: str, contrast: str = "embedding", shift: int = 0) -> RSSM:
+def tiny(representation: str, contrast: str = "embedding", shift: int = 0,
+         color_jitter: bool = False) -> RSSM:
     torch.manual_seed(0)
     return RSSM(RSSMConfig(image_size=SIZE, action_dim=2, stoch=8, deter=32, hidden=32, depth=8,
                            free_nats=0.5, representation=representation, contrast=contrast,
-                           shift=shift))
+                           shift=shift, color_jitter=color_jitter))
 
 
 def train(model, steps=150):
@@ -73,6 +74,31 @@ def test_random_shift_crops_the_padded_picture():
     for i in range(2):
         crops = [padded[i, :, r:r + 8, c:c + 8] for r in range(5) for c in range(5)]
         assert any(torch.equal(shifted[i], crop) for crop in crops)
+
+
+def test_hsv_matches_colorsys_and_the_colour_jitter_stays_in_kornias_ranges():
+    import colorsys
+
+    rgb = torch.rand(6, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    hsv = rgb_to_hsv(rgb)
+    for i, (r, c) in enumerate([(0, 0), (1, 2), (3, 3)]):
+        expected = colorsys.rgb_to_hsv(*rgb[i, :, r, c].tolist())
+        np.testing.assert_allclose(hsv[i, :, r, c].numpy(), expected, atol=1e-5)
+    torch.testing.assert_close(hsv_to_rgb(hsv), rgb, atol=1e-5, rtol=0)
+    jittered = color_jitter(rgb, torch.Generator().manual_seed(1))
+    assert jittered.min() >= 0 and jittered.max() <= 1 and not torch.allclose(jittered, rgb)
+    grey = torch.full((200, 3, 1, 1), 0.5)  # no hue or saturation: brightness and contrast only
+    values = color_jitter(grey, torch.Generator().manual_seed(2))[:, 0, 0, 0]
+    # (0.5 + b) * c or 0.5 * c + b, b in [-0.2, 0.2], c in [0.7, 1.3]
+    assert 0.21 <= values.min() < 0.3 and 0.7 < values.max() <= 0.91
+
+
+@pytest.mark.parametrize("jitter", [True, False])
+def test_the_contrastive_views_are_jittered_as_the_thesis_crop_jitter(jitter):
+    model = tiny("contrastive", "augmented_embedding", shift=0, color_jitter=jitter)
+    inputs = as_input(squares(1, 3, seed=1)[0][0])
+    views = model.augment(inputs, torch.Generator().manual_seed(0))
+    assert torch.equal(views, inputs) != jitter
 
 
 def test_training_improves_the_one_step_prediction():

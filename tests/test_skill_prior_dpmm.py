@@ -9,7 +9,7 @@ import pytest
 from rlrepro import params
 from rlrepro.experiments import skill_prior_dpmm as sx
 
-from helpers import copy_of, run_notebook
+from helpers import copy_of, run_notebook, stage_outputs
 
 
 def test_skill_prior_notebook_writes_metrics_and_figures_and_trains_once(
@@ -21,6 +21,12 @@ def test_skill_prior_notebook_writes_metrics_and_figures_and_trains_once(
     for method, value in metrics["final_success"].items():
         low, high = metrics["final_success_ci"][method]
         assert 0.0 <= low <= value <= high <= 1.0
+    spirl = metrics["final_success_spirl"]  # SPiRL's measure: the claims'
+    assert set(spirl) == set(sx.METHODS)
+    assert metrics["claims"]["spirl_over_flat_sac"] == pytest.approx(
+        spirl["spirl"] - spirl["flat_sac"])
+    assert metrics["claims_our_measure"]["spirl_over_flat_sac"] == pytest.approx(
+        metrics["final_success"]["spirl"] - metrics["final_success"]["flat_sac"])
     assert 1 <= metrics["dpmm_components"] <= cfg.skills.dpmm_components
     assert set(metrics["reconstruction_mse"]) == {"spirl", "gasp", "mean_predictor"}
     figures = {p.name for p in (data / "figures/skill_prior_dpmm").iterdir()}
@@ -35,7 +41,9 @@ def test_skill_prior_notebook_writes_metrics_and_figures_and_trains_once(
               *data.glob("datasets/skill_prior_dpmm/smoke/*.npz")]
     stamps = {p: p.stat().st_mtime_ns for p in cached}
     assert len(stamps) == len(sx.METHODS) * cfg.seeds + 4  # runs; 2 models, a mixture; data
+    outputs = stage_outputs(data, "skill_prior_dpmm")
     run_notebook("skill_prior_dpmm", tmp_path, profile="smoke", data_dir=str(data))
+    assert stage_outputs(data, "skill_prior_dpmm") == outputs  # byte for byte the same
     assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
 
 

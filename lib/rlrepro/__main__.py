@@ -53,8 +53,18 @@ def run(args) -> int:
         print(f"{source}: no such notebook; expected one of {names}", file=sys.stderr)
         return 1
     output = root / "data" / "notebooks" / f"{args.notebook}.ipynb"
-    output.parent.mkdir(parents=True, exist_ok=True)
     values = dict(pair.split("=", 1) for pair in args.parameter)
+    # Every section for this profile, before anything is touched: the stage's outputs persist
+    # (dvc.yaml), so a bad value leaves the last run's results in place.
+    try:
+        problems = params.check_all([values.get("profile") or params.active_profile()])
+    except params.ParamsError as error:
+        problems = [str(error)]
+    if problems:
+        print("\n".join(problems) + f"\n\n{args.notebook} did not run; nothing was removed.",
+              file=sys.stderr)
+        return 1
+    output.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(jupytext.read(source), str(output), parameters=values,
                                    kernel_name="python3", language="python", cwd=str(root),

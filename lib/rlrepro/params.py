@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import shutil
 import typing
 
 import yaml
@@ -346,12 +347,39 @@ def check_all(profiles=None, path=None) -> list[str]:
                      for key in keys if key not in declared]
     except ParamsError as error:
         problems.append(str(error))
-    for section in experiments():
-        for profile in profiles:
+    for profile in profiles:
+        loaded = {}
+        for section in experiments():
             try:
-                load(section, schema_of(section), profile, path=path)
+                loaded[section] = load(section, schema_of(section), profile, path=path)
             except ParamsError as error:
                 problems.append(str(error))
+        problems += cross_check(loaded, profile, path)
+    return problems
+
+
+def cross_check(loaded: dict, profile: str, path) -> list[str]:
+    """The values of one section that need another's: an experiment module's ``NEEDS``
+    ({other section: {our key: its key}}) names, for the sections it reads the outputs of, each
+    of our values the other must make (``loaded``: section -> config of this profile). A list
+    must be among the other's values; a count (int) must not exceed the other's."""
+    import importlib
+
+    problems = []
+    for section, cfg in loaded.items():
+        needs = getattr(importlib.import_module(f"rlrepro.experiments.{section}"), "NEEDS", {})
+        for other, keys in needs.items():
+            if other not in loaded:
+                continue
+            for key, theirs in keys.items():
+                ours, made = getattr(cfg, key), getattr(loaded[other], theirs)
+                if isinstance(ours, int):
+                    wrong = [f"{ours}, more than {other}.{theirs}: {made}"] if ours > made else []
+                else:
+                    wrong = [f"{v!r} is not in {other}.{theirs} {made}" for v in ours
+                             if v not in made]
+                problems += [f"invalid parameters in {path} [{section}.{profile}]:\n  "
+                             f"'{key}': {message}" for message in wrong]
     return problems
 
 
@@ -455,12 +483,14 @@ class NotebookSetup:
 
 
 def notebook_setup(experiment: str, profile=None, overrides=None, data_dir="data"):
-    """Validate ``experiment``'s section for ``profile`` (raising ParamsError before any work)
-    and name its outputs under ``data_dir`` (relative to the repository root)."""
+    """Validate ``experiment``'s section for ``profile`` (raising ParamsError before any work),
+    name its outputs under ``data_dir`` (relative to the repository root) and empty its figures
+    folder, which this run fills."""
     profile = active_profile(profile)
     cfg = load(experiment, schema_of(experiment), profile, overrides)
     root = find_params_file().parent
     data = root / data_dir
+    shutil.rmtree(data / "figures" / experiment, ignore_errors=True)  # this run's figures only
     return NotebookSetup(experiment, profile, cfg, dict(overrides or {}), root,
                          data / "figures" / experiment,
                          data / "metrics" / f"{experiment}.json",

@@ -12,8 +12,12 @@ One stage per experiment (``rlrepro.params.experiments``), named as it, plus the
 - the data of other stages it reads: the experiment module's ``READS``.
 
 Its outputs are its figures, results, executed notebook and metrics, and the data folders its
-module names: ``CACHES`` (``data/<kind>/<name>``, persisting across runs: run folders and
-files keyed by what made them, reused when unchanged) and ``OUTPUTS`` (rewritten every run).
+module names: ``CACHES`` (``data/<kind>/<name>``: run folders and files keyed by what made
+them, reused when unchanged) and ``OUTPUTS`` (rewritten every run). Every output persists
+(``persist: true``: DVC does not delete it before the stage runs), and the stage's command
+validates ``params.yaml`` first (``python -m rlrepro run``): a bad value, whichever way it
+came (``dvc repro``, ``dvc exp run -S``, ``-s``), stops the stage with every earlier result in
+place. The notebook rewrites its figures folder once its parameters are valid.
 """
 from __future__ import annotations
 
@@ -95,13 +99,14 @@ def experiment_stage(name: str) -> dict:
     module = importlib.import_module(f"rlrepro.experiments.{name}")
     notebook = f"notebooks/{name}.py"
     code = code_deps(library_files(ROOT / notebook) + ["lib/rlrepro/__main__.py"])
-    outs = [{f"data/{kind}/{name}": {"persist": True}} for kind in getattr(module, "CACHES", ())]
-    outs += [f"data/{kind}/{name}" for kind in getattr(module, "OUTPUTS", ())]
+    outs = [f"data/{kind}/{name}" for kind in (*getattr(module, "CACHES", ()),
+                                               *getattr(module, "OUTPUTS", ()))]
     outs += [f"data/figures/{name}", f"data/results/{name}.json", f"data/notebooks/{name}.ipynb"]
     return {"cmd": f"python -m rlrepro run {name} -p profile=${{profile}}",
             "deps": [notebook, f"references/{name}.yaml", *code, *getattr(module, "READS", ())],
             "params": ["profile", name, EXECUTION],
-            "outs": outs, "metrics": [f"data/metrics/{name}.json"]}
+            "outs": [{out: {"persist": True}} for out in outs],
+            "metrics": [{f"data/metrics/{name}.json": {"persist": True}}]}
 
 
 def report_stage(names: list[str]) -> dict:

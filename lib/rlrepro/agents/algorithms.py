@@ -7,12 +7,12 @@ losses. ``rsac_s`` shares one summarizer between the actor and the critics, trai
 the critic loss (the actor sees its features detached). ``sac_prior`` is SAC whose entropy
 bonus is replaced by the divergence from a learned prior, SPiRL's ``KL(pi(.|s) || prior(.|s))``
 between the policy's Gaussian before its tanh and the prior's (its high level, Pertsch et al.
-2020), the temperature tuned towards a target divergence. ``td3_pad`` is TD3 whose actor and critics share a learned encoder
-trained by the critic loss, with PAD's self-supervised branch beside it (Hansen et al. 2021):
-an encoder that shares all but the last layer with the critic's and an inverse dynamics head
-(f(s), f(s')) -> a on it, trained every other update by its own optimizer; ``adapt`` steps the
-shared layers and the branch by the inverse dynamics loss alone, without reward (PAD's
-test-time adaptation). ``td3_ssl`` is our ablation of it: forward and inverse dynamics heads on
+2020), the temperature tuned towards a target divergence. ``td3_pad`` is TD3 whose actor and
+critics share a learned encoder trained by the critic loss, with PAD's self-supervised branch
+beside it (Hansen et al. 2021): an encoder that shares all but the last layer with the critic's
+and an inverse dynamics head (f(s), f(s')) -> a on it, trained every other update by its own
+optimizer; ``adapt`` steps the shared layers and the branch by the inverse dynamics loss alone,
+without reward (PAD's test-time adaptation). ``td3_ssl`` is our ablation of it: forward and inverse dynamics heads on
 the critic encoder's own features, trained with the critic loss, and the whole encoder adapts.
 
 An agent holds one or several *members*: independent runs of one configuration, one per seed,

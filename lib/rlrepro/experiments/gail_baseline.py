@@ -129,6 +129,11 @@ def uninformative_demonstration(task: str, seed: int) -> Transitions:
     return transitions(task, "demonstration", env.rows[-1:])
 
 
+# What this section needs of another's outputs (params.cross_check): the demonstrations.
+NEEDS = {"mujoco_experts": {"tasks": "tasks", "n_transitions": "demonstration_lengths",
+                            "seeds": "demonstration_seeds"}}
+
+
 def check_inputs(cfg: Config, profile: str, data_dir="data"):
     """Every demonstration file the run needs is there and of the right task and shape, and
     every task has an expert score, before any training."""

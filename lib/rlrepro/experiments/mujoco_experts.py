@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import shutil
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -28,8 +29,8 @@ import numpy as np
 from rlrepro.agents.algorithms import AgentConfig
 from rlrepro.agents.training import (TRAIN_PER_RUN, TrainConfig, finished_result, load_policy,
                                      train_seeds)
-from rlrepro.demonstrations import (TASKS, TransitionRecorder, demonstration_file, expert_dir,
-                                    observed_states_file, transitions)
+from rlrepro.demonstrations import (TASKS, TransitionRecorder, dataset_dir, demonstration_file,
+                                    expert_dir, observed_states_file, transitions)
 from rlrepro.envs import make_env, spaces
 from rlrepro.evaluation.rollouts import UniformPolicy, episode_seed, play, run_episodes
 from rlrepro.params import for_task, param, task_settings_problems
@@ -148,7 +149,8 @@ def score(cfg: Config, profile: str, task: str, data_dir="data",
 
 def cut_data(cfg: Config, profile: str, task: str, data_dir="data") -> list:
     """Write the task's observed-state sets and demonstrations (see the module's docstring),
-    cut from its expert of seed 0; the files written."""
+    cut from its expert of seed 0, in place of any the task had; the files written."""
+    shutil.rmtree(dataset_dir(data_dir, profile, task), ignore_errors=True)  # no stale sizes
     written = []
     for draw in range(cfg.state_draws):
         first = 0  # the episodes of the sets so far: each set plays its own

@@ -491,6 +491,11 @@ GIF_STEPS = 300  # steps of an evaluation policy's GIF
 DIRECTION = {"cheetah_fw": 1.0, "cheetah_bw": -1.0}  # the way the expert runs
 
 
+# What this section needs of another's outputs (params.cross_check): the observed-state sets.
+NEEDS = {"mujoco_experts": {"tasks": "tasks", "n_states": "observed_states",
+                            "seeds": "state_draws"}}
+
+
 def check_inputs(cfg: Config, profile: str, data_dir="data"):
     """Every observed-state set the run needs exists and is well formed (a clear error naming
     the file otherwise), and every task has an expert score."""

@@ -55,11 +55,13 @@ def train_agent(agent, replay, cfg) -> None:
         agent.train(replay, cfg.agent_updates_per_iteration, cfg.batch, cfg.length)
 
 
-def evaluate(cfg, task, condition, agent, seed, episodes, offset) -> list[float]:
-    """Returns of ``episodes`` deterministic episodes played in lockstep (fixed seeds)."""
+def evaluate(cfg, task, condition, agent, seed, episodes, offset,
+             deterministic: bool = True) -> list[float]:
+    """Returns of ``episodes`` episodes played in lockstep (fixed seeds), deterministic unless
+    told otherwise."""
     envs = [task_env(cfg, task, condition) for _ in range(episodes)]
     seeds = [episode_seed(seed, offset + k) for k in range(episodes)]
-    returns = run_episodes(agent, envs, seeds, deterministic=True)
+    returns = run_episodes(agent, envs, seeds, deterministic=deterministic)
     for env in envs:
         env.close()
     return returns.tolist()
@@ -124,9 +126,13 @@ def run(cfg, task, condition, loss, agent_name, seed, folder: RunFolder, model_f
                 "replay_rng": replay.rng.bit_generator.state,
                 "torch_rng": torch.get_rng_state()}], iteration + 1)
     final = evaluate(cfg, task, condition, agent, seed, cfg.final_episodes, TEST_EPISODE_OFFSET)
+    # The same episodes with the policy sampling its actions: an undertrained actor's mean
+    # action can score far below its own samples (SAC from pixels at cpu: ~5 against ~160).
+    sampled = evaluate(cfg, task, condition, agent, seed, cfg.final_episodes,
+                       TEST_EPISODE_OFFSET, deterministic=False)
     result = {"task": task, "condition": condition, "loss": loss if model is not None else "none",
-              "agent": agent_name, "seed": seed, "final_returns": final, "curve": curve,
-              "seconds": time.time() - start}
+              "agent": agent_name, "seed": seed, "final_returns": final,
+              "final_returns_sampled": sampled, "curve": curve, "seconds": time.time() - start}
     files = {"agent.pt": {"agent": agent.state_dict()}}
     if model is not None:
         files["model.pt"] = {"model": model.state_dict()}

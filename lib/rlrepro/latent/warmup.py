@@ -27,7 +27,9 @@ PROBE_OFFSET = 2 * 10**6  # episode seeds of the probes' episodes
 
 
 def task_env(cfg, task: str, condition: str, **options):
-    """The pixel task ``task`` in ``condition``."""
+    """The pixel task ``task`` in ``condition``, at ``cfg.action_repeat`` (0: the task's own)."""
+    if cfg.action_repeat:
+        options["action_repeat"] = cfg.action_repeat
     if condition == "clean":
         return make_env(f"{task}_pixels", image_size=cfg.image_size, **options)
     return make_env(f"{task}_distracted", image_size=cfg.image_size,

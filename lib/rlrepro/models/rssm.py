@@ -73,6 +73,9 @@ class RSSMConfig:
                                default=0.1, min=1e-6)
     shift: int = param("contrastive: the picture is shifted by up to this many pixels (random "
                        "shift augmentation; 0: the picture itself)", default=4, min=0)
+    color_jitter: bool = param("contrastive: after the shift, kornia's ColorJitter(0.2, 0.3, "
+                               "0.2, 0.3) (the thesis' 'crop jitter'; color_jitter)",
+                               default=True)
 
     def __post_init__(self):
         size = self.image_size
@@ -143,6 +146,58 @@ class ConvDecoder(nn.Module):
 def as_input(pictures: torch.Tensor) -> torch.Tensor:
     """Pictures of whole numbers 0-255 (uint8 or float) -> floats in [-0.5, 0.5]."""
     return pictures.float() / 255.0 - 0.5
+
+
+JITTER = (0.2, 0.3, 0.2, 0.3)  # brightness, contrast, saturation, hue: the thesis' ColorJitter
+
+
+def color_jitter(pictures: torch.Tensor, generator=None) -> torch.Tensor:
+    """Kornia's ``ColorJitter(*JITTER)`` as kornia 0.5 applies it to pictures ``(N, 3, S, S)``
+    in [0, 1]: per picture a brightness shift in [-0.2, 0.2], a contrast factor in [0.7, 1.3],
+    a saturation factor in [0.8, 1.2] and a hue rotation in [-0.3, 0.3] turns, in an order drawn
+    for the batch, each result clamped to [0, 1]."""
+    brightness, contrast, saturation, hue = JITTER
+    n, device = len(pictures), pictures.device
+
+    def uniform(low, high):
+        return low + (high - low) * torch.rand(n, 1, 1, 1, generator=generator, device=device)
+
+    def in_hsv(change):
+        return hsv_to_rgb(change(rgb_to_hsv(pictures)))
+
+    steps = [
+        lambda x: x + uniform(-brightness, brightness),
+        lambda x: x * uniform(1 - contrast, 1 + contrast),
+        lambda x: in_hsv(lambda hsv: torch.cat(
+            [hsv[:, :1], hsv[:, 1:2] * uniform(1 - saturation, 1 + saturation), hsv[:, 2:]], 1)),
+        lambda x: in_hsv(lambda hsv: torch.cat(
+            [(hsv[:, :1] + uniform(-hue, hue)) % 1.0, hsv[:, 1:]], 1)),
+    ]
+    order = torch.randperm(4, generator=generator,
+                           device=generator.device if generator is not None else "cpu")
+    for k in order.tolist():
+        pictures = steps[k](pictures).clamp(0.0, 1.0)
+    return pictures
+
+
+def rgb_to_hsv(rgb: torch.Tensor) -> torch.Tensor:
+    """Pictures ``(N, 3, S, S)`` in [0, 1] -> hue (in turns), saturation, value, each in [0, 1]."""
+    value, argmax = rgb.max(1, keepdim=True)
+    spread = value - rgb.min(1, keepdim=True).values
+    saturation = torch.where(value > 0, spread / value.clamp_min(1e-8), torch.zeros_like(value))
+    r, g, b = rgb[:, :1], rgb[:, 1:2], rgb[:, 2:]
+    safe = spread.clamp_min(1e-8)
+    hue = torch.where(argmax == 0, ((g - b) / safe) % 6,
+                      torch.where(argmax == 1, (b - r) / safe + 2, (r - g) / safe + 4))
+    hue = torch.where(spread > 0, hue / 6.0, torch.zeros_like(hue))
+    return torch.cat([hue, saturation, value], 1)
+
+
+def hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
+    """The inverse of ``rgb_to_hsv``."""
+    hue, saturation, value = hsv[:, :1] * 6.0, hsv[:, 1:2], hsv[:, 2:]
+    k = (torch.tensor([5.0, 3.0, 1.0], device=hsv.device).view(1, 3, 1, 1) + hue) % 6
+    return value - value * saturation * torch.clamp(torch.minimum(k, 4 - k), 0.0, 1.0)
 
 
 def random_shift(pictures: torch.Tensor, pad: int, generator=None) -> torch.Tensor:
@@ -259,6 +314,14 @@ class RSSM(nn.Module):
             logits = queries @ keys.T
         return logits - logits.max(1, keepdim=True).values.detach()  # CURL's stabilisation
 
+    def augment(self, inputs: torch.Tensor, generator=None) -> torch.Tensor:
+        """The contrastive views of pictures ``(N, 3, S, S)`` in [-0.5, 0.5]: the random shift,
+        then the colour jitter (the thesis' 'crop jitter')."""
+        shifted = random_shift(inputs, self.config.shift, generator)
+        if not self.config.color_jitter:
+            return shifted
+        return color_jitter(shifted + 0.5, generator) - 0.5
+
     def loss(self, pictures: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
              generator=None) -> tuple[torch.Tensor, dict]:
         """The training loss on sequences ``pictures (T, B, 3, S, S)`` (0-255),
@@ -266,7 +329,7 @@ class RSSM(nn.Module):
         of that transition); returns it and its parts (floats)."""
         c = self.config
         inputs = as_input(pictures)
-        shifted = lambda: random_shift(inputs.flatten(0, 1), c.shift,  # noqa: E731
+        shifted = lambda: self.augment(inputs.flatten(0, 1),  # noqa: E731
                                        generator).unflatten(0, inputs.shape[:2])
         augmented = c.representation == "contrastive" and c.contrast != "embedding"
         seen = shifted() if augmented else inputs
