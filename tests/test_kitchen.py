@@ -2,7 +2,9 @@
 import h5py
 import numpy as np
 import pytest
+import torch
 
+from rlrepro.models import skill_prior
 from rlrepro.models.skill_prior import SkillModel, SkillModelConfig
 from rlrepro.skills import data, kitchen
 
@@ -38,9 +40,20 @@ def test_a_minari_data_set_becomes_demonstrations(tmp_path):
     assert demos.reached.all() and (demos.layout_seeds == -1).all()
     obs, actions = data.windows(demos, 10, 8, np.random.default_rng(0))
     assert obs.shape == (8, 11, 59) and actions.shape == (8, 10, 9)
-    model = SkillModel(59, 9, SkillModelConfig(state_dim=59, hidden_size=8, decoder_layers=1,
-                                               prior_layers=1))
-    assert model.reconstruction_error(obs, actions) > 0  # the skill model takes it as it is
+    ends = demos.episode_ends
+    for window_obs, window_actions in zip(obs, actions):  # 10 consecutive steps of one episode
+        start = int(np.flatnonzero((demos.actions == window_actions[0]).all(1))[0])
+        episode_end = ends[np.searchsorted(ends, start, side="right")]
+        assert start + 10 <= episode_end
+        np.testing.assert_array_equal(window_actions, demos.actions[start:start + 10])
+        np.testing.assert_array_equal(window_obs[0], demos.observations[start])
+    torch.manual_seed(0)  # the skill model learns the data as it is
+    model = SkillModel(59, 9, SkillModelConfig(state_dim=59, hidden_size=16, decoder_layers=1,
+                                               prior_layers=1, epochs=20, steps_per_epoch=10,
+                                               batch_size=16))
+    before = model.reconstruction_error(obs, actions)
+    skill_prior.fit(model, lambda b, rng: data.windows(demos, 10, b, rng), demos.observations)
+    assert model.reconstruction_error(obs, actions) < 0.7 * before
 
 
 @pytest.mark.parametrize("damage, message", [

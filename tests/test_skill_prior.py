@@ -112,6 +112,30 @@ def test_each_refit_can_add_and_drop_components():
     assert found == [2, 5, 3]
 
 
+def test_gasps_regulariser_is_the_kl_to_the_components_responsible_for_each_sample():
+    """GASP pulls each posterior towards the mixture components responsible for its sample, not
+    towards N(0, I): sum_k r_k(z) KL(q || N(mu_k, var_k)), averaged over the batch."""
+    torch.manual_seed(0)
+    model = SkillModel(6, 2, SkillModelConfig(horizon=3, latent_dim=2, hidden_size=16,
+                                              decoder_layers=1, prior_layers=1,
+                                              regulariser="dpmm"))
+    dpmm = DPMM().load_state_dict({"weights": torch.tensor([0.5, 0.5]),
+                                   "means": torch.tensor([[3.0, 0.0], [-3.0, 0.0]]),
+                                   "variances": torch.full((2, 2), 0.25)})
+    obs, actions = torch.randn(8, 4, 6), torch.rand(8, 3, 2) * 2 - 1
+    gasp = model.losses(obs, actions, torch.Generator().manual_seed(0), dpmm)["regulariser"]
+    gaussian = model.losses(obs, actions, torch.Generator().manual_seed(0))["regulariser"]
+    q = model.posterior(obs, actions)
+    z = q.mean + q.stddev * torch.randn(q.mean.shape, generator=torch.Generator().manual_seed(0))
+    kl = torch.distributions.kl_divergence(
+        torch.distributions.Normal(q.mean[:, None], q.stddev[:, None]),
+        torch.distributions.Normal(torch.as_tensor(dpmm.means),
+                                   torch.as_tensor(dpmm.variances).sqrt()))  # (B, K, latent)
+    expected = (dpmm.responsibilities(z)[..., None] * kl).sum(1).mean()
+    torch.testing.assert_close(gasp, expected)
+    assert gasp > gaussian + 1.0  # far from both components, close to the origin
+
+
 def test_gasps_fit_schedule_is_dense_early():
     epochs = fit_epochs(100)
     assert len(epochs) == 33 and epochs[:5] == [0, 1, 2, 3, 4]
