@@ -4,7 +4,7 @@ BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup repro test test-fast lab bench clean-venv
+.PHONY: setup repro test test-fast browser site lab bench clean-venv
 
 setup: $(STAMP)
 
@@ -25,8 +25,21 @@ repro: setup
 # pipeline's outputs share one process, which runs the pipeline once (tests/conftest.py).
 PYTEST := python -m pytest -q -n auto --dist loadgroup
 
-test: setup
+test: setup browser
 	$(PYTEST)
+
+# Debian's Chromium and ChromeDriver for the site's browser test (tests/test_site.py), installed
+# when missing and this is root (as on CI); elsewhere the test says what to install and skips.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	  || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+	       && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+	  || echo "make browser: no Chromium (apt-get install chromium chromium-driver as root); the site's browser test will skip"
+
+# The static site under site/: results pages, scorecard and executed notebooks, opened from
+# site/index.html without a server (README, "Reading the results").
+site: setup
+	python -m rlrepro.site
 
 # The tests that execute no notebook and no pipeline: a few minutes, for development.
 test-fast: setup

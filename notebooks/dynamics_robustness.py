@@ -85,7 +85,7 @@ for body, rows in runs.groupby("body", sort=False):
                                       for m, g in rows.groupby("method")}, reps=500))
 fig = plots.learning_curves(curves, ylabel=f"test return, {label}",
                             title="Training on the nominal body; fine-tuning on perturbed ones")
-plots.save(fig, figures, "learning_curves")
+plots.save(fig, figures, "learning_curves", data=plots.curve_points(curves))
 
 # %% [markdown]
 # ## Tests on perturbed bodies
@@ -154,23 +154,22 @@ for name in [rx.nominal_env(cfg), *cfg.gif_bodies]:
 # %% [markdown]
 # ## Metrics and verdict
 #
-# `data/metrics/dynamics_robustness.json`: `packer[method][range]` (Packer et al.'s ranges),
+# `data/results/dynamics_robustness.json`: `packer[method][range]` (Packer et al.'s ranges),
 # `normalised_return[method][factor name][factor]` (the limb sweep: mean over seeds;
 # `normalised_return_ci` its interval), its ranges, the fine-tuning line and the claims; every
 # test's returns are in `data/results/dynamics_robustness.json`.
 
 # %%
-shared = ("packer", "packer_returns", "normalised_return", "normalised_return_ci",
-          "nominal_return", "ranges", "range_returns", "limb_claims", "heatmap", "finetune")
 details = metrics | {"profile": profile, "runs": runs.to_dict("records"), "tests": tests}
-card = claims.write_experiment(details, experiment, shared=shared)
+analysis = rx.verdict_text(metrics, cfg)
+card = claims.write_experiment(details, experiment, analysis)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]
 # ### Analysis (computed from this run)
 
 # %%
-display(Markdown(rx.verdict_text(metrics, cfg)))
+display(Markdown(analysis))
 
 # %% [markdown]
 # ### Deviations from the original settings (from this run's configuration)

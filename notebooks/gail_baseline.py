@@ -16,7 +16,7 @@
 # discriminator learns to tell the expert's transitions from its generator's; the generator, PPO
 # with imitation v0.1.1's settings (`rlrepro.agents.ppo`), is paid `-log(1 - D(s, a))`
 # (`rlrepro.imitation.gail`). Each GAIL policy is scored by the task's TRUE return, next to
-# Deep RLSP, AverageFeatures and Waypoints (read from `data/metrics/mujoco_rlsp.json`), the
+# Deep RLSP, AverageFeatures and Waypoints (read from `data/results/mujoco_rlsp.json`), the
 # expert and the uniformly random policy.
 #
 # That reward is positive on every step, so where a failure ends the episode (the pendulum's
@@ -100,7 +100,7 @@ if curves:
                                                    for k in curves},
                                 ylabel=f"true return, {aggregate_label(cfg.seeds)}",
                                 title="GAIL's generator")
-    plots.save(fig, figures, "learning_curves")
+    plots.save(fig, figures, "learning_curves", data=plots.curve_points(curves))
 
 # %% [markdown]
 # ## Table 1: GAIL next to Deep RLSP
@@ -148,15 +148,15 @@ for task in cfg.tasks:
 # %%
 metrics = gx.metrics(table, experts, rlsp)
 details = metrics | {"profile": profile, "runs": rows}
-card = claims.write_experiment(details, experiment,
-                              shared=("true_return", "true_return_ci", "seed_returns"))
+analysis = gx.verdict_text(metrics, rlsp)
+card = claims.write_experiment(details, experiment, analysis)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]
 # ### Analysis (computed from this run)
 
 # %%
-display(Markdown(gx.verdict_text(metrics, rlsp)))
+display(Markdown(analysis))
 
 # %% [markdown]
 # ### Deviations from the original (from this run's configuration)

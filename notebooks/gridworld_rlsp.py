@@ -142,8 +142,8 @@ stds.pivot_table(index="std", columns=["problem", "combination"], values="fracti
 # %% [markdown]
 # ## Metrics and verdict
 #
-# `data/metrics/gridworld_rlsp.json` holds the headline numbers the scorecard (`report` stage)
-# checks; every run and sweep point is in `data/results/gridworld_rlsp.json`.
+# `data/results/gridworld_rlsp.json` holds every run and sweep point, what the scorecard (`report` stage)
+# checks among them; `data/metrics/gridworld_rlsp.json` the verdict counts (`dvc metrics show`).
 
 # %%
 details = {
@@ -157,14 +157,15 @@ details = {
     "std_sweep": stds.to_dict("records"),
     "runs": records,
 }
-card = claims.write_experiment(details, experiment)
+analysis = ex.verdict_text(mean, cosines, cfg, label)
+card = claims.write_experiment(details, experiment, analysis)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]
 # ### Analysis (computed from this run)
 
 # %%
-display(Markdown(ex.verdict_text(mean, cosines, cfg, label)))
+display(Markdown(analysis))
 
 # %% [markdown]
 # ### Deviations from the papers (from this run's configuration)

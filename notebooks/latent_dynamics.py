@@ -107,10 +107,12 @@ plots.save(lx.returns_figure(returns, cfg), figures, "returns")
 curves = pd.DataFrame([{**point, "agent": r["agent"], "loss": r["loss"],
                         "condition": r["condition"], "seed": r["seed"]}
                        for r in runs for point in r["curve"]])
-fig = plots.line_sweep(curves.assign(method=curves.agent + ", " + curves.loss), x="steps",
-                       y="return", hue="method", col="condition", logx=False, ylim=None,
-                       title="return of deterministic episodes during training")
-plots.save(fig, figures, "learning_curves")
+curves = curves.assign(method=curves.agent + ", " + curves.loss)
+fig = plots.line_sweep(curves, x="steps", y="return", hue="method", col="condition", logx=False,
+                       ylim=None, title="return of deterministic episodes during training")
+points = (curves.groupby(["condition", "method", "steps"])["return"].agg(["mean", "min", "max"])
+          .reset_index().set_axis(["panel", "method", "step", "value", "low", "high"], axis=1))
+plots.save(fig, figures, "learning_curves", data=points)  # mean over seeds [min, max]
 
 # %% [markdown]
 # ## The learned behaviour
@@ -136,15 +138,15 @@ for row in [r for r in runs if r["seed"] == 0 and r["task"] == task]:
 # %%
 metrics = lx.metrics(returns, measures, cfg)
 details = metrics | {"profile": profile, "models": models, "runs": runs}
-card = claims.write_experiment(details, experiment, shared=(
-    "return", "return_ci", "probe_r2", "probe_r2_ci", "reward_error", "by_task"))
+analysis = lx.verdict_text(metrics, cfg)
+card = claims.write_experiment(details, experiment, analysis)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]
 # ### Analysis (computed from this run)
 
 # %%
-display(Markdown(lx.verdict_text(metrics, cfg)))
+display(Markdown(analysis))
 
 # %% [markdown]
 # ### Deviations from the thesis' settings (from this run's configuration)

@@ -95,7 +95,7 @@ published = {task: [r for r in references.get(task, []) if r[0] <= budget[task]]
              for task in cfg.tasks}  # the scores at budgets this run reaches
 fig = plots.learning_curves(curves, baselines=random_return, references=published,
                             ylabel=f"test return, {label}", title="SAC experts")
-plots.save(fig, figures, "learning_curves")
+plots.save(fig, figures, "learning_curves", data=plots.curve_points(curves))
 
 # %% [markdown]
 # ## Experts against the random policy
@@ -149,9 +149,9 @@ pd.DataFrame([{"task": task, "file": path.name, "transitions": len(load(path, ta
 # %% [markdown]
 # ## Metrics and verdict
 #
-# `data/metrics/mujoco_experts.json` holds the numbers the scorecard checks and the later stages
-# read (returns, intervals, forward velocities); every episode is in
-# `data/results/mujoco_experts.json`.
+# `data/results/mujoco_experts.json` holds every number: what the scorecard checks, what the
+# later stages read (returns, intervals, forward velocities) and every episode;
+# `data/metrics/mujoco_experts.json` the verdict counts (`dvc metrics show`).
 
 # %%
 metrics = {
@@ -167,14 +167,15 @@ metrics = {
 details = metrics | {"profile": profile, "curves": results,
                      "episodes": {t: {k: {m: v.tolist() for m, v in s[k].items()}
                                       for k in s} for t, s in scores.items()}}
-card = claims.write_experiment(details, experiment, shared=tuple(metrics))
+analysis = ex.verdict_text(metrics, cfg)
+card = claims.write_experiment(details, experiment, analysis)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]
 # ### Analysis (computed from this run)
 
 # %%
-display(Markdown(ex.verdict_text(metrics, cfg)))
+display(Markdown(analysis))
 
 # %% [markdown]
 # ### Deviations from the original experts (from this run's configuration)

@@ -107,7 +107,7 @@ fig = plots.learning_curves(curves, baselines={f"{t}, n={n}": experts["random_re
                                                for t, n in runs.groupby(["task", "n"]).groups},
                             ylabel=f"true return, {aggregate_label(cfg.seeds)}",
                             title="SAC on the inferred rewards")
-plots.save(fig, figures, "evaluation_curves")
+plots.save(fig, figures, "evaluation_curves", data=plots.curve_points(curves))
 ascent = pd.DataFrame([{**h, "task": r.task, "n": r.n, "draw": r.draw}
                        for r in runs[runs.method == "deep_rlsp"].itertuples()
                        for h in (r.history or [])])
@@ -208,16 +208,15 @@ if len(skills):
 metrics = mx.metrics(table, experts, skills, peaks)
 details = metrics | {"profile": profile, "runs": rows,
                      "probes": {name: frame.to_dict("records") for name, frame in probes.items()}}
-card = claims.write_experiment(details, experiment, shared=(
-    "true_return", "true_return_ci", "expert_return", "random_return", "skill_discriminator",
-    "reward_peak"))
+analysis = mx.verdict_text(metrics, cfg)
+card = claims.write_experiment(details, experiment, analysis)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]
 # ### Analysis (computed from this run)
 
 # %%
-display(Markdown(mx.verdict_text(metrics, cfg)))
+display(Markdown(analysis))
 
 # %% [markdown]
 # ### Deviations from the original (from this run's configuration)

@@ -80,7 +80,7 @@ for env in cfg.tasks:
                                      for m in cfg.methods_of(env)}, reps=500))
 fig = plots.learning_curves(curves, baselines=metrics["random_return"], ylabel=f"test return, {label}",
                             title="Recurrent vs memoryless off-policy agents")
-plots.save(fig, figures, "learning_curves")
+plots.save(fig, figures, "learning_curves", data=plots.curve_points(curves))
 
 # %% [markdown]
 # ## Final performance
@@ -120,19 +120,20 @@ for method in [m for m in ("sac", "rsac") if m in cfg.methods_of(env_name)]:
 # %% [markdown]
 # ## Metrics and verdict
 #
-# `data/metrics/recurrent_offpolicy.json` holds the headline numbers the scorecard (`report`
-# stage) checks; every run and score is in `data/results/recurrent_offpolicy.json`.
+# `data/results/recurrent_offpolicy.json` holds every run and score, what the scorecard (`report` stage)
+# checks among them; `data/metrics/recurrent_offpolicy.json` the verdict counts (`dvc metrics show`).
 
 # %%
 details = metrics | {"profile": profile, "runs": runs.to_dict("records")}
-card = claims.write_experiment(details, experiment)
+analysis = ex.verdict_text(metrics, cfg)
+card = claims.write_experiment(details, experiment, analysis)
 display(Markdown(card[["claim", "kind", "paper", "ours", "verdict"]].to_markdown(index=False)))
 
 # %% [markdown]
 # ### Analysis (computed from this run)
 
 # %%
-display(Markdown(ex.verdict_text(metrics, cfg)))
+display(Markdown(analysis))
 
 # %% [markdown]
 # ### Deviations from the paper (from this run's configuration)

@@ -25,7 +25,8 @@ def copy_repository(destination):
     """The repository's sources, as a fresh clone would have them (no outputs, no cache, no
     machine-local DVC config such as a developer's remote)."""
     ignore = shutil.ignore_patterns(".git", ".venv", "data", "cache", "tmp", "config.local",
-                                    "__pycache__", "*.egg-info", ".pytest_cache")
+                                    "__pycache__", "*.egg-info", ".pytest_cache", "site",
+                                    "dvc_plots", ".cpu-run")
     shutil.copytree(ROOT, destination, ignore=ignore)
 
 

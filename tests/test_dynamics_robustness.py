@@ -24,7 +24,7 @@ def test_robustness_notebook_writes_curves_heatmap_gifs_and_trains_and_tests_onc
         pipeline_data, tmp_path):
     data = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     cfg = smoke_config()
-    metrics = json.loads((data / "metrics/dynamics_robustness.json").read_text())
+    metrics = json.loads((data / "results/dynamics_robustness.json").read_text())
     factors = {str(float(f)) for f in cfg.factors}
     assert set(metrics["normalised_return"]) == set(cfg.methods)
     for method, limbs in metrics["normalised_return"].items():

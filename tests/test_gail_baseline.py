@@ -17,7 +17,7 @@ from helpers import copy_of, file_stamps, run_notebook, stage_outputs
 def test_gail_notebook_writes_table_metrics_and_gifs_and_trains_once(pipeline_data, tmp_path):
     data = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     cfg = params.load("gail_baseline", gx.Config, "smoke", {})
-    metrics = json.loads((data / "metrics/gail_baseline.json").read_text())
+    metrics = json.loads((data / "results/gail_baseline.json").read_text())
     for task in cfg.tasks:
         settings = params.for_task(cfg, task)
         demonstrations = {str(n) for n in cfg.n_transitions} | (

@@ -16,7 +16,7 @@ def test_latent_notebook_writes_every_measure_figure_and_gif_and_trains_once(
         pipeline_data, tmp_path):
     data = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     cfg = params.load("latent_dynamics", lx.Config, "smoke", {})
-    metrics = json.loads((data / "metrics/latent_dynamics.json").read_text())
+    metrics = json.loads((data / "results/latent_dynamics.json").read_text())
     for agent in cfg.agents:
         losses = ["none"] if agent == lx.MODEL_FREE else cfg.losses
         assert set(metrics["return"][agent]) == set(losses)

@@ -18,7 +18,7 @@ def test_experts_notebook_writes_metrics_data_and_gifs_and_trains_once(
         pipeline_data, tmp_path):
     data = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     cfg = params.load("mujoco_experts", ex.Config, "smoke", {})
-    metrics = json.loads((data / "metrics/mujoco_experts.json").read_text())
+    metrics = json.loads((data / "results/mujoco_experts.json").read_text())
     for key in ("expert_return", "expert_return_ci", "random_return"):
         assert set(metrics[key]) == set(ex.TASKS), key
     assert set(metrics["mean_forward_velocity"]) == set(ex.TASKS) - {"inverted_pendulum"}

@@ -18,7 +18,7 @@ def test_rlsp_notebook_writes_table_metrics_and_gifs_and_trains_once(pipeline_da
                                                                    tmp_path):
     data = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     cfg = params.load("mujoco_rlsp", mx.Config, "smoke", {})
-    metrics = json.loads((data / "metrics/mujoco_rlsp.json").read_text())
+    metrics = json.loads((data / "results/mujoco_rlsp.json").read_text())
     for task in cfg.tasks:
         for method in cfg.methods:
             returns = metrics["true_return"][task][method]

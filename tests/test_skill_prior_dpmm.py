@@ -16,7 +16,7 @@ def test_skill_prior_notebook_writes_metrics_and_figures_and_trains_once(
         pipeline_data, tmp_path):
     data = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     cfg = params.load("skill_prior_dpmm", sx.Config, "smoke", {})
-    metrics = json.loads((data / "metrics/skill_prior_dpmm.json").read_text())
+    metrics = json.loads((data / "results/skill_prior_dpmm.json").read_text())
     assert set(metrics["final_success"]) == set(sx.METHODS)
     for method, value in metrics["final_success"].items():
         low, high = metrics["final_success_ci"][method]

@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 
-from rlrepro import lifetime, params
+from rlrepro import lifetime, params, runs
 
 
 def check(args) -> int:
@@ -39,6 +39,7 @@ def run(args) -> int:
     import logging
 
     import jupytext
+    import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -65,6 +66,7 @@ def run(args) -> int:
               file=sys.stderr)
         return 1
     output.parent.mkdir(parents=True, exist_ok=True)
+    record = runs.run_record(root)
     try:
         papermill.execute_notebook(jupytext.read(source), str(output), parameters=values,
                                    kernel_name="python3", language="python", cwd=str(root),
@@ -73,6 +75,9 @@ def run(args) -> int:
         print(f"\n{args.notebook} stopped in cell {error.cell_index + 1} (executed notebook: "
               f"{output}):\n{error.ename}: {error.evalue}", file=sys.stderr)
         return 1
+    executed = nbformat.read(output, as_version=4)
+    executed.metadata[runs.RUN_RECORD] = record  # its results page names code and machine
+    nbformat.write(executed, output)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Paper claims (``references/<experiment>.yaml``) checked against an experiment's metrics.
 
 ``references/<experiment>.yaml`` lists claims; each names a dotted path into
-``data/metrics/<experiment>.json`` and the paper's value: a number (compared within
+``data/results/<experiment>.json`` and the paper's value: a number (compared within
 ``tolerance``) or ``success`` / ``failure`` (ours counts as a success at a value of at least
 ``success_at``, default 0.95). Each claim says what it is checked against (``kind``):
 ``stated`` — a number or sentence the paper states; ``our_threshold`` — the paper shows it only
@@ -57,38 +57,27 @@ def load_references(path: pathlib.Path):
     return claims
 
 
-def headline(results: dict, experiment: str, references_dir) -> dict:
-    """The numbers ``references/<experiment>.yaml`` checks, nested as in ``results``.
+def write_experiment(details: dict, setup, analysis: str) -> pd.DataFrame:
+    """Write a notebook's results and its metrics; return its scorecard rows.
 
-    Written as ``data/metrics/<experiment>.json`` so that ``dvc metrics show`` lists a few
-    headline numbers; every run and sweep point goes to ``data/results/`` instead.
-    """
-    out = {}
-    for claim in load_references(pathlib.Path(references_dir) / f"{experiment}.yaml"):
-        *parents, last = claim["metric"].split(".")
-        node = out
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = lookup(results, claim["metric"])
-    return out
-
-
-def write_experiment(details: dict, setup, shared: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Write a notebook's results (every number) and headline metrics; return its scorecard rows.
-
-    ``setup`` is the notebook's ``rlrepro.params.NotebookSetup``; ``shared`` names entries of
-    ``details`` copied whole into the metrics file, for later stages to read (a stage depends on
-    another's data, never on its executed notebook).
+    ``data/results/<experiment>.json`` holds every number of the run (``details``, with
+    ``profile``), the analysis computed from it (markdown) and the run's deviation table: what
+    the results page (``rlrepro.experiments.report``) and later stages read.
+    ``data/metrics/<experiment>.json`` (tracked by git) holds only the verdict counts under names
+    every experiment shares, so that ``dvc metrics show`` is one short row per experiment.
+    ``setup`` is the notebook's ``rlrepro.params.NotebookSetup``.
     """
     references = setup.root / "references"
+    rows = claim_rows(setup.experiment, details, references)
     setup.results_file.parent.mkdir(parents=True, exist_ok=True)
-    setup.results_file.write_text(json.dumps(details, indent=1))
-    headline_numbers = {"profile": setup.profile,
-                        **headline(details, setup.experiment, references),
-                        **{key: details[key] for key in shared}}  # whole, claimed or not
+    setup.results_file.write_text(json.dumps(
+        details | {"analysis": analysis, "deviations": setup.deviations()}, indent=1))
+    verdicts = [row["verdict"] for row in rows]
+    counts = {"profile": setup.profile, "claims": len(verdicts),
+              "reproduced": verdicts.count("reproduced")}
     setup.metrics_file.parent.mkdir(parents=True, exist_ok=True)
-    setup.metrics_file.write_text(json.dumps(headline_numbers, indent=1))
-    return pd.DataFrame(claim_rows(setup.experiment, headline_numbers, references))
+    setup.metrics_file.write_text(json.dumps(counts, indent=1, sort_keys=True) + "\n")
+    return pd.DataFrame(rows)
 
 
 def verdict(claim: dict, ours):

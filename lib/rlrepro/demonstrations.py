@@ -124,9 +124,9 @@ def demonstration_file(data_dir, profile, task, n, seed) -> pathlib.Path:
 
 
 def expert_scores(data_dir, tasks=()) -> dict:
-    """The experts stage's expert and random returns (``data/metrics/mujoco_experts.json``),
+    """The experts stage's expert and random returns (``data/results/mujoco_experts.json``),
     which must include every one of ``tasks``."""
-    path = pathlib.Path(data_dir) / "metrics" / "mujoco_experts.json"
+    path = pathlib.Path(data_dir) / "results" / "mujoco_experts.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; run the mujoco_experts stage first "
                                 f"(dvc repro mujoco_experts)")

@@ -35,7 +35,7 @@ EXECUTION = "execution"
 
 # One name per experiment: ``notebooks/<name>.py``, the ``params.yaml`` section ``<name>``, its
 # schema ``rlrepro.experiments.<name>.Config``, ``references/<name>.yaml``, the DVC stage and
-# ``data/metrics/<name>.json``. A new experiment adds its module; nothing here changes.
+# ``data/results/<name>.json`` (and its verdict counts, ``data/metrics/<name>.json``). A new experiment adds its module; nothing here changes.
 EXPERIMENTS_DIR = pathlib.Path(__file__).parent / "experiments"
 NOT_AN_EXPERIMENT = ("__init__", "report")  # the scorecard stage has no parameters
 
@@ -469,8 +469,8 @@ class NotebookSetup:
     overrides: dict  # keys set for this run only (papermill)
     root: pathlib.Path  # the repository (the folder holding params.yaml)
     figures: pathlib.Path  # data/figures/<experiment>/
-    metrics_file: pathlib.Path  # data/metrics/<experiment>.json: headline numbers
-    results_file: pathlib.Path  # data/results/<experiment>.json: every run and sweep point
+    metrics_file: pathlib.Path  # data/metrics/<experiment>.json: verdict counts (git-tracked)
+    results_file: pathlib.Path  # data/results/<experiment>.json: every number, analysis, deviations
 
     def deviations(self) -> list[dict]:
         """This run's table of deviations from the original (:func:`deviations`)."""

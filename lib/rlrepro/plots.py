@@ -15,12 +15,30 @@ def setup():
     plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight"})
 
 
-def save(fig, folder, name):
+def save(fig, folder, name, data=None):
     """Save ``fig`` as ``folder/name.png``, creating the folder (returns nothing, so that a
-    notebook cell ending with it shows the figure and no path)."""
+    notebook cell ending with it shows the figure and no path). ``data``, a learning curve's
+    points (:func:`curve_points`), goes beside it as ``name.csv``: what ``dvc plots show``
+    draws (the experiment module's ``CURVES``)."""
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     fig.savefig(folder / f"{name}.png")
+    if data is not None:
+        data[list(CURVE_COLUMNS)].to_csv(folder / f"{name}.csv", index=False, float_format="%.6g")
+
+
+CURVE_COLUMNS = ("panel", "method", "step", "value", "low", "high")
+
+
+def curve_points(curves: dict):
+    """:func:`learning_curves`' input as rows of ``CURVE_COLUMNS`` (a panel is a task)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"panel": task, "method": method, "step": step, "value": centre[i],
+                          "low": low[i], "high": high[i]}
+                         for task, (steps, lines) in curves.items()
+                         for method, (centre, low, high) in lines.items()
+                         for i, step in enumerate(steps)], columns=list(CURVE_COLUMNS))
 
 
 def table_heatmap(values, annotations, *, title, vmin=0.0, vmax=1.0, cmap="RdYlGn",

@@ -282,3 +282,30 @@ def save_checkpoints(runs: list[RunFolder], states: list[dict], step: int,
     for run in runs:
         os.replace(run.path / (CHECKPOINT + ".tmp"), run.path / CHECKPOINT)
     return stop_at is not None and step >= stop_at
+
+
+# --- what produced a stage's outputs -------------------------------------------------------------
+
+RUN_RECORD = "rlrepro"  # the executed notebook's metadata key of :func:`run_record`
+
+
+def run_record(root) -> dict:
+    """What produced a stage's outputs: the commit (and whether the library, notebooks,
+    references or parameters had uncommitted changes), the machine, and torch's version;
+    papermill's own metadata adds the start, end and duration."""
+    import platform
+    import subprocess
+
+    def git(*words):
+        done = subprocess.run(["git", *words], cwd=root, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                open("/proc/cpuinfo").read().splitlines() if line.startswith("model name")),
+               platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
+    return {"commit": git("rev-parse", "HEAD"),
+            "uncommitted": bool(git("status", "--porcelain", "--", "lib", "notebooks",
+                                    "references", "params.yaml")),
+            "cpu": cpu, "cores": os.cpu_count(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "",
+            "torch": torch.__version__, "python": platform.python_version()}

@@ -1,5 +1,5 @@
 """One module per experiment, named as its notebook (``notebooks/<name>.py``), its
 ``params.yaml`` section, ``references/<name>.yaml``, its DVC stage and
-``data/metrics/<name>.json``: the configuration (``Config``), the runs, tables, metrics and
+``data/results/<name>.json``: the configuration (``Config``), the runs, tables, metrics and
 claims. An experiment module imports the shared core and the method packages, never another
 experiment."""

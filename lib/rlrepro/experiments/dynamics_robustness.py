@@ -58,6 +58,7 @@ PACKER_RANGES_TESTED = ("moderate", "extreme")
 # The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
 # folders rewritten each run, and the outputs of other stages it reads.
 CACHES = ("policies",)
+CURVES = {"learning_curves": "test return on the nominal body"}  # figures with their points, for `dvc plots show`
 
 
 @dataclass(frozen=True, kw_only=True)

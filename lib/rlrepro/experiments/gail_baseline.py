@@ -2,7 +2,7 @@
 GAIL sees state-action demonstrations of the same experts whose states Deep RLSP sees, 1, 10
 or 50 transitions of one expert episode (the experts stage's ``demonstration_n<n>_seed<s>``),
 and its policy is scored by the task's TRUE return, beside Deep RLSP and its ablations (read
-from ``data/metrics/mujoco_rlsp.json``), the expert and the random policy.
+from ``data/results/mujoco_rlsp.json``), the expert and the random policy.
 
 Two checks of what GAIL's numbers mean, per task (``task_settings``): the *control*, GAIL on an
 uninformative demonstration (one transition of random actions long after a fall: a fallen
@@ -45,8 +45,9 @@ FAITHFUL = "gail"  # imitation v0.1.1's reward: its runs keep the plain folder a
 # The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
 # folders rewritten each run, and the outputs of other stages it reads.
 CACHES = ("policies",)
-READS = ("data/metrics/mujoco_experts.json", "data/datasets/mujoco_experts",
-         "data/metrics/mujoco_rlsp.json")
+CURVES = {"learning_curves": "true return of GAIL's generator"}  # figures with their points, for `dvc plots show`
+READS = ("data/results/mujoco_experts.json", "data/datasets/mujoco_experts",
+         "data/results/mujoco_rlsp.json")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,7 +214,7 @@ def table(cfg: Config, profile: str, runs, experts_: dict, data_dir="data"):
 
 def side_by_side(frame, rlsp_metrics: dict | None, experts_: dict) -> pd.DataFrame:
     """One row per (task, demonstration): each GAIL method, then Deep RLSP, AverageFeatures and
-    Waypoints (``data/metrics/mujoco_rlsp.json``, at the same n where it has them), the expert
+    Waypoints (``data/results/mujoco_rlsp.json``, at the same n where it has them), the expert
     and random; each cell the true return with its interval."""
     rows = {}
     for row in frame.to_dict("records"):
@@ -234,7 +235,7 @@ def side_by_side(frame, rlsp_metrics: dict | None, experts_: dict) -> pd.DataFra
 
 def rlsp_metrics(data_dir) -> dict | None:
     """The Deep RLSP stage's metrics, or None if that stage has not run (GAIL alone then)."""
-    path = pathlib.Path(data_dir) / "metrics" / "mujoco_rlsp.json"
+    path = pathlib.Path(data_dir) / "results" / "mujoco_rlsp.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 

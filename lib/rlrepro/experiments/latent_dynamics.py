@@ -53,6 +53,7 @@ AGENTS = ("mb_sac", "dreamer", "mpc_cem", "sac_pixels")
 # The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
 # folders rewritten each run, and the outputs of other stages it reads.
 CACHES = ("datasets", "models", "policies")
+CURVES = {"learning_curves": "return of deterministic episodes"}  # figures with their points, for `dvc plots show`
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -43,6 +43,7 @@ OBSERVED_STATES_OFFSET, DEMONSTRATION_OFFSET, SCORE_OFFSET = 2 * 10**6, 3 * 10**
 # The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
 # folders rewritten each run, and the outputs of other stages it reads.
 CACHES = ("policies",)
+CURVES = {"learning_curves": "test return"}  # figures with their points, for `dvc plots show`
 OUTPUTS = ("datasets",)
 
 

@@ -59,7 +59,8 @@ FEATURE_OFFSET, FINAL_OFFSET, EPOCH_OFFSET = 5 * 10**6, 6 * 10**6, 7 * 10**6  # 
 # The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
 # folders rewritten each run, and the outputs of other stages it reads.
 CACHES = ("models", "policies")
-READS = ("data/metrics/mujoco_experts.json", "data/datasets/mujoco_experts",
+CURVES = {"evaluation_curves": "true return of SAC on the inferred reward"}  # figures with their points, for `dvc plots show`
+READS = ("data/results/mujoco_experts.json", "data/datasets/mujoco_experts",
          "data/policies/mujoco_experts")
 
 

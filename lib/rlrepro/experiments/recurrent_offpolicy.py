@@ -30,6 +30,7 @@ POMDPS = tuple(names(partially_observed=True))
 # The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
 # folders rewritten each run, and the outputs of other stages it reads.
 CACHES = ("policies",)
+CURVES = {"learning_curves": "test return"}  # figures with their points, for `dvc plots show`
 
 
 @dataclass(frozen=True, kw_only=True)

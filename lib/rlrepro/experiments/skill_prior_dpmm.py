@@ -66,6 +66,7 @@ EXPLORERS = {  # what explores before any reward: skill model, coordinates, rand
 # The stage's data (rlrepro.pipeline): folders data/<kind>/<name> that persist across runs,
 # folders rewritten each run, and the outputs of other stages it reads.
 CACHES = ("datasets", "models", "policies")
+CURVES = {"success_curves": "success rate on the held-out maze"}  # figures with their points, for `dvc plots show`
 
 
 @dataclass(frozen=True, kw_only=True)
