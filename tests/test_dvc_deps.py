@@ -68,3 +68,20 @@ def test_a_method_package_is_a_folder_and_an_experiment_module_a_file():
     assert pipeline.code_deps(["lib/rlrepro/models/mlp.py", "lib/rlrepro/experiments/x.py",
                                "lib/rlrepro/params.py"]) == [
         "lib/rlrepro/experiments/x.py", "lib/rlrepro/models", "lib/rlrepro/params.py"]
+
+
+def test_the_report_stage_rewrites_the_pages_of_whatever_stage_reran(derived):
+    """A parameter change reruns its stage, and so the report stage, which reads every stage's
+    results, figures and executed notebook: `dvc repro` rewrites the page and the metrics in one
+    go. The pages are tracked by git (not cached), and each curve a module declares is a plot."""
+    report = derived["stages"][pipeline.REPORT]
+    for name in experiments():
+        stage = derived["stages"][name]
+        produced = {next(iter(out)) for out in stage["outs"]}
+        for read in (f"data/results/{name}.json", f"data/figures/{name}",
+                     f"data/notebooks/{name}.ipynb"):
+            assert read in report["deps"] and read in produced, read
+    assert {pipeline.RESULTS: {"cache": False, "persist": True}} in report["outs"]
+    plotted = {next(iter(p)) for p in derived["plots"] if isinstance(p, dict)}
+    assert "data/figures/mujoco_rlsp/evaluation_curves.csv" in plotted
+    assert len(plotted) == 7 and all(p.endswith(".csv") for p in plotted)
