@@ -1,11 +1,13 @@
 """The results pages and the static site, from the smoke pipeline's outputs, in headless
 Chromium (Debian's chromium and chromium-driver: `make browser`)."""
+import importlib
 import re
 import shutil
 
+import pandas as pd
 import pytest
 
-from rlrepro import params, site
+from rlrepro import params, plots, site
 from rlrepro.experiments import report
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -24,6 +26,12 @@ def test_the_pipeline_writes_a_results_page_per_experiment(smoke_repro):
         for figure in re.findall(rf"\]\(({name}/[^)]+\.png)\)", page):
             assert (results / figure).is_file(), figure
     assert "| stale |" not in index, "dvc repro just ran every stage"
+    for name in names:  # the points `dvc plots show` draws, beside each learning curve
+        for stem in getattr(importlib.import_module(f"rlrepro.experiments.{name}"), "CURVES", {}):
+            points = pd.read_csv(smoke_repro / "data/figures" / name / f"{stem}.csv")
+            assert list(points.columns) == list(plots.CURVE_COLUMNS) and len(points) >= 2, name
+            assert (points.low <= points.value + 1e-6).all(), name
+            assert (points.value <= points.high + 1e-6).all(), name
     sizes = [f.stat().st_size for f in results.rglob("*.png")]
     assert max(sizes) <= report.FIGURE_BYTES and sum(sizes) <= 15e6
 
