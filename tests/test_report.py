@@ -51,6 +51,9 @@ def toy_repository(root, *, analysis="The toy works.", figure_width=2400):
                                     "cpu": "Toy CPU", "cores": 2, "gpu": "", "torch": "2.13.0"}
     notebook.metadata["papermill"] = {"duration": 90.0, "end_time": "2026-12-06T12:00:00"}
     nbformat.write(notebook, root / "data/notebooks/toy.ipynb")
+    running = nbformat.v4.new_notebook()  # papermill writes as it goes; the record comes last
+    running.metadata["papermill"] = {"duration": None, "end_time": None}
+    nbformat.write(running, root / "data/notebooks/later.ipynb")
 
 
 def test_results_pages_carry_claims_analysis_figures_deviations_and_the_run(tmp_path):
@@ -76,7 +79,7 @@ def test_results_pages_carry_claims_analysis_figures_deviations_and_the_run(tmp_
     index = (out / "README.md").read_text()
     assert "| [The toy paper](toy.md) | smoke | 1 of 2 reproduced | 1.5 | `0123456789` | current |" \
         in index
-    assert "| [The later paper](later.md) | — | 0 of 2 reproduced | — | — | not run |" in index
+    assert "| [The later paper](later.md) | — | — | — | — | not run |" in index
     text = (out / "scorecard.md").read_text()
     assert "| works | success at >= 0.95 | 1.000 (success) | reproduced | T1 |" in text
     assert "## [toy](toy.md) (smoke profile)" in text and "not evidence about the paper" in text
@@ -102,13 +105,14 @@ def test_stale_stages_are_those_whose_dependencies_changed_since_their_run(tmp_p
     (tmp_path / "dvc.yaml").write_text(
         "stages:\n"
         "  copy:\n    cmd: cp a.txt b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n"
-        "  other:\n    cmd: cp a.txt c.txt\n    deps: [a.txt]\n    outs: [c.txt]\n")
+        "  other:\n    cmd: cp a.txt c.txt\n    deps: [a.txt]\n    outs: [c.txt]\n"
+        "  later:\n    cmd: cp b.txt d.txt\n    deps: [b.txt]\n    outs: [d.txt]\n")
     shell.git("init", "-q", cwd=tmp_path)
     shell.dvc("init", "-q", cwd=tmp_path)
     shell.dvc("repro", "-q", cwd=tmp_path)
     assert report.stale_stages(tmp_path, ["copy", "other"]) == {}
     (tmp_path / "b.txt").unlink()  # a missing output is not a stale run (a fresh clone has none)
-    assert report.stale_stages(tmp_path, ["copy", "other"]) == {}
+    assert report.stale_stages(tmp_path, ["copy", "other", "later"]) == {}  # nor a missing dep
     (tmp_path / "a.txt").write_text("changed")
     assert report.stale_stages(tmp_path, ["copy", "other"]) == {"copy": ["a.txt"], "other": ["a.txt"]}
     assert report.stale_stages(tmp_path, ["copy"]) == {"copy": ["a.txt"]}

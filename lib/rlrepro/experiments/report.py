@@ -62,7 +62,11 @@ def stale_stages(root, stages: list[str]) -> dict[str, list[str]] | None:
         for entry in entries:
             if isinstance(entry, dict):
                 for kind in STALE_CHANGES:
-                    changed += (sorted(entry[kind]) if isinstance(entry.get(kind), dict)
+                    # a missing dependency is another stage's output not made here (a fresh
+                    # clone has none): not a change
+                    changed += (sorted(path for path, how in entry[kind].items()
+                                       if how != "deleted")
+                                if isinstance(entry.get(kind), dict)
                                 else [kind] if kind in entry else [])
             elif entry in STALE_CHANGES:
                 changed.append(entry)
@@ -73,13 +77,13 @@ def stale_stages(root, stages: list[str]) -> dict[str, list[str]] | None:
 
 def run_record(notebook) -> dict:
     """The run record of an executed notebook: ``python -m rlrepro run``'s (commit, machine) and
-    papermill's (end time, duration); empty where the notebook is missing."""
+    papermill's (end time, duration); empty where the notebook is missing or still running."""
     path = pathlib.Path(notebook)
-    if not path.is_file():
+    metadata = json.loads(path.read_text()).get("metadata", {}) if path.is_file() else {}
+    if runs.RUN_RECORD not in metadata:  # no notebook, or one still running
         return {}
-    metadata = json.loads(path.read_text()).get("metadata", {})
     timing = metadata.get("papermill", {})
-    return {**metadata.get(runs.RUN_RECORD, {}), "minutes": (timing.get("duration") or 0) / 60,
+    return {**metadata[runs.RUN_RECORD], "minutes": (timing.get("duration") or 0) / 60,
             "finished": (timing.get("end_time") or "")[:10]}
 
 
@@ -187,9 +191,10 @@ def index(frame: pd.DataFrame, headings: dict, records: dict, stale) -> str:
     for name, heading in headings.items():
         claims = frame[frame.experiment == name]
         record = records.get(name, {})
+        ran = len(claims) and not (claims.verdict == "not run").all()
         rows.append({"experiment": f"[{heading}]({name}.md)",
-                     "profile": claims.profile.iloc[0] if len(claims) else "—",
-                     "claims": counts(claims) if len(claims) else "—",
+                     "profile": claims.profile.iloc[0] if ran else "—",
+                     "claims": counts(claims) if ran else "—",
                      "minutes": f"{record['minutes']:.1f}" if record else "—",
                      "commit": f"`{record.get('commit', '')[:10]}`" if record else "—",
                      "status": "stale" if stale and name in stale else
