@@ -75,7 +75,7 @@ def test_results_pages_carry_claims_analysis_figures_deviations_and_the_run(tmp_
     shrunk = out / "toy" / "curves.png"  # noise: the worst case for PNG's compression
     assert shrunk.stat().st_size <= report.FIGURE_BYTES
     assert Image.open(shrunk).width <= report.FIGURE_WIDTH
-    assert "This stage has not run yet." in (out / "later.md").read_text()
+    assert "This stage has not run yet: `dvc repro later`." in (out / "later.md").read_text()
     index = (out / "README.md").read_text()
     assert "| [The toy paper](toy.md) | smoke | 1 of 2 reproduced | 1.5 | `0123456789` | current |" \
         in index
