@@ -16,23 +16,22 @@ def test_skill_prior_notebook_writes_metrics_and_figures_and_trains_once(
         pipeline_data, tmp_path):
     data = copy_of(pipeline_data, tmp_path)  # the smoke pipeline ran the stage
     cfg = params.load("skill_prior_dpmm", sx.Config, "smoke", {})
-    metrics = json.loads((data / "results/skill_prior_dpmm.json").read_text())
-    assert set(metrics["final_success"]) == set(sx.METHODS)
-    for method, value in metrics["final_success"].items():
-        low, high = metrics["final_success_ci"][method]
+    results = json.loads((data / "results/skill_prior_dpmm.json").read_text())
+    assert set(results["final_success"]) == set(sx.METHODS)
+    for method, value in results["final_success"].items():
+        low, high = results["final_success_ci"][method]
         assert 0.0 <= low <= value <= high <= 1.0
-    spirl = metrics["final_success_spirl"]  # SPiRL's measure: the claims'
+    spirl = results["final_success_spirl"]  # SPiRL's measure: the claims'
     assert set(spirl) == set(sx.METHODS)
-    assert metrics["claims"]["spirl_over_flat_sac"] == pytest.approx(
+    assert results["claims"]["spirl_over_flat_sac"] == pytest.approx(
         spirl["spirl"] - spirl["flat_sac"])
-    assert metrics["claims_our_measure"]["spirl_over_flat_sac"] == pytest.approx(
-        metrics["final_success"]["spirl"] - metrics["final_success"]["flat_sac"])
-    assert 1 <= metrics["dpmm_components"] <= cfg.skills.dpmm_components
-    assert set(metrics["reconstruction_mse"]) == {"spirl", "gasp", "mean_predictor"}
+    assert results["claims_our_measure"]["spirl_over_flat_sac"] == pytest.approx(
+        results["final_success"]["spirl"] - results["final_success"]["flat_sac"])
+    assert 1 <= results["dpmm_components"] <= cfg.skills.dpmm_components
+    assert set(results["reconstruction_mse"]) == {"spirl", "gasp", "mean_predictor"}
     figures = {p.name for p in (data / "figures/skill_prior_dpmm").iterdir()}
     assert {"demonstrations.png", "skill_latents.png", "success_curves.png", "trajectories.png",
             "dpmm_components.png", "exploration.png"} <= figures
-    results = json.loads((data / "results/skill_prior_dpmm.json").read_text())
     skill_runs = [r for r in results["runs"] if r["method"] != "flat_sac"]
     assert all(r["steps"][-1] == cfg.env_steps for r in results["runs"])
     assert len(skill_runs) == 3 * cfg.seeds
